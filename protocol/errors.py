@@ -1,0 +1,50 @@
+"""The error body every non-2xx response carries, and the stable codes clients switch on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """``{code, message, field?, data?}``: the only shape of an error on the wire."""
+
+    code: str
+    message: str
+    field: str | None = None
+    data: dict[str, Any] | None = None
+
+
+# HTTP-level codes
+BAD_REQUEST = "bad_request"
+MALFORMED_BODY = "malformed_body"
+VALIDATION_ERROR = "validation_error"
+UNKNOWN_FIELD = "unknown_field"
+PAYLOAD_TOO_LARGE = "payload_too_large"
+NOT_AUTHENTICATED = "not_authenticated"
+TOKEN_EXPIRED = "token_expired"
+TOKEN_REVOKED = "token_revoked"
+INVALID_CREDENTIALS = "invalid_credentials"
+DEVICE_DEACTIVATED = "device_deactivated"
+USER_DEACTIVATED = "user_deactivated"
+FORBIDDEN = "forbidden"
+NOT_FOUND = "not_found"
+CONFLICT = "conflict"
+UPGRADE_REQUIRED = "upgrade_required"
+
+# Sync codes (per mutation or per request)
+MUTATION_GAP = "mutation_gap"
+MUTATION_REUSED = "mutation_reused"
+UNKNOWN_ENTITY = "unknown_entity"
+UNKNOWN_ACTION = "unknown_action"
+OUT_OF_SCOPE = "out_of_scope"
+NOT_HELD = "not_held"
+READ_ONLY_ENTITY = "read_only_entity"
+SERVER_OWNED_FIELD = "server_owned_field"
+RECORD_EXISTS = "record_exists"
+RECORD_DELETED = "record_deleted"
+INVALID_STATE = "invalid_state"
+INVALID_CURSOR = "invalid_cursor"
+CURSOR_EXPIRED = "cursor_expired"
+DOMAIN_RULE = "domain_rule"

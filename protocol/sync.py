@@ -1,0 +1,92 @@
+"""Wire messages of the sync protocol (``POST /sync/push``, ``POST /sync/pull``).
+
+Versions are integers that the server increments on every write of a record (a create is
+version 1). Hybrid logical clocks travel as strings that sort in time order (see ``protocol.hlc``).
+Records travel as JSON objects whose keys are field names; the entity registry on the server and
+the SDK's local schema agree on those fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+import msgspec
+
+from protocol.errors import ErrorBody
+
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+MSGPACK = "application/msgpack"
+
+MutationStatus = Literal["applied", "merged", "conflict", "rejected"]
+ChangeOp = Literal["upsert", "delete", "evict"]
+
+
+class Mutation(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """One offline edit. ``op`` is ``upsert``, ``delete`` or an action ``<entity>.<action>``.
+
+    ``base_version`` is the version the device's edit was made on: 0 for a record created on the
+    device (also when it is edited again before the create was pushed).
+    """
+
+    mid: int
+    entity: str
+    id: uuid.UUID
+    op: str
+    hlc: str
+    base_version: int = 0
+    changes: dict[str, Any] = {}
+
+
+class PushRequest(msgspec.Struct, forbid_unknown_fields=True):
+    device_id: uuid.UUID
+    schema_version: int
+    mutations: list[Mutation]
+
+
+class FieldConflict(msgspec.Struct):
+    """A field both sides changed: the device's value, the server's, and the one kept."""
+
+    field: str
+    yours: Any
+    theirs: Any
+    kept: Literal["yours", "theirs"]
+
+
+class MutationResult(msgspec.Struct, omit_defaults=True):
+    mid: int
+    status: MutationStatus
+    version: int = 0
+    record: dict[str, Any] | None = None
+    conflicts: list[FieldConflict] | None = None
+    error: ErrorBody | None = None
+    conflict_id: uuid.UUID | None = None
+
+
+class PushResponse(msgspec.Struct, omit_defaults=True):
+    results: list[MutationResult]
+    last_mid: int = 0
+
+
+class PullRequest(msgspec.Struct, forbid_unknown_fields=True):
+    device_id: uuid.UUID
+    schema_version: int
+    cursor: str | None = None
+    limit: int = 1000
+
+
+class Change(msgspec.Struct, omit_defaults=True):
+    entity: str
+    id: uuid.UUID
+    op: ChangeOp
+    version: int = 0
+    record: msgspec.Raw | dict[str, Any] | None = None
+
+
+class PullResponse(msgspec.Struct, omit_defaults=True):
+    changes: list[Change]
+    cursor: str
+    has_more: bool
+    reset: bool = False
+    progress: dict[str, int] | None = None

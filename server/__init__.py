@@ -1,0 +1,1 @@
+"""Outpost server: the Litestar application, the sync engine and the SFA domain."""

@@ -1,0 +1,76 @@
+"""``create_app(settings)``: the one place that wires the server together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
+from server.db import Database, create_engine
+from server.http.errors import EXCEPTION_HANDLERS
+from server.routes import route_handlers
+from server.settings import Settings
+from server.sfa.registration import register_entities
+from server.sync.registry import Principal, SyncRegistry
+from server.sync.writer import ChangeWriter
+
+
+def provide_principal(request: Any) -> Principal:
+    """The authenticated caller (set by the auth middleware)."""
+    return request.user  # type: ignore[no-any-return]
+
+
+def build_registry() -> SyncRegistry:
+    """The sync registry with every SFA entity registered."""
+    registry = SyncRegistry()
+    register_entities(registry)
+    return registry
+
+
+def create_app(settings: Settings, *, db: Database | None = None, check_schema: bool = True) -> Litestar:
+    """Build the Litestar application for ``settings``."""
+    database = db or Database(create_engine(settings.database_url))
+    registry = build_registry()
+    writer = ChangeWriter(registry)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if check_schema:
+            from server.schema import ensure_migrated
+
+            await ensure_migrated(database)
+        try:
+            yield
+        finally:
+            if db is None:
+                await database.dispose()
+
+    return Litestar(
+        route_handlers=route_handlers(),
+        lifespan=[lifespan],
+        state=State({"settings": settings, "db": database, "registry": registry, "writer": writer}),
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=PUBLIC_PATHS)],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Outpost",
+            version="0.1.0",
+            description="Offline-first sales-force automation backend",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer")
+                }
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        debug=settings.debug,
+    )

@@ -1,0 +1,36 @@
+"""Password hashing with scrypt, the memory-hard KDF of the standard library."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+_R, _P = 8, 1
+
+
+def hash_password(password: str, *, n: int = 2**14) -> str:
+    """Hash a password as ``scrypt$n$r$p$salt$digest`` (base64)."""
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=_R, p=_P, dklen=32)
+    return "$".join(
+        ["scrypt", str(n), str(_R), str(_P), base64.b64encode(salt).decode(),
+         base64.b64encode(digest).decode()]
+    )
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """True when ``password`` matches the stored hash; False for any malformed hash."""
+    try:
+        scheme, n, r, p, salt, digest = encoded.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+            dklen=len(expected), maxmem=256 * 1024 * 1024,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)

@@ -1,0 +1,102 @@
+"""Renders every error as ``{code, message, field?, data?}`` with the right status."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from protocol import errors as codes
+from protocol.errors import ErrorBody
+from server.errors import DomainError
+
+log = logging.getLogger("outpost")
+
+_PATH = re.compile(r"at `\$\.?([^`]*)`")
+_STATUS_CODES = {
+    400: codes.BAD_REQUEST,
+    401: codes.NOT_AUTHENTICATED,
+    403: codes.FORBIDDEN,
+    404: codes.NOT_FOUND,
+    405: "method_not_allowed",
+    409: codes.CONFLICT,
+    413: codes.PAYLOAD_TOO_LARGE,
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, body: ErrorBody) -> Response[ErrorBody]:
+    """A JSON error response."""
+    return Response(content=body, status_code=status, media_type=MediaType.JSON)
+
+
+def _field_of(message: str) -> str | None:
+    match = _PATH.search(message)
+    if not match:
+        return None
+    path = match.group(1)
+    return path.replace("[", ".").replace("]", "") or None
+
+
+def classify_decode_error(message: str) -> tuple[int, str, str | None]:
+    """Map a msgspec decode/convert message to (status, code, field)."""
+    field = _field_of(message)
+    if "unknown field" in message:
+        unknown = re.search(r"unknown field `([^`]*)`", message)
+        name = unknown.group(1) if unknown else None
+        full = f"{field}" if field else name
+        return 422, codes.UNKNOWN_FIELD, full
+    if message.startswith("JSON is malformed") or "malformed" in message.lower() or (
+        "truncated" in message.lower()
+    ):
+        return 400, codes.MALFORMED_BODY, None
+    return 422, codes.VALIDATION_ERROR, field
+
+
+def handle_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
+    return error_response(
+        exc.status, ErrorBody(code=exc.code, message=exc.message, field=exc.field, data=exc.data)
+    )
+
+
+def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    detail = extra[0] if extra and isinstance(extra[0], dict) else {}
+    message = str(detail.get("message") or exc.detail)
+    source = detail.get("source")
+    if source in ("query", "path", "header", "cookie"):
+        key = detail.get("key")
+        return error_response(
+            400, ErrorBody(code=codes.VALIDATION_ERROR, message=message, field=key)
+        )
+    status, code, field = classify_decode_error(message)
+    return error_response(status, ErrorBody(code=code, message=message, field=field))
+
+
+def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    status = exc.status_code
+    code = _STATUS_CODES.get(status, "http_error")
+    if isinstance(exc, NotAuthorizedException):
+        code = codes.NOT_AUTHENTICATED
+    return error_response(status, ErrorBody(code=code, message=str(exc.detail)))
+
+
+def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        ErrorBody(code="internal_error", message="internal server error"),
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    Exception: handle_unexpected,
+}

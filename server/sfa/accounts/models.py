@@ -1,0 +1,94 @@
+"""Accounts (customers) and their contacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, Money, UTCDateTime, new_id, str_enum, utcnow
+
+
+class Segment(enum.StrEnum):
+    LARGE_ENTERPRISE = "large_enterprise"
+    MID_SIZE = "mid_size"
+    EDUCATION = "education"
+    GOVERNMENT = "government"
+    SMALL_BUSINESS = "small_business"
+    CONSUMER = "consumer"
+
+
+class ValueTier(enum.StrEnum):
+    VIP = "vip"
+    KEY = "key"
+    REGULAR = "regular"
+    LOW = "low"
+
+
+class LifecycleStage(enum.StrEnum):
+    PROSPECT = "prospect"
+    POTENTIAL = "potential"
+    ACTIVE = "active"
+    LOYAL = "loyal"
+    CHURNED = "churned"
+
+
+class ContactRole(enum.StrEnum):
+    DECISION_MAKER = "decision_maker"
+    INFLUENCER = "influencer"
+    BUYER = "buyer"
+    USER = "user"
+    GATEKEEPER = "gatekeeper"
+    OTHER = "other"
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    segment: Mapped[Segment] = mapped_column(str_enum(Segment), default=Segment.SMALL_BUSINESS)
+    value_tier: Mapped[ValueTier] = mapped_column(str_enum(ValueTier), default=ValueTier.REGULAR)
+    lifecycle_stage: Mapped[LifecycleStage] = mapped_column(
+        str_enum(LifecycleStage), default=LifecycleStage.PROSPECT
+    )
+    industry: Mapped[str] = mapped_column(sa.String(100), default="")
+    credit_limit: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal(0))
+    arrears: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal(0))
+    blacklisted: Mapped[bool] = mapped_column(default=False)
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    postal_code: Mapped[str] = mapped_column(sa.String(20), default="", index=True)
+    city: Mapped[str] = mapped_column(sa.String(100), default="", index=True)
+    region: Mapped[str] = mapped_column(sa.String(100), default="")
+    latitude: Mapped[float | None] = mapped_column(sa.Float)
+    longitude: Mapped[float | None] = mapped_column(sa.Float)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    territory_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("territories.id"), index=True
+    )
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[ContactRole] = mapped_column(str_enum(ContactRole), default=ContactRole.OTHER)
+    title: Mapped[str] = mapped_column(sa.String(100), default="")
+    phone: Mapped[str] = mapped_column(sa.String(50), default="")
+    email: Mapped[str] = mapped_column(sa.String(254), default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

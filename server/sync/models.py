@@ -1,0 +1,1 @@
+"""Tables owned by the sync engine (filled in by the sync issue)."""

@@ -1,0 +1,119 @@
+"""What the domain tells the engine about each syncable entity.
+
+The engine never imports ``server.sfa``: areas build ``EntitySpec`` objects and register them
+with the ``SyncRegistry`` that ``create_app`` hands them.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+GLOBAL_KEY = "global"
+
+
+def user_key(user_id: uuid.UUID) -> str:
+    """The scope key of records private to one user (calendar, conflicts shown to the pusher)."""
+    return f"u:{user_id}"
+
+
+class Policy(enum.StrEnum):
+    """How a field changed on both sides since the device's base version is resolved."""
+
+    LWW = "lww"  # the later hybrid logical clock wins
+    SERVER_WINS = "server_wins"  # the server's value stays; the device's is kept in the conflict
+    APPEND = "append"  # text: both values kept, the device's appended on a new line
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user, their role, and the device the token is bound to."""
+
+    user_id: uuid.UUID
+    role: str
+    device_id: uuid.UUID | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Given to domain validators and action handlers."""
+
+    session: AsyncSession
+    principal: Principal
+    hlc: str
+
+
+# (ctx, current record as a wire dict, the mutation's changes) -> field changes to write
+ActionHandler = Callable[[ActionContext, dict[str, Any], dict[str, Any]], Awaitable[dict[str, Any]]]
+# (ctx, record after the merge as a wire dict, record before or None on create); raises DomainError
+Validator = Callable[[ActionContext, dict[str, Any], dict[str, Any] | None], Awaitable[None]]
+# (session, record as a wire dict) -> the record's scope key
+ScopeResolver = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[str]]
+# (session, principal) -> every scope key the user may hold
+ScopeProvider = Callable[[AsyncSession, Principal], Awaitable[frozenset[str]]]
+
+ENGINE_FIELDS = frozenset({"id", "version", "created_at", "updated_at"})
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """A syncable entity. Its table has a UUID ``id`` primary key and an integer ``version``.
+
+    ``record_type`` is the msgspec Struct of the record on the wire (every column the device
+    sees); device input is converted through it, so wrong types and unknown fields are refused.
+    """
+
+    name: str
+    table: sa.Table
+    record_type: type[msgspec.Struct]
+    scope: ScopeResolver
+    writable: bool = True
+    deletable: bool = True
+    server_fields: frozenset[str] = ENGINE_FIELDS
+    policies: Mapping[str, Policy] = field(default_factory=dict)
+    actions: Mapping[str, ActionHandler] = field(default_factory=dict)
+    validate: Validator | None = None
+    # entities whose records live under this one: (child entity name, foreign-key column);
+    # they move with their parent when its scope key changes
+    children: tuple[tuple[str, str], ...] = ()
+
+    def policy(self, field_name: str) -> Policy:
+        """The conflict policy of one field (last writer wins unless declared)."""
+        return self.policies.get(field_name, Policy.LWW)
+
+
+class SyncRegistry:
+    """Entities by wire name, and the function that says which scope keys a user holds."""
+
+    def __init__(self) -> None:
+        self.entities: dict[str, EntitySpec] = {}
+        self._scope_provider: ScopeProvider | None = None
+
+    def register(self, spec: EntitySpec) -> None:
+        """Add an entity; a name may be registered once."""
+        if spec.name in self.entities:
+            raise ValueError(f"entity {spec.name!r} registered twice")
+        self.entities[spec.name] = spec
+
+    def set_scope_provider(self, provider: ScopeProvider) -> None:
+        """Install the domain's answer to "which scope keys may this user hold"."""
+        self._scope_provider = provider
+
+    async def scope_keys(self, session: AsyncSession, principal: Principal) -> frozenset[str]:
+        """Every key the user may hold; always includes their own user key and ``global``."""
+        if not principal.active:
+            return frozenset()
+        keys = await self._scope_provider(session, principal) if self._scope_provider else frozenset()
+        return keys | {user_key(principal.user_id), GLOBAL_KEY}
+
+    def get(self, name: str) -> EntitySpec | None:
+        """The entity registered under ``name``, if any."""
+        return self.entities.get(name)
