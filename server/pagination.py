@@ -61,7 +61,12 @@ async def fetch_page(
     rows = (await session.execute(statement.order_by(id_column).limit(limit + 1))).all()
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        last_id = last._mapping[id_column.key] if hasattr(last, "_mapping") else last
-        return rows, encode_cursor(last_id)
+        return rows, encode_cursor(_row_id(rows[-1], id_column.key))
     return rows, None
+
+
+def _row_id(row: Any, key: str) -> uuid.UUID:
+    mapping = row._mapping
+    if key in mapping:
+        return mapping[key]  # type: ignore[no-any-return]
+    return row[0].id  # type: ignore[no-any-return]  # an ORM entity row
