@@ -81,9 +81,9 @@ class EntitySpec:
     policies: Mapping[str, Policy] = field(default_factory=dict)
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
     validate: Validator | None = None
-    # entities whose records live under this one: (child entity name, foreign-key column);
-    # they move with their parent when its scope key changes
-    children: tuple[tuple[str, str], ...] = ()
+    # the record this one lives under: (parent entity name, foreign-key column in this table);
+    # a child shares its parent's scope key and moves with it when the parent's scope changes
+    parent: tuple[str, str] | None = None
 
     def policy(self, field_name: str) -> Policy:
         """The conflict policy of one field (last writer wins unless declared)."""
@@ -113,6 +113,14 @@ class SyncRegistry:
             return frozenset()
         keys = await self._scope_provider(session, principal) if self._scope_provider else frozenset()
         return keys | {user_key(principal.user_id), GLOBAL_KEY}
+
+    def children_of(self, name: str) -> list[tuple[EntitySpec, str]]:
+        """Entities declared as living under ``name``, each with its foreign-key column."""
+        return [
+            (spec, spec.parent[1])
+            for spec in self.entities.values()
+            if spec.parent is not None and spec.parent[0] == name
+        ]
 
     def get(self, name: str) -> EntitySpec | None:
         """The entity registered under ``name``, if any."""

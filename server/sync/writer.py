@@ -63,6 +63,19 @@ class ChangeWriter:
         await session.execute(sa.insert(spec.table).values(**row))
         return await self.load(session, entity, row["id"])
 
+    async def create_many(
+        self,
+        session: AsyncSession,
+        entity: str,
+        rows: list[dict[str, Any]],
+        *,
+        principal: Principal | None,
+    ) -> int:
+        """Insert many records at once (seeding, imports); returns how many. Ids required."""
+        for values in rows:
+            await self.create(session, entity, values, principal=principal)
+        return len(rows)
+
     async def update(
         self,
         session: AsyncSession,
