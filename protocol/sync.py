@@ -8,6 +8,7 @@ the SDK's local schema agree on those fields.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any, Literal
 
@@ -51,7 +52,7 @@ class FieldConflict(msgspec.Struct):
     field: str
     yours: Any
     theirs: Any
-    kept: Literal["yours", "theirs"]
+    kept: Literal["yours", "theirs", "both"]
 
 
 class MutationResult(msgspec.Struct, omit_defaults=True):
@@ -90,3 +91,25 @@ class PullResponse(msgspec.Struct, omit_defaults=True):
     has_more: bool
     reset: bool = False
     progress: dict[str, int] | None = None
+
+
+class ConflictRecord(msgspec.Struct, omit_defaults=True):
+    """A kept conflict, synced read-only as the entity ``conflict``.
+
+    ``kind`` is ``field`` (both sides changed fields; routed to the pusher) or ``out_of_scope``
+    (an edit arrived after its record left the pusher's scope; routed to the record's new scope).
+    """
+
+    id: uuid.UUID
+    entity: str
+    record_id: uuid.UUID
+    user_id: uuid.UUID
+    kind: str
+    fields: list[FieldConflict]
+    scope_key: str
+    version: int
+    created_at: dt.datetime
+    device_id: uuid.UUID | None = None
+    mid: int = 0
+    resolved_at: dt.datetime | None = None
+    resolved_by: uuid.UUID | None = None

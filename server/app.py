@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -20,10 +20,12 @@ from server.routes import route_handlers
 from server.settings import Settings
 from server.sfa.registration import register_entities
 from server.sync.registry import Principal, SyncRegistry
+from server.sync.conflicts import register_engine_entities
+from server.sync.engine import SyncEngine
 from server.sync.writer import ChangeWriter
 
 
-def provide_principal(request: Any) -> Principal:
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """The authenticated caller (set by the auth middleware)."""
     return request.user  # type: ignore[no-any-return]
 
@@ -35,19 +37,26 @@ def build_registry() -> SyncRegistry:
     return registry
 
 
-def create_app(settings: Settings, *, db: Database | None = None, check_schema: bool = True) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    check_schema: bool = True,
+    registry: SyncRegistry | None = None,
+) -> Litestar:
     """Build the Litestar application for ``settings``."""
     database = db or Database(create_engine(settings.database_url))
-    registry = build_registry()
+    registry = registry or build_registry()
+    register_engine_entities(registry)
     writer = ChangeWriter(registry)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if check_schema:
-            from server.schema import ensure_migrated
-
-            await ensure_migrated(database)
         try:
+            if check_schema:
+                from server.schema import ensure_migrated
+
+                await ensure_migrated(database)  # refuse to serve an unmigrated database
             yield
         finally:
             if db is None:
@@ -56,7 +65,8 @@ def create_app(settings: Settings, *, db: Database | None = None, check_schema: 
     return Litestar(
         route_handlers=route_handlers(),
         lifespan=[lifespan],
-        state=State({"settings": settings, "db": database, "registry": registry, "writer": writer}),
+        state=State({"settings": settings, "db": database, "registry": registry, "writer": writer,
+               "sync": SyncEngine(database, settings, registry, writer)}),
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=PUBLIC_PATHS)],

@@ -51,6 +51,9 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)  # type: ignore[no-any-return]
 
 
+_MONEY_QUANTUM = decimal.Decimal("0.0001")
+
+
 class Money(sa.TypeDecorator[decimal.Decimal]):
     """An exact decimal: NUMERIC on PostgreSQL, text on SQLite (which has no exact decimal)."""
 
@@ -65,7 +68,8 @@ class Money(sa.TypeDecorator[decimal.Decimal]):
     def process_bind_param(self, value: decimal.Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        value = decimal.Decimal(value)
+        # The same scale on both backends, so a value reads back identically everywhere.
+        value = decimal.Decimal(value).quantize(_MONEY_QUANTUM, rounding=decimal.ROUND_HALF_UP)
         return str(value) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> decimal.Decimal | None:

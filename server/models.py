@@ -3,17 +3,27 @@
 from server.auth import models as auth_models
 from server.db import Base
 from server.sfa.accounts import models as account_models
+from server.sfa.calendar import models as calendar_models
 from server.sfa.catalog import models as catalog_models
+from server.sfa.opportunities import models as opportunity_models
+from server.sfa.orders import models as order_models
+from server.sfa.quotes import models as quote_models
 from server.sfa.stock import models as stock_models
 from server.sfa.territories import models as territory_models
+from server.sfa.visits import models as visit_models
 from server.sync import models as sync_models
 
 __all__ = [
     "Base",
     "account_models",
     "auth_models",
+    "calendar_models",
     "catalog_models",
+    "opportunity_models",
+    "order_models",
+    "quote_models",
     "stock_models",
     "sync_models",
     "territory_models",
+    "visit_models",
 ]

@@ -10,4 +10,25 @@ def route_handlers() -> list[Any]:
     from server.http.health import health
 
     handlers: list[Any] = [health]
+    from server.auth.controller import AuthController, DeviceController
+
+    handlers += [AuthController, DeviceController]
+    from server.sfa.users.controller import UserController
+
+    handlers += [UserController]
+    from server.sync.controller import SyncController
+
+    handlers += [SyncController]
+    from server.sfa.accounts.contact_controller import ContactController
+    from server.sfa.accounts.controller import AccountController
+    from server.sfa.catalog.controller import CategoryController, ProductController
+    from server.sfa.catalog.price_list_controller import PriceListController
+    from server.sfa.stock.controller import StockController, WarehouseController
+    from server.sfa.territories.controller import TerritoryController
+
+    handlers += [AccountController, ContactController, CategoryController, ProductController]
+    handlers += [PriceListController, WarehouseController, StockController, TerritoryController]
+    from server.sfa.visits.controller import VisitController
+
+    handlers += [VisitController]
     return handlers

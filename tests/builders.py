@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from server.auth.models import AccessToken, Device, Role, User
+from server.auth.models import Role, User
 from server.auth.passwords import hash_password
-from server.auth.tokens import format_token, hash_secret, new_secret
-from server.db import Database, new_id, utcnow
+from server.auth.service import issue_token as mint_token
+from server.db import Database, new_id
+from server.settings import Settings
 
 TEST_PASSWORD = "correct horse battery staple"
 TEST_SECRET_KEY = "test-secret"
@@ -20,7 +21,7 @@ async def make_user(db: Database, role: Role | str = Role.REP, **overrides: Any)
     uid = overrides.pop("id", None) or new_id()
     values: dict[str, Any] = {
         "id": uid,
-        "email": f"{role}-{uid.hex[:8]}@example.com",
+        "email": f"{role}-{uid.hex[-12:]}@example.com",  # the random tail: v7 heads repeat
         "name": f"Test {role}",
         "role": Role(role),
         "password_hash": hash_password(TEST_PASSWORD, n=2**10),
@@ -40,24 +41,16 @@ async def issue_token(
     ttl: dt.timedelta = dt.timedelta(hours=1),
     secret_key: str = TEST_SECRET_KEY,
 ) -> tuple[str, uuid.UUID]:
-    """A bearer token for ``user`` on a (new) device; returns (token, device id)."""
-    device_id = device_id or uuid.uuid4()
-    secret = new_secret()
-    token_id = new_id()
-    async with db.transaction() as session:
-        if await session.get(Device, device_id) is None:
-            session.add(Device(id=device_id, user_id=user.id, name="test device"))
-            await session.flush()
-        session.add(
-            AccessToken(
-                id=token_id,
-                user_id=user.id,
-                device_id=device_id,
-                secret_hash=hash_secret(secret, secret_key),
-                expires_at=utcnow() + ttl,
-            )
-        )
-    return format_token(token_id, secret), device_id
+    """A bearer token for ``user`` on a (new) device; returns (token, device id).
+
+    Goes through the auth service's ``issue_token`` (the same minting as login); a negative
+    ``ttl`` gives an already expired token.
+    """
+    issued = await mint_token(
+        db, Settings(secret_key=secret_key), user.id, device_id or uuid.uuid4(), ttl=ttl,
+        device_name="test device",
+    )
+    return issued.token, issued.device_id
 
 
 async def auth_headers(db: Database, user: User, **kwargs: Any) -> dict[str, str]:

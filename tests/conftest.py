@@ -94,7 +94,12 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def client(settings: Settings, db: Database) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
-    """An HTTP client talking to an app on the test database (no network)."""
-    app = create_app(settings, db=db, check_schema=False)
+    """An HTTP client talking to an app on the test database (no network).
+
+    The test client runs the app on its own event loop in another thread, and asyncpg
+    connections belong to the loop that opened them, so the app gets its own engine on the
+    same database (opened and disposed on the app's loop) instead of sharing ``db``'s pool.
+    """
+    app = create_app(settings, check_schema=False)
     async with AsyncTestClient(app=app) as test_client:
         yield test_client

@@ -7,7 +7,12 @@ import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from protocol import errors as codes
@@ -64,6 +69,18 @@ def handle_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response
     )
 
 
+def _body_field(key: Any, message: str, field: str | None) -> str | None:
+    # Litestar strips msgspec's "- at `$.path`" from body messages and passes the path as
+    # ``key`` ("data" alone for the body's root), so the field comes from the key.
+    path = ""
+    if isinstance(key, str) and key and key != "data":
+        path = key.replace("[", ".").replace("]", "")
+    named = re.search(r"(?:unknown|missing required) field `([^`]*)`", message)
+    if named:
+        return f"{path}.{named.group(1)}" if path else named.group(1)
+    return path or field
+
+
 def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     detail = extra[0] if extra and isinstance(extra[0], dict) else {}
@@ -75,6 +92,8 @@ def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Re
             400, ErrorBody(code=codes.VALIDATION_ERROR, message=message, field=key)
         )
     status, code, field = classify_decode_error(message)
+    if source == "body":
+        field = _body_field(detail.get("key"), message, field)
     return error_response(status, ErrorBody(code=code, message=message, field=field))
 
 
@@ -83,6 +102,9 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Error
     code = _STATUS_CODES.get(status, "http_error")
     if isinstance(exc, NotAuthorizedException):
         code = codes.NOT_AUTHENTICATED
+    elif isinstance(exc.__cause__, SerializationException):
+        # the body is not valid JSON / MessagePack at all
+        code = codes.MALFORMED_BODY
     return error_response(status, ErrorBody(code=code, message=str(exc.detail)))
 
 

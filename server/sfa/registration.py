@@ -7,3 +7,26 @@ from server.sync.registry import SyncRegistry
 
 def register_entities(registry: SyncRegistry) -> None:
     """Called once by ``create_app``; each area adds its entities here."""
+    from server.sfa.accounts.sync import account_specs
+    from server.sfa.catalog.sync import catalog_specs
+    from server.sfa.scopes import scope_provider
+    from server.sfa.stock.sync import stock_specs
+    from server.sfa.territories.sync import territory_specs
+
+    for core_spec in (*account_specs(), *catalog_specs(), *stock_specs(), *territory_specs()):
+        registry.register(core_spec)
+    registry.set_scope_provider(scope_provider)
+    from server.sfa.calendar.sync import calendar_event_spec
+    from server.sfa.opportunities.sync import opportunity_spec
+    from server.sfa.orders.sync import order_spec
+    from server.sfa.quotes.sync import quote_spec
+    from server.sfa.visits.sync import visit_spec
+
+    for entity_spec in (
+        calendar_event_spec(),
+        visit_spec(),
+        opportunity_spec(),
+        quote_spec(),
+        order_spec(),
+    ):
+        registry.register(entity_spec)

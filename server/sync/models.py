@@ -1,1 +1,126 @@
-"""Tables owned by the sync engine (filled in by the sync issue)."""
+"""Tables owned by the sync engine: the change log, record clocks, devices, receipts, conflicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, UTCDateTime, new_id, utcnow
+
+# SQLite must use INTEGER PRIMARY KEY AUTOINCREMENT so a deleted row's number is never reused.
+SEQ_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class SyncLog(Base):
+    """The latest change of each record under each scope key, ordered by (txid, seq)."""
+
+    __tablename__ = "sync_log"
+    __table_args__ = (
+        sa.UniqueConstraint("entity", "record_id", "scope_key"),
+        sa.Index("ix_sync_log_scope_position", "scope_key", "txid", "seq"),
+        sa.Index("ix_sync_log_position", "txid", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(SEQ_TYPE, primary_key=True, autoincrement=True)
+    txid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    entity: Mapped[str] = mapped_column(sa.String(64))
+    record_id: Mapped[uuid.UUID] = mapped_column()
+    scope_key: Mapped[str] = mapped_column(sa.String(200))
+    op: Mapped[str] = mapped_column(sa.String(8))
+    version: Mapped[int] = mapped_column()
+    payload: Mapped[str | None] = mapped_column(sa.Text)
+    origin_device: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SyncRecord(Base):
+    """Engine state of one record: scope key, version, tombstone flag and per-field clocks."""
+
+    __tablename__ = "sync_records"
+
+    entity: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    scope_key: Mapped[str] = mapped_column(sa.String(200))
+    version: Mapped[int] = mapped_column()
+    deleted: Mapped[bool] = mapped_column(default=False)
+    # {field: [version when last written, hlc, device id or null]}; "*" is every unlisted field
+    clocks: Mapped[str] = mapped_column(sa.Text, default="{}")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SyncDevice(Base):
+    """Per device: the last applied mutation number and the keyset its last pull served."""
+
+    __tablename__ = "sync_devices"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    last_mid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    keyset_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SyncReceipt(Base):
+    """The stored result of one applied mutation, replayed when the device retries it."""
+
+    __tablename__ = "sync_receipts"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    mid: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    body_hash: Mapped[str] = mapped_column(sa.String(64))
+    result: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SyncConflict(Base):
+    """Both values of a field edited on two sides, or an edit that arrived after its record left
+    the pusher's scope. Synced read-only as the entity ``conflict``."""
+
+    __tablename__ = "sync_conflicts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    entity: Mapped[str] = mapped_column(sa.String(64))
+    record_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    device_id: Mapped[uuid.UUID | None] = mapped_column()
+    mid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    scope_key: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column()
+
+
+class SyncKeyset(Base):
+    """A set of scope keys by its hash, so cursors can name the keyset they were served with."""
+
+    __tablename__ = "sync_keysets"
+
+    hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    keys: Mapped[str] = mapped_column(sa.Text)
+
+
+class SyncState(Base):
+    """Small named values of the engine (the pruning horizon)."""
+
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+
+
+sync_log: sa.Table = SyncLog.__table__  # type: ignore[assignment]
+sync_records: sa.Table = SyncRecord.__table__  # type: ignore[assignment]
+sync_devices: sa.Table = SyncDevice.__table__  # type: ignore[assignment]
+sync_receipts: sa.Table = SyncReceipt.__table__  # type: ignore[assignment]
+sync_conflicts: sa.Table = SyncConflict.__table__  # type: ignore[assignment]
+sync_keysets: sa.Table = SyncKeyset.__table__  # type: ignore[assignment]
+sync_state: sa.Table = SyncState.__table__  # type: ignore[assignment]

@@ -111,7 +111,8 @@ class SyncRegistry:
         """Every key the user may hold; always includes their own user key and ``global``."""
         if not principal.active:
             return frozenset()
-        keys = await self._scope_provider(session, principal) if self._scope_provider else frozenset()
+        provider = self._scope_provider
+        keys = await provider(session, principal) if provider else frozenset()
         return keys | {user_key(principal.user_id), GLOBAL_KEY}
 
     def children_of(self, name: str) -> list[tuple[EntitySpec, str]]:

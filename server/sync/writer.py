@@ -1,22 +1,32 @@
 """The one path by which a syncable record is written, from REST services and from pushes.
 
-Every write bumps the record's version and (once the change log lands) records the change in
-the same transaction. STUB: the change log and field clocks are filled in by the sync issue;
-the signatures below are the contract domain services code against.
+Every write, in the caller's transaction: the domain row (SQLAlchemy Core on the entity's table,
+``version`` bumped), the record's engine state (scope key, version, per-field clocks) and its
+change-log row under its scope key. When a record's scope key changes, the old key gets an
+``evict`` row and the record (and its children, recursively) an ``upsert`` under the new key.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol import hlc as hlcs
 from server.db import utcnow
 from server.errors import NotFound
+from server.sync.batch import LogOp, RecordState, WriteBatch, decode_clocks, insert_log_rows
+from server.sync.models import sync_records
+from server.sync.position import current_txid
 from server.sync.registry import EntitySpec, Principal, SyncRegistry
+
+_BATCH_KEY = "sync_batch"
+_json = msgspec.json.Encoder(decimal_format="string")
 
 
 def row_to_wire(spec: EntitySpec, row: Any) -> dict[str, Any]:
@@ -31,16 +41,38 @@ def row_to_wire(spec: EntitySpec, row: Any) -> dict[str, Any]:
 
 
 class ChangeWriter:
-    """Create, update and delete syncable records, keeping versions (and the change log)."""
+    """Create, update and delete syncable records, keeping versions, clocks and the change log."""
 
     def __init__(self, registry: SyncRegistry) -> None:
         self.registry = registry
+        self.clock = hlcs.Clock("server")
+        self._updates: dict[tuple[str, frozenset[str]], sa.Update] = {}
 
     def spec(self, entity: str) -> EntitySpec:
+        """The registered entity ``entity``; KeyError if unknown."""
         spec = self.registry.get(entity)
         if spec is None:
             raise KeyError(entity)
         return spec
+
+    def open_batch(self, session: AsyncSession) -> WriteBatch | None:
+        """The batch open on ``session``, if any."""
+        return session.info.get(_BATCH_KEY)
+
+    @asynccontextmanager
+    async def batch(self, session: AsyncSession) -> AsyncIterator[WriteBatch]:
+        """Collect every write in the block and flush the engine rows once at its end."""
+        current = session.info.get(_BATCH_KEY)
+        if current is not None:
+            yield current
+            return
+        batch = WriteBatch()
+        session.info[_BATCH_KEY] = batch
+        try:
+            yield batch
+            await batch.flush(session, await current_txid(session))
+        finally:
+            session.info.pop(_BATCH_KEY, None)
 
     async def create(
         self,
@@ -50,18 +82,31 @@ class ChangeWriter:
         *,
         principal: Principal | None,
         hlc: str | None = None,
+        device_id: uuid.UUID | None = None,
     ) -> dict[str, Any]:
         """Insert a record (``values`` in Python types, ``id`` optional); returns its wire dict."""
         spec = self.spec(entity)
-        now = utcnow()
-        row = {"id": values.get("id") or uuid.uuid4(), **values}
-        row.setdefault("version", 1)
-        if "created_at" in spec.table.c:
-            row.setdefault("created_at", now)
-        if "updated_at" in spec.table.c:
-            row["updated_at"] = now
-        await session.execute(sa.insert(spec.table).values(**row))
-        return await self.load(session, entity, row["id"])
+        async with self.batch(session) as batch:
+            row = self._prepare(spec, values)
+            result = await session.execute(
+                sa.insert(spec.table).values(**row).returning(*spec.table.c)
+            )
+            wire = row_to_wire(spec, result.one())
+            key = await self.scope_of(session, spec, wire)
+            clock = [1, hlc or self.clock.tick(), _str(device_id)]
+            previous = await self.state(session, entity, row["id"])  # a tombstone to reuse
+            state = batch.put(
+                RecordState(
+                    entity,
+                    row["id"],
+                    key,
+                    1,
+                    clocks={"*": clock},
+                    stored=previous is not None and previous.stored,
+                )
+            )
+            batch.log(LogOp(entity, state.record_id, key, "upsert", 1, wire, device_id))
+            return wire
 
     async def create_many(
         self,
@@ -71,9 +116,41 @@ class ChangeWriter:
         *,
         principal: Principal | None,
     ) -> int:
-        """Insert many records at once (seeding, imports); returns how many. Ids required."""
-        for values in rows:
-            await self.create(session, entity, values, principal=principal)
+        """Insert many new records at once (seeding, imports), in batches; returns how many."""
+        spec = self.spec(entity)
+        txid = await current_txid(session)
+        clock = {"*": [1, self.clock.tick(), None]}
+        clocks = _json.encode(clock).decode()
+        statement = sa.insert(spec.table).returning(*spec.table.c, sort_by_parameter_order=True)
+        for start in range(0, len(rows), 1000):
+            prepared = [self._prepare(spec, values) for values in rows[start : start + 1000]]
+            result = await session.execute(statement, prepared)
+            wires = [row_to_wire(spec, row) for row in result]
+            keys = await self._scopes_of(session, spec, wires)
+            now = utcnow()
+            await session.execute(
+                sa.insert(sync_records),
+                [
+                    {
+                        "entity": entity,
+                        "record_id": row["id"],
+                        "scope_key": key,
+                        "version": 1,
+                        "deleted": False,
+                        "clocks": clocks,
+                        "updated_at": now,
+                    }
+                    for row, key in zip(prepared, keys, strict=True)
+                ],
+            )
+            await insert_log_rows(
+                session,
+                (
+                    LogOp(entity, row["id"], key, "upsert", 1, wire, None)
+                    for row, key, wire in zip(prepared, keys, wires, strict=True)
+                ),
+                txid,
+            )
         return len(rows)
 
     async def update(
@@ -85,20 +162,40 @@ class ChangeWriter:
         *,
         principal: Principal | None,
         hlc: str | None = None,
+        device_id: uuid.UUID | None = None,
     ) -> dict[str, Any]:
         """Change some fields of a record; returns its wire dict. NotFound if it is missing."""
         spec = self.spec(entity)
-        values = dict(changes)
-        if "updated_at" in spec.table.c:
-            values["updated_at"] = utcnow()
-        result = await session.execute(
-            sa.update(spec.table)
-            .where(spec.table.c.id == record_id)
-            .values(**values, version=spec.table.c.version + 1)
-        )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            raise NotFound(f"{entity} {record_id} not found", field="id")
-        return await self.load(session, entity, record_id)
+        async with self.batch(session) as batch:
+            values = dict(changes)
+            if "updated_at" in spec.table.c:
+                values["updated_at"] = utcnow()
+            params = {f"v_{name}": value for name, value in values.items()}
+            params["b_id"] = record_id
+            result = await session.execute(self._update_statement(spec, values), params)
+            row = result.first()
+            if row is None:
+                raise NotFound(f"{entity} {record_id} not found", field="id")
+            wire = row_to_wire(spec, row)
+            version = int(row._mapping["version"])
+            previous = await self.state(session, entity, record_id)
+            key = await self.scope_of(session, spec, wire)
+            if previous is None:  # a row written outside the engine: start tracking it now
+                state = batch.put(RecordState(entity, record_id, key, version))
+                old_key = key
+            else:
+                state = batch.edit(previous)
+                old_key = state.scope_key
+            stamp = [version, hlc or self.clock.tick(), _str(device_id)]
+            for name in changes:
+                state.clocks[name] = stamp
+            state.version, state.scope_key = version, key
+            if old_key != key:
+                batch.log(LogOp(entity, record_id, old_key, "evict", version, None, device_id))
+            batch.log(LogOp(entity, record_id, key, "upsert", version, wire, device_id))
+            if old_key != key:
+                await self._move_children(session, batch, entity, record_id, key)
+            return wire
 
     async def delete(
         self,
@@ -108,19 +205,203 @@ class ChangeWriter:
         *,
         principal: Principal | None,
         hlc: str | None = None,
-    ) -> None:
-        """Delete a record (a tombstone is kept in the change log for devices)."""
+        device_id: uuid.UUID | None = None,
+    ) -> int:
+        """Delete a record and its children, leaving tombstones; returns the tombstone version."""
         spec = self.spec(entity)
-        result = await session.execute(sa.delete(spec.table).where(spec.table.c.id == record_id))
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            raise NotFound(f"{entity} {record_id} not found", field="id")
+        async with self.batch(session) as batch:
+            for child, fk in self.registry.children_of(entity):
+                ids = (
+                    (
+                        await session.execute(
+                            sa.select(child.table.c.id).where(child.table.c[fk] == record_id)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                for child_id in ids:
+                    await self.delete(
+                        session,
+                        child.name,
+                        child_id,
+                        principal=principal,
+                        hlc=hlc,
+                        device_id=device_id,
+                    )
+            result = await session.execute(
+                sa.delete(spec.table)
+                .where(spec.table.c.id == record_id)
+                .returning(spec.table.c.version)
+            )
+            version = result.scalar_one_or_none()
+            if version is None:
+                raise NotFound(f"{entity} {record_id} not found", field="id")
+            previous = await self.state(session, entity, record_id)
+            if previous is None:
+                return int(version) + 1
+            state = batch.edit(previous)
+            state.version, state.deleted = int(version) + 1, True
+            state.clocks = {"*": [state.version, hlc or self.clock.tick(), _str(device_id)]}
+            batch.log(
+                LogOp(entity, record_id, state.scope_key, "delete", state.version, None, device_id)
+            )
+            return state.version
 
-    async def load(self, session: AsyncSession, entity: str, record_id: uuid.UUID) -> dict[str, Any]:
+    async def load(
+        self, session: AsyncSession, entity: str, record_id: uuid.UUID
+    ) -> dict[str, Any]:
         """The current wire dict of a record."""
-        spec = self.spec(entity)
-        row = (
-            await session.execute(sa.select(spec.table).where(spec.table.c.id == record_id))
-        ).first()
-        if row is None:
+        found = await self.load_many(session, entity, [record_id])
+        if record_id not in found:
             raise NotFound(f"{entity} {record_id} not found", field="id")
-        return row_to_wire(spec, row)
+        return found[record_id]
+
+    async def load_many(
+        self, session: AsyncSession, entity: str, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, Any]]:
+        """Wire dicts of the records among ``ids`` that exist."""
+        spec = self.spec(entity)
+        found: dict[uuid.UUID, dict[str, Any]] = {}
+        for start in range(0, len(ids), 1000):
+            rows = await session.execute(
+                sa.select(spec.table).where(spec.table.c.id.in_(ids[start : start + 1000]))
+            )
+            for row in rows:
+                found[row._mapping["id"]] = row_to_wire(spec, row)
+        return found
+
+    async def state(
+        self, session: AsyncSession, entity: str, record_id: uuid.UUID
+    ) -> RecordState | None:
+        """The engine state of a record (pending writes of this transaction included)."""
+        batch: WriteBatch | None = session.info.get(_BATCH_KEY)
+        if batch is not None and batch.known((entity, record_id)):
+            return batch.states[(entity, record_id)]
+        states = await self.states(session, entity, [record_id])
+        return states.get(record_id)
+
+    async def states(
+        self, session: AsyncSession, entity: str, ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, RecordState]:
+        """Engine states of many records in one query per 1,000 (cached in the open batch)."""
+        batch: WriteBatch | None = session.info.get(_BATCH_KEY)
+        found: dict[uuid.UUID, RecordState] = {}
+        missing = []
+        for record_id in ids:
+            if batch is not None and batch.known((entity, record_id)):
+                state = batch.states[(entity, record_id)]
+                if state is not None:
+                    found[record_id] = state
+            else:
+                missing.append(record_id)
+        t = sync_records.c
+        for start in range(0, len(missing), 1000):
+            chunk = missing[start : start + 1000]
+            rows = await session.execute(
+                sa.select(t.record_id, t.scope_key, t.version, t.deleted, t.clocks).where(
+                    t.entity == entity, t.record_id.in_(chunk)
+                )
+            )
+            for rid, key, version, deleted, clocks in rows:
+                found[rid] = RecordState(
+                    entity, rid, key, version, deleted, decode_clocks(clocks), stored=True
+                )
+            if batch is not None:
+                for record_id in chunk:
+                    batch.remember((entity, record_id), found.get(record_id))
+        return found
+
+    async def scope_of(self, session: AsyncSession, spec: EntitySpec, wire: dict[str, Any]) -> str:
+        """The scope key of a record: its parent's for a child, else the entity's resolver."""
+        return (await self._scopes_of(session, spec, [wire]))[0]
+
+    async def _scopes_of(
+        self, session: AsyncSession, spec: EntitySpec, wires: list[dict[str, Any]]
+    ) -> list[str]:
+        if spec.parent is not None:
+            parent, fk = spec.parent
+            parent_ids = {_uuid(w.get(fk)) for w in wires} - {None}
+            states = await self.states(session, parent, [p for p in parent_ids if p is not None])
+            keys: list[str] = []
+            for wire in wires:
+                parent_id = _uuid(wire.get(fk))
+                state = states.get(parent_id) if parent_id is not None else None
+                keys.append(state.scope_key if state else await spec.scope(session, wire))
+            return keys
+        return [await spec.scope(session, wire) for wire in wires]
+
+    async def _move_children(
+        self,
+        session: AsyncSession,
+        batch: WriteBatch,
+        entity: str,
+        record_id: uuid.UUID,
+        key: str,
+    ) -> None:
+        for child, fk in self.registry.children_of(entity):
+            rows = (
+                await session.execute(sa.select(child.table).where(child.table.c[fk] == record_id))
+            ).all()
+            states = await self.states(session, child.name, [r._mapping["id"] for r in rows])
+            for row in rows:
+                child_id = row._mapping["id"]
+                previous = states.get(child_id)
+                if previous is None or previous.deleted or previous.scope_key == key:
+                    continue
+                state = batch.edit(previous)
+                batch.log(
+                    LogOp(child.name, child_id, state.scope_key, "evict", state.version, None, None)
+                )
+                state.scope_key = key
+                batch.log(
+                    LogOp(
+                        child.name,
+                        child_id,
+                        key,
+                        "upsert",
+                        state.version,
+                        row_to_wire(child, row),
+                        None,
+                    )
+                )
+                await self._move_children(session, batch, child.name, child_id, key)
+
+    def _update_statement(self, spec: EntitySpec, values: dict[str, Any]) -> sa.Update:
+        # Built once per entity and set of columns: composing and hashing a fresh statement
+        # for every write costs more than the write itself on the push path.
+        shape = (spec.name, frozenset(values))
+        statement = self._updates.get(shape)
+        if statement is None:
+            table = spec.table
+            statement = (
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"))
+                .values({name: sa.bindparam(f"v_{name}") for name in values})
+                .values(version=table.c.version + 1)
+                .returning(*table.c)
+            )
+            self._updates[shape] = statement
+        return statement
+
+    def _prepare(self, spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
+        now = utcnow()
+        row = {**values, "id": values.get("id") or uuid.uuid4(), "version": 1}
+        if "created_at" in spec.table.c:
+            row.setdefault("created_at", now)
+        if "updated_at" in spec.table.c:
+            row["updated_at"] = now
+        return row
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -57,8 +57,8 @@ class Account(Base):
         str_enum(LifecycleStage), default=LifecycleStage.PROSPECT
     )
     industry: Mapped[str] = mapped_column(sa.String(100), default="")
-    credit_limit: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal(0))
-    arrears: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal(0))
+    credit_limit: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.0000"))
+    arrears: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.0000"))
     blacklisted: Mapped[bool] = mapped_column(default=False)
     address: Mapped[str] = mapped_column(sa.String(300), default="")
     postal_code: Mapped[str] = mapped_column(sa.String(20), default="", index=True)

@@ -36,8 +36,8 @@ class Product(Base):
         sa.ForeignKey("product_categories.id"), index=True
     )
     unit: Mapped[str] = mapped_column(sa.String(20), default="each")
-    tax_rate: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0"))
-    list_price: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0"))
+    tax_rate: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.0000"))
+    list_price: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.0000"))
     active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -73,5 +73,8 @@ class PriceListEntry(Base):
         sa.ForeignKey("price_lists.id", ondelete="CASCADE"), index=True
     )
     product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"), index=True)
-    min_quantity: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("1"))
+    min_quantity: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("1.0000"))
     unit_price: Mapped[decimal.Decimal] = mapped_column(Money)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -36,8 +36,8 @@ class StockBalance(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     warehouse_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("warehouses.id"))
     product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"), index=True)
-    on_hand: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal(0))
-    reserved: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal(0))
+    on_hand: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.0000"))
+    reserved: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.0000"))
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -24,9 +24,8 @@ class Territory(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(sa.String(200))
     level: Mapped[TerritoryLevel] = mapped_column(str_enum(TerritoryLevel))
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("territories.id"), index=True
-    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("territories.id"), index=True)
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

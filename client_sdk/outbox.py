@@ -1,0 +1,140 @@
+"""The outbox: mutations made on the device, in order, until the server acknowledges them.
+
+It also knows how to rebuild a record's local view from the server's copy plus the pending
+mutations (the rebase), which every path that receives a server record goes through.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import msgspec
+
+from client_sdk.store import LocalStore, dumps, json_decode
+
+
+class OutboxEntry(msgspec.Struct, array_like=True):
+    """One pending mutation as stored (``changes`` and ``local`` stay JSON text)."""
+
+    mid: int
+    entity: str
+    record_id: str
+    op: str
+    base_version: int
+    changes: str
+    local: str | None
+    hlc: str
+
+
+_COLUMNS = "mid, entity, record_id, op, base_version, changes, local, hlc"
+
+
+def append(
+    conn: sqlite3.Connection,
+    *,
+    entity: str,
+    record_id: str,
+    op: str,
+    base_version: int,
+    changes: str,
+    local: str | None,
+    hlc: str,
+    now: str,
+) -> int:
+    """Queue a mutation under the next mutation number (never reused) and return the number."""
+    mid = int(LocalStore.get_meta(conn, "last_mid", 0)) + 1
+    LocalStore.set_meta(conn, "last_mid", mid)
+    conn.execute(
+        "INSERT INTO outbox(mid, entity, record_id, op, base_version, changes, local, hlc, "
+        "created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        (mid, entity, record_id, op, base_version, changes, local, hlc, now),
+    )
+    return mid
+
+
+def _entries(rows: list[Any]) -> list[OutboxEntry]:
+    return [OutboxEntry(*row) for row in rows]
+
+
+def batch(conn: sqlite3.Connection, limit: int, from_mid: int = 0) -> list[OutboxEntry]:
+    """The oldest pending mutations (from ``from_mid`` on), in mutation order."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE mid >= ? ORDER BY mid LIMIT ?", (from_mid, limit)
+    ).fetchall()
+    return _entries(rows)
+
+
+def entries_for(conn: sqlite3.Connection, entity: str, record_id: str) -> list[OutboxEntry]:
+    """The pending mutations of one record, in order."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE entity = ? AND record_id = ? ORDER BY mid",
+        (entity, record_id),
+    ).fetchall()
+    return _entries(rows)
+
+
+def pending_records(conn: sqlite3.Connection) -> set[tuple[str, str]]:
+    """Every (entity, id) with a pending mutation."""
+    return {(e, r) for e, r in conn.execute("SELECT DISTINCT entity, record_id FROM outbox")}
+
+
+def remove(conn: sqlite3.Connection, mids: list[int]) -> None:
+    """Drop acknowledged mutations."""
+    conn.executemany("DELETE FROM outbox WHERE mid = ?", [(m,) for m in mids])
+
+
+def count(conn: sqlite3.Connection) -> int:
+    """How many mutations wait to be pushed."""
+    return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+def first_mid(conn: sqlite3.Connection) -> int | None:
+    """The oldest pending mutation number."""
+    value = conn.execute("SELECT min(mid) FROM outbox").fetchone()[0]
+    return None if value is None else int(value)
+
+
+def replay(
+    record_id: str, base: dict[str, Any] | None, entries: list[OutboxEntry]
+) -> dict[str, Any] | None:
+    """The local view: the server's copy with the pending mutations applied (None = deleted)."""
+    view = dict(base) if base is not None else None
+    deleted = False
+    for entry in entries:
+        if entry.op == "upsert":
+            if view is None:
+                # an edit of a record the device no longer holds has no view; only a create does
+                if deleted or entry.base_version != 0:
+                    continue
+                view = {"id": record_id, "version": 0}
+            view.update(json_decode(entry.changes))
+        elif entry.op == "delete":
+            view, deleted = None, True
+        elif view is not None and entry.local:
+            view.update(json_decode(entry.local))
+    return view
+
+
+def rebase(
+    store: LocalStore,
+    conn: sqlite3.Connection,
+    entity: str,
+    record_id: str,
+    version: int,
+    base: str | None,
+) -> None:
+    """Make ``base`` (server JSON, None = the server has no copy for us) the record's new base."""
+    entries = entries_for(conn, entity, record_id)
+    if not entries:
+        if base is None:
+            LocalStore.delete_row(conn, entity, record_id)
+        else:
+            store.put_row(conn, entity, record_id, version, base, None, False)
+        return
+    view = replay(record_id, None if base is None else json_decode(base), entries)
+    if view is None and base is None:
+        LocalStore.delete_row(conn, entity, record_id)
+        return
+    data = None if view is None else dumps(view)
+    store.put_row(conn, entity, record_id, version if base else 0, data, base, True)

@@ -1,0 +1,342 @@
+"""The sync loop: push the outbox in order, then pull pages until the server has no more.
+
+Every state change lands in one local transaction: a push batch's results with the outbox
+entries they acknowledge, a pull page with its cursor. Killed at any point, the next ``sync()``
+resends the same mutation numbers (the server replays their stored results) and resumes the
+pull from the last stored cursor.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import msgspec
+
+from client_sdk import outbox
+from client_sdk.errors import MutationGapError, SyncError
+from client_sdk.models import PullPage, PullPageAny, SyncReport
+from client_sdk.store import LocalStore, dumps, json_decode
+from client_sdk.transport import Transport
+from protocol import errors as codes
+from protocol.sync import (
+    MSGPACK,
+    SCHEMA_VERSION,
+    Mutation,
+    MutationResult,
+    PullRequest,
+    PushRequest,
+    PushResponse,
+)
+
+Progress = Callable[[int, int | None], None]
+
+_push_json = msgspec.json.Decoder(PushResponse)
+_push_msgpack = msgspec.msgpack.Decoder(PushResponse)
+_pull_json = msgspec.json.Decoder(PullPage)
+_pull_msgpack = msgspec.msgpack.Decoder(PullPageAny)
+
+# a refused mutation with one of these codes means the server will not give us this record
+_GONE = frozenset({codes.NOT_HELD, codes.OUT_OF_SCOPE, codes.RECORD_DELETED, codes.NOT_FOUND})
+
+_DELETE = "DELETE FROM records WHERE entity = ? AND id = ?"
+
+# (entity, id, op, version, record JSON text or None)
+Row = tuple[str, str, str, int, str | None]
+_KEEP = object()
+
+
+class _Apply:
+    """An accepted mutation answered without the record: the device's edit is the new state."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+
+
+class Syncer:
+    """Runs one synchronisation against the server for one device."""
+
+    def __init__(
+        self,
+        store: LocalStore,
+        transport: Transport,
+        device_id: uuid.UUID,
+        *,
+        push_batch: int = 500,
+        pull_limit: int = 2000,
+        now: Callable[[], str],
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.device_id = device_id
+        self.push_batch = push_batch
+        self.pull_limit = pull_limit
+        self.now = now
+
+    def run(self, progress: Progress | None = None) -> SyncReport:
+        """Push everything pending, then pull until done."""
+        report = SyncReport()
+        self.push(report)
+        self.pull(report, progress)
+        return report
+
+    # -- push -------------------------------------------------------------------------------
+
+    def push(self, report: SyncReport) -> None:
+        """Push the outbox in mid order, batch by batch, until it is empty."""
+        from_mid = 0
+        gaps = 0
+        while True:
+            with self.store.reading() as conn:
+                entries = outbox.batch(conn, self.push_batch, from_mid)
+            if not entries:
+                return
+            request = PushRequest(
+                device_id=self.device_id,
+                schema_version=SCHEMA_VERSION,
+                mutations=[_mutation(e) for e in entries],
+            )
+            try:
+                response = self.transport.post("/sync/push", request)
+            except MutationGapError as exc:
+                from_mid = self._resend_from(exc)
+                gaps += 1
+                if gaps > 3:
+                    raise
+                continue
+            from_mid = 0
+            results = Transport.decode(response, _push_json, _push_msgpack).results
+            if not self._apply_results(entries, results, report):
+                raise SyncError(
+                    "the server acknowledged none of the pushed mutations", code="push_stalled"
+                )
+
+    def _resend_from(self, exc: MutationGapError) -> int:
+        resend_from = int(exc.data.get("resend_from", 0))
+        with self.store.reading() as conn:
+            held = conn.execute("SELECT 1 FROM outbox WHERE mid = ?", (resend_from,)).fetchone()
+            first = outbox.first_mid(conn)
+        if held is None:
+            raise MutationGapError(
+                f"the server expects mutation {resend_from} but the oldest one held here is "
+                f"{first}",
+                code=codes.MUTATION_GAP,
+                data={"resend_from": resend_from, "first_pending": first},
+                status=409,
+            ) from exc
+        return resend_from
+
+    def _apply_results(
+        self, entries: list[outbox.OutboxEntry], results: list[MutationResult], report: SyncReport
+    ) -> int:
+        """Store one batch's results and drop what they acknowledge, in one transaction."""
+        by_mid = {e.mid: e for e in entries}
+        now = self.now()
+        with self.store.transaction() as conn:
+            acked: list[int] = []
+            copies: dict[tuple[str, str], Any] = {}
+            for result in sorted(results, key=lambda r: r.mid):
+                entry = by_mid.get(result.mid)
+                if entry is None:
+                    continue
+                acked.append(entry.mid)
+                key = (entry.entity, entry.record_id)
+                copy = self._server_copy(conn, entry, result, now, report)
+                if isinstance(copy, _Apply):
+                    copy = self._applied_copy(conn, entry, copies.get(key, _KEEP), copy.version)
+                if copy is not _KEEP:
+                    copies[key] = copy
+                else:
+                    copies.setdefault(key, _KEEP)
+            outbox.remove(conn, acked)
+            for (entity, record_id), copy in copies.items():
+                self._rebase(conn, entity, record_id, copy)
+            last = max(acked, default=0)
+            if last > int(LocalStore.get_meta(conn, "acked_mid", 0)):
+                LocalStore.set_meta(conn, "acked_mid", last)
+        report.pushed += len(acked)
+        return len(acked)
+
+    def _server_copy(
+        self,
+        conn: sqlite3.Connection,
+        entry: outbox.OutboxEntry,
+        result: MutationResult,
+        now: str,
+        report: SyncReport,
+    ) -> Any:
+        """What the result says the server holds: a record dict, None (nothing), or _KEEP."""
+        if result.status == "rejected":
+            report.rejected += 1
+            error = result.error
+            code = error.code if error else "rejected"
+            conn.execute(
+                "INSERT OR REPLACE INTO rejected(mid, entity, record_id, op, changes, code, "
+                "message, field, conflict_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    entry.mid, entry.entity, entry.record_id, entry.op, entry.changes, code,
+                    error.message if error else "", error.field if error else None,
+                    str(result.conflict_id) if result.conflict_id else None, now,
+                ),
+            )
+            if result.record is not None:
+                return result.record
+            row = LocalStore.get_row(conn, entry.entity, entry.record_id)
+            if code in _GONE or row is None or row[0] == 0:
+                return None
+            return _KEEP
+        if result.status == "applied":
+            report.applied += 1
+        elif result.status == "merged":
+            report.merged += 1
+        else:
+            report.conflicts += 1
+        if result.conflicts:
+            conn.execute(
+                "INSERT INTO conflicts(mid, entity, record_id, conflict_id, fields, created_at) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    entry.mid, entry.entity, entry.record_id,
+                    str(result.conflict_id) if result.conflict_id else None,
+                    dumps(result.conflicts), now,
+                ),
+            )
+        if result.record is not None:
+            return result.record
+        if entry.op == "delete":
+            return None
+        return _Apply(result.version) if entry.op == "upsert" else _KEEP
+
+    def _applied_copy(
+        self, conn: sqlite3.Connection, entry: outbox.OutboxEntry, previous: Any, version: int
+    ) -> Any:
+        """The server's copy after an accepted upsert it did not echo: the copy before plus
+        the mutation's changes (a later pull brings any server-side additions)."""
+        if previous is _KEEP:
+            row = LocalStore.get_row(conn, entry.entity, entry.record_id)
+            base = None if row is None else (row[2] if row[3] else row[1])
+            previous = None if base is None else json_decode(base)
+        if previous is None and entry.base_version != 0:
+            return _KEEP
+        copy = outbox.replay(entry.record_id, previous, [entry])
+        if copy is None:
+            return _KEEP
+        if version:
+            copy["version"] = version
+        return copy
+
+    def _rebase(self, conn: sqlite3.Connection, entity: str, record_id: str, copy: Any) -> None:
+        store = self.store
+        row = LocalStore.get_row(conn, entity, record_id)
+        if copy is _KEEP:
+            if row is not None:
+                base = row[1] if not row[3] else row[2]
+                outbox.rebase(store, conn, entity, record_id, row[0], base)
+            return
+        if copy is None:
+            outbox.rebase(store, conn, entity, record_id, 0, None)
+            return
+        version = int(copy.get("version", 0))
+        if row is not None and row[0] > version:
+            # a replayed result older than what a pull already brought: keep the newer copy
+            base = row[1] if not row[3] else row[2]
+            outbox.rebase(store, conn, entity, record_id, row[0], base)
+            return
+        outbox.rebase(store, conn, entity, record_id, version, dumps(copy))
+
+    # -- pull -------------------------------------------------------------------------------
+
+    def pull(self, report: SyncReport, progress: Progress | None) -> None:
+        """Pull pages until ``has_more`` is false; each page and its cursor commit together."""
+        received = 0
+        restarted = False
+        while True:
+            with self.store.reading() as conn:
+                cursor = LocalStore.get_meta(conn, "cursor")
+            request = PullRequest(
+                device_id=self.device_id, schema_version=SCHEMA_VERSION, cursor=cursor,
+                limit=self.pull_limit,
+            )
+            response = self.transport.post("/sync/pull", request)
+            rows, page = _decode_page(response)
+            more = page.has_more
+            with self.store.transaction() as conn:
+                if page.reset:
+                    report.reset = True
+                    conn.execute("DELETE FROM records WHERE pending = 0")
+                next_cursor: str | None = page.cursor
+                if page.reset and not rows and not restarted:
+                    # the server only told us to start over: pull again from the beginning
+                    next_cursor, more, restarted = None, True, True
+                report.removed += apply_page(self.store, conn, rows)
+                LocalStore.set_meta(conn, "cursor", next_cursor)
+            received += len(rows)
+            report.received += len(rows)
+            report.pages += 1
+            if progress is not None:
+                total = page.progress.get("total") if page.progress else None
+                sent = page.progress.get("sent", received) if page.progress else received
+                progress(sent, total)
+            if not more:
+                return
+
+
+def _mutation(entry: outbox.OutboxEntry) -> Mutation:
+    return Mutation(
+        mid=entry.mid,
+        entity=entry.entity,
+        id=uuid.UUID(entry.record_id),
+        op=entry.op,
+        hlc=entry.hlc,
+        base_version=entry.base_version,
+        changes=json_decode(entry.changes),
+    )
+
+
+def _decode_page(response: httpx.Response) -> tuple[list[Row], PullPage | PullPageAny]:
+    """A pull page's changes as plain tuples with the record as JSON text, and the page."""
+    if response.headers.get("content-type", "").startswith(MSGPACK):
+        mpage = Transport.decode(response, _pull_msgpack, _pull_msgpack)
+        return [
+            (c.entity, c.id, c.op, c.version, dumps(c.record) if c.op == "upsert" else None)
+            for c in mpage.changes
+        ], mpage
+    page = Transport.decode(response, _pull_json, _pull_json)
+    # JSON records are stored as the server sent them: no decode and re-encode per record
+    return [
+        (c.entity, c.id, c.op, c.version, bytes(c.record).decode() if c.op == "upsert" else None)
+        for c in page.changes
+    ], page
+
+
+def apply_page(store: LocalStore, conn: sqlite3.Connection, rows: list[Row]) -> int:
+    """Write one pull page; records with pending mutations are rebased. Returns removals."""
+    latest = {(r[0], r[1]): r for r in rows}
+    # the same record twice in a page (moved between two keys we hold): the last one wins
+    unique = rows if len(latest) == len(rows) else list(latest.values())
+    dirty = outbox.pending_records(conn)
+    upserts: list[tuple[str, str, int, str]] = []
+    removals: list[tuple[str, str]] = []
+    rebases: list[Row] = []
+    for row in unique:
+        if row[2] == "upsert":
+            if dirty and (row[0], row[1]) in dirty:
+                rebases.append(row)
+            else:
+                upserts.append((row[0], row[1], row[3], row[4] or "{}"))
+        else:
+            removals.append((row[0], row[1]))
+    if upserts:
+        store.put_server_rows(conn, upserts)
+    if removals:
+        # an evicted or deleted record leaves the device; its outbox entries stay, and their
+        # push results say what became of them
+        conn.executemany(_DELETE, removals)
+    for entity, record_id, _op, version, record in rebases:
+        current = LocalStore.get_row(conn, entity, record_id)
+        if current is None or version >= current[0]:
+            outbox.rebase(store, conn, entity, record_id, version, record)
+    return len(removals)

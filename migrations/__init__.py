@@ -1,0 +1,1 @@
+"""Alembic migrations of the Outpost schema (async env; dated revision files in ``versions/``)."""

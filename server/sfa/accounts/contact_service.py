@@ -1,0 +1,106 @@
+"""Contact use cases for managers and admins; a contact is visible when its account is."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import Database
+from server.errors import NotFound, ValidationFailed
+from server.pagination import Page, clamp_limit, fetch_page
+from server.settings import Settings
+from server.sfa.accounts.inputs import new_record, sent_fields
+from server.sfa.accounts.repository import AccountRepository, contacts
+from server.sfa.accounts.schemas import ContactCreate, ContactFilters, ContactPatch, ContactRecord
+from server.sfa.scopes import Visibility, visibility
+from server.sync.registry import Principal
+from server.sync.writer import ChangeWriter
+
+
+def contact_record(row: Any) -> ContactRecord:
+    """A contact row (or the writer's wire dict) as the API record."""
+    mapping = row._mapping if hasattr(row, "_mapping") else row
+    return msgspec.convert({k: mapping[k] for k in ContactRecord.__struct_fields__}, ContactRecord)
+
+
+class ContactService:
+    """Contacts of the accounts the caller may see."""
+
+    def __init__(
+        self, db: Database, writer: ChangeWriter, principal: Principal, settings: Settings
+    ) -> None:
+        self.db = db
+        self.writer = writer
+        self.principal = principal
+        self.settings = settings
+
+    async def list_contacts(
+        self, filters: ContactFilters, *, cursor: str | None, limit: int | None
+    ) -> Page[ContactRecord]:
+        """One page of visible contacts matching ``filters``."""
+        size = clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+        async with self.db.transaction() as session:
+            seen = await visibility(session, self.principal)
+            statement = AccountRepository(session).contacts_statement(filters, seen)
+            rows, next_cursor = await fetch_page(
+                session, statement, contacts.c.id, cursor=cursor, limit=size
+            )
+        return Page(items=[contact_record(row) for row in rows], next_cursor=next_cursor)
+
+    async def get_contact(self, contact_id: uuid.UUID) -> ContactRecord:
+        """One visible contact; ``not_found`` when missing or outside the caller's scope."""
+        async with self.db.transaction() as session:
+            seen = await visibility(session, self.principal)
+            row = await self._visible_row(session, seen, contact_id)
+        return contact_record(row)
+
+    async def create_contact(self, data: ContactCreate) -> ContactRecord:
+        """Add a contact to a visible account."""
+        values = new_record(data)
+        async with self.db.transaction() as session:
+            seen = await visibility(session, self.principal)
+            await self._check_account(session, seen, data.account_id)
+            record = await self.writer.create(session, "contact", values, principal=self.principal)
+        return contact_record(record)
+
+    async def update_contact(self, contact_id: uuid.UUID, data: ContactPatch) -> ContactRecord:
+        """Change the fields sent; moving to another account needs that account visible too."""
+        changes = sent_fields(data)
+        async with self.db.transaction() as session:
+            seen = await visibility(session, self.principal)
+            row = await self._visible_row(session, seen, contact_id)
+            current = row._mapping
+            changes = {k: v for k, v in changes.items() if current[k] != v}
+            if not changes:
+                return contact_record(row)
+            if "account_id" in changes:
+                await self._check_account(session, seen, changes["account_id"])
+            record = await self.writer.update(
+                session, "contact", contact_id, changes, principal=self.principal
+            )
+        return contact_record(record)
+
+    async def delete_contact(self, contact_id: uuid.UUID) -> None:
+        """Delete a visible contact (devices get a tombstone)."""
+        async with self.db.transaction() as session:
+            await self._visible_row(session, await visibility(session, self.principal), contact_id)
+            await self.writer.delete(session, "contact", contact_id, principal=self.principal)
+
+    async def _visible_row(
+        self, session: AsyncSession, seen: Visibility, contact_id: uuid.UUID
+    ) -> sa.Row[Any]:
+        row = await AccountRepository(session).get_contact(contact_id)
+        if row is None or not seen.allows(row.territory_id, row.owner_id):
+            raise NotFound(f"contact {contact_id} not found", field="id")
+        return row
+
+    async def _check_account(
+        self, session: AsyncSession, seen: Visibility, account_id: uuid.UUID
+    ) -> None:
+        account = await AccountRepository(session).get_account(account_id)
+        if account is None or not seen.allows(account.territory_id, account.owner_id):
+            raise ValidationFailed(f"account {account_id} not found", field="account_id")

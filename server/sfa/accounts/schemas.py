@@ -1,0 +1,156 @@
+"""Wire shapes of accounts and contacts: the synced record and the REST write bodies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from server.sfa.accounts.models import ContactRole, LifecycleStage, Segment, ValueTier
+
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Text100 = Annotated[str, Meta(max_length=100)]
+Address = Annotated[str, Meta(max_length=300)]
+PostalCode = Annotated[str, Meta(max_length=20)]
+Notes = Annotated[str, Meta(max_length=20_000)]
+Phone = Annotated[str, Meta(max_length=50)]
+Email = Annotated[str, Meta(max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+
+
+class AccountRecord(msgspec.Struct, kw_only=True):
+    """An account as devices and API clients see it."""
+
+    id: uuid.UUID
+    name: Name
+    segment: Segment
+    value_tier: ValueTier
+    lifecycle_stage: LifecycleStage
+    industry: Text100
+    credit_limit: decimal.Decimal
+    arrears: decimal.Decimal
+    blacklisted: bool
+    address: Address
+    postal_code: PostalCode
+    city: Text100
+    region: Text100
+    latitude: Latitude | None
+    longitude: Longitude | None
+    owner_id: uuid.UUID | None
+    territory_id: uuid.UUID | None
+    notes: Notes
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AccountCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``POST /accounts``."""
+
+    name: Name
+    segment: Segment = Segment.SMALL_BUSINESS
+    value_tier: ValueTier = ValueTier.REGULAR
+    lifecycle_stage: LifecycleStage = LifecycleStage.PROSPECT
+    industry: Text100 = ""
+    credit_limit: decimal.Decimal = decimal.Decimal(0)
+    arrears: decimal.Decimal = decimal.Decimal(0)
+    blacklisted: bool = False
+    address: Address = ""
+    postal_code: PostalCode = ""
+    city: Text100 = ""
+    region: Text100 = ""
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    owner_id: uuid.UUID | None = None
+    territory_id: uuid.UUID | None = None
+    notes: Notes = ""
+
+
+class AccountPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``PATCH /accounts/{id}``: only the fields sent are changed."""
+
+    name: Name | UnsetType = UNSET
+    segment: Segment | UnsetType = UNSET
+    value_tier: ValueTier | UnsetType = UNSET
+    lifecycle_stage: LifecycleStage | UnsetType = UNSET
+    industry: Text100 | UnsetType = UNSET
+    credit_limit: decimal.Decimal | UnsetType = UNSET
+    arrears: decimal.Decimal | UnsetType = UNSET
+    blacklisted: bool | UnsetType = UNSET
+    address: Address | UnsetType = UNSET
+    postal_code: PostalCode | UnsetType = UNSET
+    city: Text100 | UnsetType = UNSET
+    region: Text100 | UnsetType = UNSET
+    latitude: Latitude | None | UnsetType = UNSET
+    longitude: Longitude | None | UnsetType = UNSET
+    owner_id: uuid.UUID | None | UnsetType = UNSET
+    territory_id: uuid.UUID | None | UnsetType = UNSET
+    notes: Notes | UnsetType = UNSET
+
+
+class AccountFilters(msgspec.Struct, kw_only=True):
+    """Filters of ``GET /accounts`` (all optional, combined with AND)."""
+
+    segment: Segment | None = None
+    value_tier: ValueTier | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    territory_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    city: str | None = None
+    postal_code: str | None = None  # a prefix
+    blacklisted: bool | None = None
+    q: str | None = None  # name contains, case-insensitive
+
+
+class ContactRecord(msgspec.Struct, kw_only=True):
+    """A contact person of an account."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID
+    name: Name
+    role: ContactRole
+    title: Text100
+    phone: Phone
+    email: Email
+    notes: Notes
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ContactCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``POST /contacts``."""
+
+    account_id: uuid.UUID
+    name: Name
+    role: ContactRole = ContactRole.OTHER
+    title: Text100 = ""
+    phone: Phone = ""
+    email: Email = ""
+    notes: Notes = ""
+
+
+class ContactPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``PATCH /contacts/{id}``."""
+
+    account_id: uuid.UUID | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    role: ContactRole | UnsetType = UNSET
+    title: Text100 | UnsetType = UNSET
+    phone: Phone | UnsetType = UNSET
+    email: Email | UnsetType = UNSET
+    notes: Notes | UnsetType = UNSET
+
+
+class ContactFilters(msgspec.Struct, kw_only=True):
+    """Filters of ``GET /contacts``."""
+
+    account_id: uuid.UUID | None = None
+    role: ContactRole | None = None
+    email: str | None = None
+    q: str | None = None

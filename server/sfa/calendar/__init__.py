@@ -1,0 +1,1 @@
+"""Calendar (a syncable SFA entity)."""

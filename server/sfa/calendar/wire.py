@@ -1,0 +1,104 @@
+"""Helpers the SFA sync adapters share: typed views of wire dicts and their field types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+
+from protocol.errors import INVALID_STATE, SERVER_OWNED_FIELD
+from server.errors import Conflict, Forbidden, ValidationFailed
+
+# Every timestamp on the wire carries its offset; a naive one is refused, never guessed.
+AwareDateTime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+Meters = Annotated[float, msgspec.Meta(ge=0, le=1e7)]
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+_PATH = re.compile(r"at `\$\.?([\w.\[\]]*)`")
+_NAMED = re.compile(r"^(\w+) must ")
+
+
+def typed(value: Mapping[str, Any], struct_type: type[S]) -> S:
+    """``value`` (JSON builtins or Python values) as ``struct_type``; 422 naming the bad field."""
+    try:
+        return msgspec.convert(value, struct_type, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc).split(" - at ")[0]
+        match = _PATH.search(str(exc))
+        field = match.group(1) if match else None
+        named = _NAMED.match(message)
+        if field is not None and named and not field.endswith(named.group(1)):
+            field += "." + named.group(1)  # a __post_init__ check names its field in the message
+        raise ValidationFailed(message, field=field) from exc
+
+
+def parse_uuid(value: Any, field: str) -> uuid.UUID:
+    """A UUID from a wire value; ``validation_error`` naming ``field`` when it is not one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{field} must be a UUID", field=field) from exc
+
+
+def require_non_negative(value: Decimal, field: str) -> None:
+    """Refuse a negative or non-finite decimal (msgspec cannot constrain Decimal fields)."""
+    if not value.is_finite() or value < 0:
+        raise ValidationFailed(f"{field} must be a number >= 0", field=field)
+
+
+def require_text(value: str, field: str) -> None:
+    """Refuse an empty or blank text field."""
+    if not value.strip():
+        raise ValidationFailed(f"{field} must not be empty", field=field)
+
+
+def ensure_transition(
+    entity: str, action: str, status: str, allowed_from: Mapping[str, frozenset[str]]
+) -> None:
+    """Refuse an action from a status it cannot start from (409 ``invalid_state``)."""
+    if status not in allowed_from.get(action, frozenset()):
+        raise Conflict(
+            f"cannot {action.replace('_', ' ')} a {entity} that is {status}",
+            field="status",
+            code=INVALID_STATE,
+            data={"status": status, "action": action},
+        )
+
+
+def appended(notes: str, addition: str | None) -> str:
+    """``notes`` with ``addition`` on a new line (the APPEND policy, applied by an action)."""
+    if not addition:
+        return notes
+    return f"{notes}\n{addition}" if notes else addition
+
+
+def check_owner(
+    principal_id: uuid.UUID,
+    role: str,
+    record: dict[str, Any],
+    old: Mapping[str, Any] | None,
+    field: str,
+    *,
+    frozen: bool = False,
+) -> None:
+    """The user a record belongs to: the pusher by default; reps may only name themselves.
+
+    A ``frozen`` owner never changes after the create (``server_owned_field``).
+    """
+    if old is None:
+        if record.get(field) is None:
+            record[field] = str(principal_id)
+        elif str(record[field]) != str(principal_id) and role == "rep":
+            raise Forbidden(f"a rep can only set {field} to themselves", field=field)
+    elif frozen and str(record.get(field)) != str(old.get(field)):
+        raise Forbidden(f"{field} is set by the server", field=field, code=SERVER_OWNED_FIELD)

@@ -1,0 +1,1 @@
+"""Opportunities (a syncable SFA entity)."""

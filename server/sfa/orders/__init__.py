@@ -1,0 +1,1 @@
+"""Orders (a syncable SFA entity)."""

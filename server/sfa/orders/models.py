@@ -1,0 +1,52 @@
+"""Orders: the central commercial record, an aggregate of lines that syncs as one record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, Money, UTCDateTime, new_id, str_enum, utcnow
+from server.sfa.quotes.lines import LinesJSON
+
+
+class OrderStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CONFIRMED = "confirmed"
+    ON_HOLD = "on_hold"
+    REJECTED = "rejected"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+
+
+class Order(Base):
+    """A customer order; its status moves only through actions and server rules."""
+
+    __tablename__ = "orders"
+    __table_args__ = (sa.Index("ix_orders_account_id_status", "account_id", "status"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    quote_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("quotes.id"), index=True)
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), default=OrderStatus.DRAFT)
+    hold_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    reject_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    warehouse_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("warehouses.id"), index=True
+    )
+    lines: Mapped[list[Any]] = mapped_column(LinesJSON, default=list)
+    subtotal: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
+    tax_total: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
+    total: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

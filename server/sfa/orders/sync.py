@@ -1,0 +1,185 @@
+"""The ``order`` syncable entity: one record with its lines, and the server's submit decision."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+import sqlalchemy as sa
+
+from rules.pricing import Line, document_totals
+from server.db import utcnow
+from server.errors import ValidationFailed
+from server.sfa.calendar.wire import (
+    AwareDateTime,
+    appended,
+    check_owner,
+    ensure_transition,
+    parse_uuid,
+    typed,
+)
+from server.sfa.orders.models import Order, OrderStatus
+from server.sfa.orders.repository import OrderRepository
+from server.sfa.orders.rules import (
+    ALLOWED_FROM,
+    OFFER_FIELDS,
+    requested_quantities,
+    short_products,
+    submission_outcome,
+)
+from server.sfa.quotes.lines import apply_totals
+from server.sfa.quotes.models import Quote
+from server.sfa.quotes.sync import TOTAL_FIELDS, ensure_offer_editable
+from server.sfa.stock.models import Warehouse
+from server.sfa.visits.account_scope import scope_of_account_child
+from server.sync.registry import ENGINE_FIELDS, ActionContext, EntitySpec, Policy
+
+_warehouses: sa.Table = Warehouse.__table__  # type: ignore[assignment]
+_quotes: sa.Table = Quote.__table__  # type: ignore[assignment]
+
+SERVER_FIELDS = (
+    ENGINE_FIELDS | TOTAL_FIELDS | {"status", "hold_reason", "reject_reason", "submitted_at"}
+)
+
+
+class OrderRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An order with its lines on the wire."""
+
+    id: uuid.UUID
+    version: int = 1
+    account_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    quote_id: uuid.UUID | None = None
+    status: OrderStatus = OrderStatus.DRAFT
+    hold_reason: str | None = None
+    reject_reason: str | None = None
+    warehouse_id: uuid.UUID | None = None
+    lines: Annotated[list[Line], msgspec.Meta(max_length=500)] = []
+    subtotal: Decimal = Decimal("0.00")
+    tax_total: Decimal = Decimal("0.00")
+    total: Decimal = Decimal("0.00")
+    submitted_at: AwareDateTime | None = None
+    notes: str = ""
+    created_at: AwareDateTime | None = None
+    updated_at: AwareDateTime | None = None
+
+    def __post_init__(self) -> None:
+        # Totals are a pure function of the lines: every record built (from a row, a payload or
+        # a device's input) carries the server's figures, in cents on both backends.
+        totals = document_totals(self.lines)
+        self.subtotal, self.tax_total, self.total = totals.subtotal, totals.tax_total, totals.total
+
+
+class SubmitParams(msgspec.Struct, forbid_unknown_fields=True):
+    """``order.submit`` takes no parameters: the server decides from its own records."""
+
+
+class CancelParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``order.cancel`` takes an optional reason, appended to the notes."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+def changed(record: dict[str, Any], old: dict[str, Any] | None, field: str) -> bool:
+    """True on create, or when the merge changed ``field``."""
+    return old is None or old.get(field) != record.get(field)
+
+
+async def validate_order(
+    ctx: ActionContext, record: dict[str, Any], old: dict[str, Any] | None
+) -> None:
+    """Check an order after a merge and recompute its totals from its lines."""
+    check_owner(ctx.principal.user_id, ctx.principal.role, record, old, "owner_id")
+    order = typed(record, OrderRecord)
+    if order.account_id is None:
+        raise ValidationFailed("account_id is required", field="account_id")
+    ensure_offer_editable("order", record, old, OFFER_FIELDS)
+    repo = OrderRepository(ctx.session)
+    warehouse_id, quote_id = order.warehouse_id, order.quote_id
+    if (
+        warehouse_id is not None
+        and changed(record, old, "warehouse_id")
+        and not await repo.exists(_warehouses, warehouse_id)
+    ):
+        raise ValidationFailed("warehouse does not exist", field="warehouse_id")
+    if (
+        quote_id is not None
+        and changed(record, old, "quote_id")
+        and not await repo.exists(_quotes, quote_id, account_id=order.account_id)
+    ):
+        raise ValidationFailed("quote does not exist for this account", field="quote_id")
+    apply_totals(record)
+
+
+async def submit(
+    ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """``order.submit``: the server's rules decide confirmed, on hold or rejected.
+
+    An order put on hold or rejected is still an applied action: its status tells the outcome.
+    """
+    ensure_transition("order", "submit", str(current.get("status")), ALLOWED_FROM)
+    typed(params, SubmitParams)
+    priced = dict(current)
+    lines = apply_totals(priced)
+    if not lines:
+        raise ValidationFailed("an order without lines cannot be submitted", field="lines")
+    order_id = parse_uuid(current["id"], "id")
+    account_id = parse_uuid(current["account_id"], "account_id")
+    repo = OrderRepository(ctx.session)
+    standing = await repo.lock_account_standing(account_id)
+    stock_short = False
+    if current.get("warehouse_id"):
+        requested = requested_quantities(lines)
+        available = await repo.available_stock(
+            parse_uuid(current["warehouse_id"], "warehouse_id"), requested
+        )
+        stock_short = available is not None and bool(short_products(requested, available))
+    total = Decimal(priced["total"])
+    status, reason = submission_outcome(
+        blacklisted=standing.blacklisted,
+        arrears=standing.arrears,
+        credit_limit=standing.credit_limit,
+        open_total=await repo.open_orders_total(account_id, excluding=order_id),
+        order_total=total,
+        stock_short=stock_short,
+    )
+    return {
+        "status": status,
+        "hold_reason": reason if status == OrderStatus.ON_HOLD else None,
+        "reject_reason": reason if status == OrderStatus.REJECTED else None,
+        "submitted_at": utcnow(),
+        "subtotal": Decimal(priced["subtotal"]),
+        "tax_total": Decimal(priced["tax_total"]),
+        "total": total,
+    }
+
+
+async def cancel(
+    ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """``order.cancel``: an order that is not fulfilled, rejected or cancelled is withdrawn."""
+    ensure_transition("order", "cancel", str(current.get("status")), ALLOWED_FROM)
+    values = typed(params, CancelParams)
+    changes: dict[str, Any] = {"status": OrderStatus.CANCELLED.value}
+    if values.reason:
+        changes["notes"] = appended(current.get("notes") or "", values.reason)
+    return changes
+
+
+def order_spec() -> EntitySpec:
+    """The sync registration of orders; ``lines`` is one field, last writer wins as a whole."""
+    return EntitySpec(
+        name="order",
+        table=Order.__table__,  # type: ignore[arg-type]
+        record_type=OrderRecord,
+        scope=scope_of_account_child,
+        parent=("account", "account_id"),
+        server_fields=frozenset(SERVER_FIELDS),
+        policies={"notes": Policy.APPEND}
+        | {name: Policy.SERVER_WINS for name in SERVER_FIELDS - ENGINE_FIELDS},
+        actions={"submit": submit, "cancel": cancel},
+        validate=validate_order,
+    )

@@ -1,0 +1,1 @@
+"""Quotes (a syncable SFA entity)."""

@@ -1,0 +1,45 @@
+"""Quotes: an aggregate of priced lines that syncs as one record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, Money, UTCDateTime, new_id, str_enum, utcnow
+from server.sfa.quotes.lines import LinesJSON
+
+
+class QuoteStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class Quote(Base):
+    """A priced offer to an account; totals are computed by the server from the lines."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    number: Mapped[str] = mapped_column(sa.String(40), default="")
+    status: Mapped[QuoteStatus] = mapped_column(str_enum(QuoteStatus), default=QuoteStatus.DRAFT)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
+    valid_until: Mapped[dt.date | None] = mapped_column(sa.Date)
+    lines: Mapped[list[Any]] = mapped_column(LinesJSON, default=list)
+    subtotal: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
+    tax_total: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
+    total: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,117 @@
+"""``/warehouses`` and ``/stock``: reads for everyone signed in, warehouse writes for admins."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from server.auth.guards import admins_only
+from server.pagination import Page
+from server.sfa.stock.schemas import (
+    StockBalanceOut,
+    WarehouseCreate,
+    WarehousePatch,
+    WarehouseRecord,
+)
+from server.sfa.stock.service import StockService
+from server.sync.registry import Principal
+
+
+def provide_stock_service(state: State, principal: NamedDependency[Principal]) -> StockService:
+    """The service for one request, wired from the app state."""
+    return StockService(state.db, state.writer, principal, state.settings)
+
+
+_service = {"service": Provide(provide_stock_service, sync_to_thread=False)}
+
+
+class WarehouseController(Controller):
+    """Warehouses and the stock each holds."""
+
+    path = "/warehouses"
+    tags = ["stock"]
+    dependencies = _service
+
+    @get("/")
+    async def list_warehouses(
+        self,
+        service: NamedDependency[StockService],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+        active: FromQuery[bool | None] = None,
+        city: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+    ) -> Page[WarehouseRecord]:
+        """Warehouses, keyset-paginated by id."""
+        return await service.list_warehouses(active, city, q, cursor=cursor, limit=limit)
+
+    @get("/{warehouse_id:uuid}")
+    async def get_warehouse(
+        self, service: NamedDependency[StockService], warehouse_id: FromPath[uuid.UUID]
+    ) -> WarehouseRecord:
+        """One warehouse."""
+        return await service.get_warehouse(warehouse_id)
+
+    @post("/", guards=[admins_only])
+    async def create_warehouse(
+        self, service: NamedDependency[StockService], data: JSONBody[WarehouseCreate]
+    ) -> WarehouseRecord:
+        """Add a warehouse (code unique)."""
+        return await service.create_warehouse(data)
+
+    @patch("/{warehouse_id:uuid}", guards=[admins_only])
+    async def update_warehouse(
+        self,
+        service: NamedDependency[StockService],
+        warehouse_id: FromPath[uuid.UUID],
+        data: JSONBody[WarehousePatch],
+    ) -> WarehouseRecord:
+        """Change some fields of a warehouse."""
+        return await service.update_warehouse(warehouse_id, data)
+
+    @delete("/{warehouse_id:uuid}", guards=[admins_only])
+    async def delete_warehouse(
+        self, service: NamedDependency[StockService], warehouse_id: FromPath[uuid.UUID]
+    ) -> None:
+        """Delete a warehouse that holds no stock."""
+        await service.delete_warehouse(warehouse_id)
+
+    @get("/{warehouse_id:uuid}/stock")
+    async def warehouse_stock(
+        self,
+        service: NamedDependency[StockService],
+        warehouse_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+        product_id: FromQuery[uuid.UUID | None] = None,
+    ) -> Page[StockBalanceOut]:
+        """Balances of one warehouse."""
+        return await service.list_balances(
+            warehouse_id=warehouse_id, product_id=product_id, cursor=cursor, limit=limit
+        )
+
+
+class StockController(Controller):
+    """Stock balances across warehouses."""
+
+    path = "/stock"
+    tags = ["stock"]
+    dependencies = _service
+
+    @get("/")
+    async def list_stock(
+        self,
+        service: NamedDependency[StockService],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+        product_id: FromQuery[uuid.UUID | None] = None,
+        warehouse_id: FromQuery[uuid.UUID | None] = None,
+    ) -> Page[StockBalanceOut]:
+        """Balances of a product (or all), keyset-paginated by id."""
+        return await service.list_balances(
+            warehouse_id=warehouse_id, product_id=product_id, cursor=cursor, limit=limit
+        )

@@ -1,0 +1,190 @@
+"""Warehouses (admins write, everyone signed in reads) and stock balances (read; seeded here)."""
+
+from __future__ import annotations
+
+import decimal
+import uuid
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import Database
+from server.errors import Conflict, NotFound, ValidationFailed
+from server.pagination import Page, clamp_limit, fetch_page
+from server.settings import Settings
+from server.sfa.accounts.inputs import check_decimal, plain, record_of, sent_fields
+from server.sfa.catalog.repository import CatalogRepository
+from server.sfa.stock.repository import StockRepository, balances, warehouses
+from server.sfa.stock.schemas import (
+    StockBalanceOut,
+    WarehouseCreate,
+    WarehousePatch,
+    WarehouseRecord,
+)
+from server.sync.registry import Principal
+from server.sync.writer import ChangeWriter
+
+
+def balance_out(row: Any) -> StockBalanceOut:
+    """A balance row (or wire dict) with its availability."""
+    mapping = row._mapping if hasattr(row, "_mapping") else row
+    on_hand = decimal.Decimal(str(mapping["on_hand"]))
+    reserved = decimal.Decimal(str(mapping["reserved"]))
+    values = {k: mapping[k] for k in StockBalanceOut.__struct_fields__ if k != "available"}
+    return msgspec.convert({**values, "available": on_hand - reserved}, StockBalanceOut)
+
+
+def _duplicate_code(code: object) -> Conflict:
+    return Conflict(f"warehouse code {code!s} is already used", field="code", code="duplicate_code")
+
+
+class StockService:
+    """Warehouses and what they hold."""
+
+    def __init__(
+        self, db: Database, writer: ChangeWriter, principal: Principal | None, settings: Settings
+    ) -> None:
+        self.db = db
+        self.writer = writer
+        self.principal = principal
+        self.settings = settings
+
+    def _limit(self, limit: int | None) -> int:
+        return clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+
+    async def list_warehouses(
+        self,
+        active: bool | None,
+        city: str | None,
+        q: str | None,
+        *,
+        cursor: str | None,
+        limit: int | None,
+    ) -> Page[WarehouseRecord]:
+        """One page of warehouses."""
+        size = self._limit(limit)
+        async with self.db.transaction() as session:
+            statement = StockRepository(session).warehouses_statement(active, city, q)
+            rows, nxt = await fetch_page(
+                session, statement, warehouses.c.id, cursor=cursor, limit=size
+            )
+        return Page(items=[record_of(WarehouseRecord, r) for r in rows], next_cursor=nxt)
+
+    async def get_warehouse(self, warehouse_id: uuid.UUID) -> WarehouseRecord:
+        """One warehouse."""
+        async with self.db.transaction() as session:
+            row = await self._warehouse_row(session, warehouse_id)
+        return record_of(WarehouseRecord, row)
+
+    async def create_warehouse(self, data: WarehouseCreate) -> WarehouseRecord:
+        """Add a warehouse; ``duplicate_code`` (409) when the code is taken."""
+        try:
+            async with self.db.transaction() as session:
+                await self._check_code(session, None, data.code)
+                record = await self.writer.create(
+                    session, "warehouse", sent_fields(data), principal=self.principal
+                )
+        except sa.exc.IntegrityError as exc:
+            raise _duplicate_code(data.code) from exc
+        return record_of(WarehouseRecord, record)
+
+    async def update_warehouse(
+        self, warehouse_id: uuid.UUID, data: WarehousePatch
+    ) -> WarehouseRecord:
+        """Change some fields of a warehouse."""
+        changes = sent_fields(data)
+        try:
+            async with self.db.transaction() as session:
+                await self._warehouse_row(session, warehouse_id)
+                if "code" in changes:
+                    await self._check_code(session, warehouse_id, changes["code"])
+                if changes:
+                    record = await self.writer.update(
+                        session, "warehouse", warehouse_id, changes, principal=self.principal
+                    )
+                else:
+                    record = await self.writer.load(session, "warehouse", warehouse_id)
+        except sa.exc.IntegrityError as exc:
+            raise _duplicate_code(changes.get("code")) from exc
+        return record_of(WarehouseRecord, record)
+
+    async def delete_warehouse(self, warehouse_id: uuid.UUID) -> None:
+        """Delete a warehouse that holds no stock rows (deactivate it otherwise)."""
+        try:
+            async with self.db.transaction() as session:
+                await self._warehouse_row(session, warehouse_id)
+                if await StockRepository(session).has_balances(warehouse_id):
+                    raise Conflict(
+                        "warehouse holds stock; deactivate it instead", field="id", code="in_use"
+                    )
+                await self.writer.delete(
+                    session, "warehouse", warehouse_id, principal=self.principal
+                )
+        except sa.exc.IntegrityError as exc:
+            raise Conflict("warehouse is still referenced", field="id", code="in_use") from exc
+
+    async def list_balances(
+        self,
+        *,
+        warehouse_id: uuid.UUID | None,
+        product_id: uuid.UUID | None,
+        cursor: str | None,
+        limit: int | None,
+    ) -> Page[StockBalanceOut]:
+        """One page of balances of a warehouse and/or a product."""
+        size = self._limit(limit)
+        async with self.db.transaction() as session:
+            if warehouse_id is not None:
+                await self._warehouse_row(session, warehouse_id, "warehouse_id")
+            statement = StockRepository(session).balances_statement(warehouse_id, product_id)
+            rows, nxt = await fetch_page(
+                session, statement, balances.c.id, cursor=cursor, limit=size
+            )
+        return Page(items=[balance_out(r) for r in rows], next_cursor=nxt)
+
+    async def set_balance(
+        self,
+        warehouse_id: uuid.UUID,
+        product_id: uuid.UUID,
+        *,
+        on_hand: decimal.Decimal,
+        reserved: decimal.Decimal = decimal.Decimal(0),
+    ) -> StockBalanceOut:
+        """Create or overwrite the balance of a product in a warehouse (seeding, stocktakes)."""
+        check_decimal(on_hand, "on_hand", ge=0)
+        check_decimal(reserved, "reserved", ge=0)
+        async with self.db.transaction() as session:
+            await self._warehouse_row(session, warehouse_id, "warehouse_id")
+            if await CatalogRepository(session).get_product(product_id) is None:
+                raise ValidationFailed(f"product {product_id} does not exist", field="product_id")
+            existing = await StockRepository(session).balance_id(warehouse_id, product_id)
+            values = {"on_hand": plain(on_hand), "reserved": plain(reserved)}
+            if existing is None:
+                record = await self.writer.create(
+                    session,
+                    "stock_balance",
+                    {"warehouse_id": warehouse_id, "product_id": product_id, **values},
+                    principal=self.principal,
+                )
+            else:
+                record = await self.writer.update(
+                    session, "stock_balance", existing, values, principal=self.principal
+                )
+        return balance_out(record)
+
+    async def _warehouse_row(
+        self, session: AsyncSession, warehouse_id: uuid.UUID, field: str = "id"
+    ) -> sa.Row[Any]:
+        row = await StockRepository(session).get_warehouse(warehouse_id)
+        if row is None:
+            raise NotFound(f"warehouse {warehouse_id} not found", field=field)
+        return row
+
+    async def _check_code(
+        self, session: AsyncSession, warehouse_id: uuid.UUID | None, code: str
+    ) -> None:
+        holder = await StockRepository(session).warehouse_id_by_code(code)
+        if holder is not None and holder != warehouse_id:
+            raise _duplicate_code(code)

@@ -1,0 +1,1 @@
+"""Visits (a syncable SFA entity)."""

@@ -1,0 +1,358 @@
+"""Applying one pushed mutation: upsert (create or three-way merge), delete, or a domain action."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from protocol import errors as codes
+from protocol import hlc as hlcs
+from protocol.errors import ErrorBody
+from protocol.sync import FieldConflict, Mutation, MutationResult
+from server.errors import DomainError
+from server.sync import logreader, patches
+from server.sync.batch import LogOp, RecordState, WriteBatch
+from server.sync.conflicts import FIELD, OUT_OF_SCOPE, record_conflict
+from server.sync.merge import merge_fields, written_by_others
+from server.sync.registry import ActionContext, EntitySpec, Principal, SyncRegistry, user_key
+from server.sync.writer import ChangeWriter, row_to_wire
+
+Record = dict[str, Any]
+
+
+class Rejected(Exception):
+    """A mutation refused by the engine, with its code."""
+
+    def __init__(
+        self, code: str, message: str, *, field: str | None = None, with_record: bool = True
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field, self.with_record = code, message, field, with_record
+
+
+class MutationApplier:
+    """Applies the mutations of one push, with the batch's records cached in memory."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        registry: SyncRegistry,
+        writer: ChangeWriter,
+        principal: Principal,
+        keys: frozenset[str],
+        served: frozenset[str],
+    ) -> None:
+        self.session, self.registry, self.writer = session, registry, writer
+        self.principal, self.keys, self.served = principal, keys, served
+        self.device = str(principal.device_id) if principal.device_id else None
+        self.records: dict[tuple[str, uuid.UUID], Record | None] = {}
+        self.wrote = False  # set before anything is written for the current mutation
+
+    @property
+    def batch(self) -> WriteBatch:
+        """The open write batch of the push."""
+        batch = self.writer.open_batch(self.session)
+        assert batch is not None, "mutations are applied inside writer.batch()"
+        return batch
+
+    def risky(self, mutation: Mutation) -> bool:
+        """True when applying may write before it can fail: creates, deletes and actions."""
+        if mutation.op != "upsert" or mutation.entity not in self.registry.entities:
+            return mutation.entity in self.registry.entities
+        return self.records.get((mutation.entity, mutation.id)) is None
+
+    async def prefetch(self, mutations: Iterable[Mutation]) -> None:
+        """Load (and on PostgreSQL lock, in id order) every record the batch names."""
+        by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
+        for mutation in mutations:
+            if mutation.entity in self.registry.entities:
+                by_entity[mutation.entity].add(mutation.id)
+        for entity, id_set in by_entity.items():
+            spec = self.registry.entities[entity]
+            ids = sorted(id_set)
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                rows = await self.session.execute(
+                    sa.select(spec.table)
+                    .where(spec.table.c.id.in_(chunk))
+                    .order_by(spec.table.c.id)
+                    .with_for_update()
+                )
+                for row in rows:
+                    self.records[(entity, row._mapping["id"])] = row_to_wire(spec, row)
+                for record_id in chunk:
+                    self.records.setdefault((entity, record_id), None)
+            await self.writer.states(self.session, entity, ids)
+
+    def remember(self, ops: Iterable[LogOp]) -> None:
+        """Keep the cache in step with what a successful mutation wrote."""
+        for op in ops:
+            if op.op == "upsert":
+                self.records[(op.entity, op.record_id)] = op.record
+            elif op.op == "delete":
+                self.records[(op.entity, op.record_id)] = None
+
+    def forget(self) -> None:
+        """Nothing to undo: the cache only changes after a mutation succeeded."""
+
+    async def current(self, spec: EntitySpec, record_id: uuid.UUID) -> Record | None:
+        """The record's wire dict, None if it does not exist."""
+        key = (spec.name, record_id)
+        if key not in self.records:
+            found = await self.writer.load_many(self.session, spec.name, [record_id])
+            self.records[key] = found.get(record_id)
+        return self.records[key]
+
+    async def apply(self, mutation: Mutation) -> MutationResult:
+        """Apply one mutation; raises Rejected or DomainError to refuse it."""
+        spec = self.registry.get(mutation.entity)
+        if spec is None:
+            raise Rejected(
+                codes.UNKNOWN_ENTITY,
+                f"unknown entity {mutation.entity!r}",
+                field="entity",
+                with_record=False,
+            )
+        if not hlcs.is_valid(mutation.hlc):
+            raise Rejected(codes.VALIDATION_ERROR, "malformed hybrid logical clock", field="hlc")
+        self.writer.clock.observe(mutation.hlc)
+        if mutation.op in ("upsert", "delete") and not spec.writable:
+            raise Rejected(codes.READ_ONLY_ENTITY, f"{spec.name} is read-only on devices")
+        if mutation.op == "upsert":
+            return await self._upsert(spec, mutation)
+        if mutation.op == "delete":
+            return await self._delete(spec, mutation)
+        prefix, _, action = mutation.op.partition(".")
+        if prefix != spec.name or action not in spec.actions:
+            raise Rejected(codes.UNKNOWN_ACTION, f"unknown operation {mutation.op!r}", field="op")
+        return await self._action(spec, mutation, action)
+
+    async def rejection(self, mutation: Mutation, exc: Exception) -> MutationResult:
+        """A refused mutation's result, with the server's record when the device may hold it."""
+        if isinstance(exc, Rejected):
+            error = ErrorBody(code=exc.code, message=exc.message, field=exc.field)
+            with_record = exc.with_record
+        else:
+            assert isinstance(exc, DomainError)
+            error = ErrorBody(code=exc.code, message=exc.message, field=exc.field, data=exc.data)
+            with_record = True
+        result = MutationResult(mid=mutation.mid, status="rejected", error=error)
+        spec = self.registry.get(mutation.entity)
+        if with_record and spec is not None:
+            record = await self.current(spec, mutation.id)
+            state = await self.writer.state(self.session, spec.name, mutation.id)
+            if record is not None and state is not None and state.scope_key in self.keys:
+                result.record, result.version = record, int(record["version"])
+        return result
+
+    def _context(self, mutation: Mutation) -> ActionContext:
+        return ActionContext(self.session, self.principal, mutation.hlc)
+
+    def _device_changes(self, spec: EntitySpec, mutation: Mutation) -> dict[str, Any]:
+        changes = dict(mutation.changes)
+        if "id" in changes and str(changes["id"]) == str(mutation.id):
+            del changes["id"]  # a full record sent on create names its own id: harmless
+        for name in changes:
+            if name in spec.server_fields:
+                raise Rejected(codes.SERVER_OWNED_FIELD, f"{name} is set by the server", field=name)
+        return changes
+
+    async def _upsert(self, spec: EntitySpec, mutation: Mutation) -> MutationResult:
+        changes = self._device_changes(spec, mutation)
+        values = patches.to_python(spec, changes)
+        state = await self.writer.state(self.session, spec.name, mutation.id)
+        current = await self.current(spec, mutation.id)
+        if current is None:
+            return await self._create(spec, mutation, values, state)
+        out_of_scope = await self._scope_check(spec, mutation, state, current, changes)
+        if out_of_scope is not None:
+            return out_of_scope
+        current_values = patches.to_python(spec, {k: current[k] for k in values if k in current})
+        outcome = merge_fields(
+            changes=values,
+            current=current_values,
+            clock_of=state.clock if state else (lambda _name: None),
+            base_version=mutation.base_version,
+            device=self.device or "",
+            hlc=mutation.hlc,
+            policy=spec.policy,
+            to_wire=msgspec.to_builtins,
+        )
+        foreign = (
+            written_by_others(state.clocks, mutation.base_version, self.device or "")
+            if state
+            else mutation.base_version < int(current["version"])
+        )
+        status = outcome.status(foreign)
+        record = current
+        if outcome.writes:
+            if spec.validate is not None:
+                merged = {**current, **msgspec.to_builtins(outcome.writes)}
+                await spec.validate(self._context(mutation), merged, current)
+            self.wrote = True
+            record = await self.writer.update(
+                self.session,
+                spec.name,
+                mutation.id,
+                outcome.writes,
+                principal=self.principal,
+                hlc=mutation.hlc,
+                device_id=self.principal.device_id,
+            )
+        result = MutationResult(
+            mid=mutation.mid,
+            status=status,  # type: ignore[arg-type]
+            version=int(record["version"]),
+        )
+        if status != "applied":
+            result.record = record
+        if outcome.conflicts:
+            self.wrote = True
+            result.conflicts = outcome.conflicts
+            result.conflict_id = await record_conflict(
+                self.writer,
+                self.session,
+                entity=spec.name,
+                record_id=mutation.id,
+                principal=self.principal,
+                mid=mutation.mid,
+                kind=FIELD,
+                fields=outcome.conflicts,
+                scope_key=user_key(self.principal.user_id),
+            )
+        return result
+
+    async def _create(
+        self,
+        spec: EntitySpec,
+        mutation: Mutation,
+        values: dict[str, Any],
+        state: RecordState | None,
+    ) -> MutationResult:
+        if state is not None and state.deleted:
+            raise Rejected(
+                codes.RECORD_DELETED, "this record was deleted", field="id", with_record=False
+            )
+        if mutation.base_version != 0:
+            raise Rejected(
+                codes.NOT_FOUND,
+                "no such record (a create carries base_version 0)",
+                field="base_version",
+                with_record=False,
+            )
+        record = await self.writer.create(
+            self.session,
+            spec.name,
+            {**values, "id": mutation.id},
+            principal=self.principal,
+            hlc=mutation.hlc,
+            device_id=self.principal.device_id,
+        )
+        created = await self.writer.state(self.session, spec.name, mutation.id)
+        if created is None or created.scope_key not in self.keys:
+            raise Rejected(
+                codes.OUT_OF_SCOPE, "the new record would be outside your scope", with_record=False
+            )
+        if spec.validate is not None:
+            await spec.validate(self._context(mutation), record, None)
+        return MutationResult(mid=mutation.mid, status="applied", version=int(record["version"]))
+
+    async def _delete(self, spec: EntitySpec, mutation: Mutation) -> MutationResult:
+        if not spec.deletable:
+            raise Rejected(codes.NOT_DELETABLE, f"{spec.name} cannot be deleted from a device")
+        state = await self.writer.state(self.session, spec.name, mutation.id)
+        current = await self.current(spec, mutation.id)
+        if current is None:
+            if state is not None and state.deleted:  # already gone: deleting again is a no-op
+                return MutationResult(mid=mutation.mid, status="applied", version=state.version)
+            raise Rejected(codes.NOT_FOUND, "no such record", field="id", with_record=False)
+        out_of_scope = await self._scope_check(spec, mutation, state, current, {"_deleted": True})
+        if out_of_scope is not None:
+            return out_of_scope
+        version = await self.writer.delete(
+            self.session,
+            spec.name,
+            mutation.id,
+            principal=self.principal,
+            hlc=mutation.hlc,
+            device_id=self.principal.device_id,
+        )
+        return MutationResult(mid=mutation.mid, status="applied", version=version)
+
+    async def _action(self, spec: EntitySpec, mutation: Mutation, action: str) -> MutationResult:
+        state = await self.writer.state(self.session, spec.name, mutation.id)
+        current = await self.current(spec, mutation.id)
+        if current is None:
+            deleted = state is not None and state.deleted
+            raise Rejected(
+                codes.RECORD_DELETED if deleted else codes.NOT_FOUND,
+                "no such record",
+                field="id",
+                with_record=False,
+            )
+        out_of_scope = await self._scope_check(spec, mutation, state, current, mutation.changes)
+        if out_of_scope is not None:
+            return out_of_scope
+        changes = await spec.actions[action](self._context(mutation), current, mutation.changes)
+        record = current
+        if changes:
+            record = await self.writer.update(
+                self.session,
+                spec.name,
+                mutation.id,
+                patches.to_python(spec, changes),
+                principal=self.principal,
+                hlc=mutation.hlc,
+                device_id=self.principal.device_id,
+            )
+        return MutationResult(
+            mid=mutation.mid, status="applied", version=int(record["version"]), record=record
+        )
+
+    async def _scope_check(
+        self,
+        spec: EntitySpec,
+        mutation: Mutation,
+        state: RecordState | None,
+        current: Record,
+        changes: dict[str, Any],
+    ) -> MutationResult | None:
+        """None when the user holds the record; else a rejected result (with a routed conflict
+        when the user or this device held it before)."""
+        key = state.scope_key if state else await self.writer.scope_of(self.session, spec, current)
+        if key in self.keys:
+            return None
+        held = await logreader.held_before(
+            self.session, spec.name, mutation.id, sorted(self.keys | self.served)
+        )
+        if not held:
+            raise Rejected(codes.NOT_HELD, "you never held this record", with_record=False)
+        self.wrote = True
+        fields = [
+            FieldConflict(field=name, yours=value, theirs=current.get(name), kept="theirs")
+            for name, value in changes.items()
+        ]
+        conflict_id = await record_conflict(
+            self.writer,
+            self.session,
+            entity=spec.name,
+            record_id=mutation.id,
+            principal=self.principal,
+            mid=mutation.mid,
+            kind=OUT_OF_SCOPE,
+            fields=fields,
+            scope_key=key,
+        )
+        message = "the record left your scope; your edit was kept as a conflict for its owner"
+        return MutationResult(
+            mid=mutation.mid,
+            status="rejected",
+            conflict_id=conflict_id,
+            error=ErrorBody(code=codes.OUT_OF_SCOPE, message=message),
+        )

@@ -1,0 +1,25 @@
+"""The sync engine's services, built once by ``create_app`` and kept in ``app.state.sync``."""
+
+from __future__ import annotations
+
+from server.db import Database
+from server.settings import Settings
+from server.sync.conflicts import ConflictService
+from server.sync.keysets import KeysetStore
+from server.sync.pull import PullService
+from server.sync.push import PushService
+from server.sync.registry import SyncRegistry
+from server.sync.writer import ChangeWriter
+
+
+class SyncEngine:
+    """Pull, push and conflict services sharing one registry, writer and keyset cache."""
+
+    def __init__(
+        self, db: Database, settings: Settings, registry: SyncRegistry, writer: ChangeWriter
+    ) -> None:
+        self.db, self.settings, self.registry, self.writer = db, settings, registry, writer
+        self.keysets = KeysetStore()
+        self.pull = PullService(db, settings, registry, self.keysets)
+        self.push = PushService(db, settings, registry, writer, self.keysets)
+        self.conflicts = ConflictService(db, settings, registry, writer)

@@ -1,0 +1,79 @@
+"""Field-level three-way merge of a device's edit into the server's record (pure, no I/O).
+
+A field takes the device's value when the server has not written it since the device's base
+version, or when the last write was this same device's (its own mutations are causally
+ordered). Otherwise both sides changed it: equal values are no conflict, different values are
+resolved by the field's policy and reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from protocol.sync import FieldConflict
+from server.sync.registry import Policy
+
+# [version when last written, hlc, device id or None]
+Clock = list[Any]
+
+
+@dataclass
+class MergeOutcome:
+    """What to write, what conflicted, and whether anything happened concurrently."""
+
+    writes: dict[str, Any] = field(default_factory=dict)
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    concurrent: bool = False
+
+    def status(self, foreign_writes: bool) -> str:
+        """``conflict`` if a field differed on both sides; ``applied`` when nobody else wrote
+        the record since the base version; ``merged`` when others changed other fields only
+        (or set the same values)."""
+        if self.conflicts:
+            return "conflict"
+        return "merged" if foreign_writes or self.concurrent else "applied"
+
+
+def written_by_others(clocks: Mapping[str, Clock], base_version: int, device: str) -> bool:
+    """True when a write newer than ``base_version`` came from somewhere else than ``device``."""
+    return any(c[0] > base_version and c[2] != device for c in clocks.values())
+
+
+def merge_fields(
+    *,
+    changes: Mapping[str, Any],
+    current: Mapping[str, Any],
+    clock_of: Callable[[str], Clock | None],
+    base_version: int,
+    device: str,
+    hlc: str,
+    policy: Callable[[str], Policy],
+    to_wire: Callable[[Any], Any],
+) -> MergeOutcome:
+    """Merge ``changes`` (device values) into ``current`` (server values), both Python values."""
+    outcome = MergeOutcome()
+    for name, yours in changes.items():
+        theirs = current.get(name)
+        clock = clock_of(name)
+        if clock is None or clock[0] <= base_version or clock[2] == device:
+            if yours != theirs:
+                outcome.writes[name] = yours
+            continue
+        outcome.concurrent = True
+        if yours == theirs:
+            continue
+        rule = policy(name)
+        if rule is Policy.APPEND and isinstance(yours, str) and isinstance(theirs, str):
+            kept = "both"
+            outcome.writes[name] = f"{theirs}\n{yours}" if theirs else yours
+        elif rule is Policy.LWW and hlc > str(clock[1]):
+            kept = "yours"
+            outcome.writes[name] = yours
+        else:
+            kept = "theirs"
+        outcome.conflicts.append(
+            FieldConflict(field=name, yours=to_wire(yours), theirs=to_wire(theirs), kept=kept)  # type: ignore[arg-type]
+        )
+    return outcome

@@ -1,0 +1,232 @@
+"""``POST /sync/pull``: changes in the caller's scope since the cursor, in log order.
+
+Two phases. The stream returns rows under the user's keys after the cursor's position. When the
+user's keyset differs from the one the cursor was served with, a catch-up phase first evicts
+what the removed keys held and sends what the added keys held up to the stream position, then
+the stream continues from where it was with the new keyset (no full re-download).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from protocol.sync import SUPPORTED_SCHEMA_VERSIONS, PullRequest
+from server.db import Database, utcnow
+from server.errors import Forbidden, UpgradeRequired, ValidationFailed
+from server.settings import Settings
+from server.sync import logreader
+from server.sync.cursor import FORMAT, CursorState, decode_cursor, encode_cursor
+from server.sync.keysets import KeysetStore
+from server.sync.logreader import LogRow
+from server.sync.models import sync_devices
+from server.sync.position import Position
+from server.sync.registry import Principal, SyncRegistry
+from server.sync.sql import upsert
+
+# (entity, id, op, version, payload JSON or None)
+ChangeRow = tuple[str, uuid.UUID, str, int, str | None]
+
+
+@dataclass
+class PullPage:
+    """One pull's answer, before it is encoded as JSON or MessagePack."""
+
+    changes: list[ChangeRow] = field(default_factory=list)
+    cursor: str = ""
+    has_more: bool = False
+    reset: bool = False
+    progress: dict[str, int] | None = None
+
+
+def check_request(principal: Principal, device_id: uuid.UUID, schema_version: int) -> None:
+    """The device must be the token's, and the schema version one the server speaks."""
+    if principal.device_id != device_id:
+        raise Forbidden("device_id is not the device of this token", field="device_id")
+    if schema_version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise UpgradeRequired(
+            f"schema version {schema_version} is not supported",
+            field="schema_version",
+            data={"supported": sorted(SUPPORTED_SCHEMA_VERSIONS)},
+        )
+
+
+class PullService:
+    """Serves pulls; holds nothing per device (the cursor carries the state)."""
+
+    def __init__(
+        self, db: Database, settings: Settings, registry: SyncRegistry, keysets: KeysetStore
+    ) -> None:
+        self.db, self.settings, self.registry, self.keysets = db, settings, registry, keysets
+
+    async def pull(self, principal: Principal, request: PullRequest) -> PullPage:
+        """The next page of changes for the caller's device."""
+        check_request(principal, request.device_id, request.schema_version)
+        if not 1 <= request.limit <= self.settings.sync_pull_max_limit:
+            raise ValidationFailed(
+                f"limit must be between 1 and {self.settings.sync_pull_max_limit}", field="limit"
+            )
+        device_id = request.device_id
+        secret = self.settings.secret_key
+        old = (
+            decode_cursor(request.cursor, secret=secret, device_id=device_id)
+            if request.cursor
+            else None
+        )
+        async with self.db.transaction() as session:
+            keys = await self.registry.scope_keys(session, principal)
+            ceiling, horizon = await logreader.ceiling_and_horizon(session)
+            now_hash = await self.keysets.save(session, keys)
+            page, state = await self._page(
+                session, old, horizon, keys, now_hash, ceiling, request.limit
+            )
+            if page.changes and old is not None and not page.reset:
+                # A prune that committed while this page was read may have removed a tombstone
+                # the page skipped over: check the horizon again (no-op pulls need not).
+                _, after = await logreader.ceiling_and_horizon(session)
+                if after != horizon and old.seen < after:
+                    page, state = await self._page(
+                        session, old, after, keys, now_hash, ceiling, request.limit
+                    )
+            if old is None or old.possible != state.possible:
+                await upsert(
+                    session,
+                    sync_devices,
+                    {
+                        "device_id": device_id,
+                        "user_id": principal.user_id,
+                        "keyset_hash": state.possible,
+                        "updated_at": utcnow(),
+                    },
+                    ["device_id"],
+                    ["keyset_hash", "updated_at"],
+                )
+        page.cursor = encode_cursor(state, secret=secret, device_id=device_id)
+        return page
+
+    async def _page(
+        self,
+        session: AsyncSession,
+        old: CursorState | None,
+        horizon: Position,
+        keys: frozenset[str],
+        now_hash: str,
+        ceiling: int,
+        limit: int,
+    ) -> tuple[PullPage, CursorState]:
+        page = PullPage()
+        state = old
+        if state is not None and (
+            state.seen < horizon
+            or await self.keysets.get(session, state.held) is None
+            or await self.keysets.get(session, state.possible) is None
+        ):
+            state, page.reset = None, True
+        if state is None:
+            total = await logreader.count_rows(session, keys, ceiling)
+            state = CursorState(
+                FORMAT,
+                0,
+                0,
+                now_hash,
+                now_hash,
+                total=total,
+                floor_txid=horizon[0],
+                floor_seq=horizon[1],
+            )
+        if state.target or state.held != now_hash or state.possible != now_hash:
+            state, page.has_more = await self._catch_up(
+                session, state, keys, now_hash, ceiling, limit, page
+            )
+            limit -= len(page.changes)
+        if not state.target:
+            if limit > 0:
+                rows = await logreader.stream_rows(
+                    session, keys, state.position, ceiling, limit + 1
+                )
+                page.has_more = len(rows) > limit
+                rows = rows[:limit]
+                page.changes.extend(_as_change(row, row.op) for row in rows)
+                if rows:
+                    state = _replace(state, txid=rows[-1].txid, seq=rows[-1].seq)
+            else:
+                page.has_more = True
+        return page, self._progress(state, page)
+
+    async def _catch_up(
+        self,
+        session: AsyncSession,
+        state: CursorState,
+        keys: frozenset[str],
+        now_hash: str,
+        ceiling: int,
+        limit: int,
+        page: PullPage,
+    ) -> tuple[CursorState, bool]:
+        get = self.keysets.get
+        held = await get(session, state.held) or frozenset()
+        possible = await get(session, state.possible) or frozenset()
+        if state.target and state.target != now_hash:
+            # The keyset changed again mid catch-up: what was partly evicted or partly sent is
+            # uncertain, so it is evicted or sent again from the start.
+            target = await get(session, state.target) or frozenset()
+            held, possible = held & target, possible | target
+            state = _replace(
+                state,
+                held=await self.keysets.save(session, held),
+                possible=await self.keysets.save(session, possible),
+                target="",
+                catch_txid=0,
+                catch_seq=0,
+            )
+        if not state.target:
+            state = _replace(state, target=now_hash, catch_txid=0, catch_seq=0)
+        removed, added = possible - keys, keys - held
+        rows = await logreader.catch_up_rows(
+            session,
+            removed,
+            added,
+            state.catch_position,
+            state.position,
+            ceiling,
+            limit + 1,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        for row in rows:
+            if row.scope_key in removed:
+                if row.op == "upsert":
+                    page.changes.append(_as_change(row, "evict"))
+                elif row.position > state.position:
+                    page.changes.append(_as_change(row, row.op))
+            else:
+                page.changes.append(_as_change(row, "upsert"))
+        if rows:
+            state = _replace(state, catch_txid=rows[-1].txid, catch_seq=rows[-1].seq)
+        if not more:
+            state = _replace(
+                state, held=now_hash, possible=now_hash, target="", catch_txid=0, catch_seq=0
+            )
+        return state, more
+
+    def _progress(self, state: CursorState, page: PullPage) -> CursorState:
+        if state.total < 0:
+            return state
+        sent = state.sent + len(page.changes)
+        page.progress = {"total": max(state.total, sent), "sent": sent}
+        if not page.has_more:
+            return _replace(state, total=-1, sent=0)
+        return _replace(state, sent=sent)
+
+
+def _as_change(row: LogRow, op: str) -> ChangeRow:
+    payload = row.payload if op == "upsert" else None
+    return (row.entity, row.record_id, op, row.version, payload)
+
+
+def _replace(state: CursorState, **changes: Any) -> CursorState:
+    return msgspec.structs.replace(state, **changes)

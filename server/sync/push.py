@@ -1,0 +1,169 @@
+"""``POST /sync/push``: a device's mutations, each applied exactly once and in order.
+
+The device row is locked for the request, so two pushes of one device serialize. Mutations at
+or below the device's last applied number replay their stored result; new ones must continue
+the sequence without a gap. Each new mutation runs in a SAVEPOINT: a rejected one writes
+nothing, uses up its number, and never blocks the ones after it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from protocol import errors as codes
+from protocol.errors import ErrorBody
+from protocol.sync import Mutation, MutationResult, PushRequest, PushResponse
+from server.db import Database
+from server.errors import Conflict, DomainError, PayloadTooLarge
+from server.settings import Settings
+from server.sync import devices
+from server.sync.apply import MutationApplier, Rejected
+from server.sync.keysets import KeysetStore
+from server.sync.pull import check_request
+from server.sync.registry import Principal, SyncRegistry
+from server.sync.writer import ChangeWriter
+
+
+class PushService:
+    """Applies pushed mutations."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        registry: SyncRegistry,
+        writer: ChangeWriter,
+        keysets: KeysetStore,
+    ) -> None:
+        self.db, self.settings, self.registry = db, settings, registry
+        self.writer, self.keysets = writer, keysets
+
+    async def push(self, principal: Principal, request: PushRequest) -> PushResponse:
+        """Apply new mutations, replay known ones; results in the request's order."""
+        check_request(principal, request.device_id, request.schema_version)
+        limit = self.settings.sync_push_max_mutations
+        if len(request.mutations) > limit:
+            raise PayloadTooLarge(
+                f"at most {limit} mutations per push", field="mutations", data={"max": limit}
+            )
+        try:
+            return await self._push(principal, request, safe=False)
+        except _Unsafe:
+            # A write failed where no SAVEPOINT guarded it: the whole transaction is gone, so
+            # the push is applied again from the start, with a SAVEPOINT around every mutation.
+            return await self._push(principal, request, safe=True)
+
+    async def _push(
+        self, principal: Principal, request: PushRequest, *, safe: bool
+    ) -> PushResponse:
+        device_id = request.device_id
+        async with self.db.transaction() as session:
+            last_mid, keyset = await devices.lock_device(session, device_id, principal.user_id)
+            old = [m for m in request.mutations if m.mid <= last_mid]
+            new = [m for m in request.mutations if m.mid > last_mid]
+            for offset, mutation in enumerate(new):
+                if mutation.mid != last_mid + 1 + offset:
+                    raise Conflict(
+                        f"mutation {mutation.mid} does not follow {last_mid + offset}",
+                        field="mutations",
+                        code=codes.MUTATION_GAP,
+                        data={"resend_from": last_mid + 1},
+                    )
+            results = await self._replay(session, device_id, old)
+            if new:
+                results.update(await self._apply(session, principal, new, keyset, safe))
+                await devices.set_last_mid(session, device_id, new[-1].mid)
+                last_mid = new[-1].mid
+        return PushResponse(results=[results[m.mid] for m in request.mutations], last_mid=last_mid)
+
+    async def _replay(
+        self, session: AsyncSession, device_id: uuid.UUID, mutations: list[Mutation]
+    ) -> dict[int, MutationResult]:
+        stored = await devices.load_receipts(session, device_id, [m.mid for m in mutations])
+        results: dict[int, MutationResult] = {}
+        for mutation in mutations:
+            receipt = stored.get(mutation.mid)
+            if receipt is not None and receipt[0] == devices.body_hash(mutation):
+                results[mutation.mid] = devices.decode_result(receipt[1])
+            elif receipt is None:
+                results[mutation.mid] = _rejected(
+                    mutation.mid,
+                    codes.RECEIPT_EXPIRED,
+                    "mutation number already used; its receipt has expired",
+                )
+            else:
+                results[mutation.mid] = _rejected(
+                    mutation.mid,
+                    codes.MUTATION_REUSED,
+                    "mutation number already used by a different mutation",
+                )
+        return results
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        mutations: list[Mutation],
+        keyset: str | None,
+        safe: bool,
+    ) -> dict[int, MutationResult]:
+        keys = await self.registry.scope_keys(session, principal)
+        served = (await self.keysets.get(session, keyset) if keyset else None) or frozenset()
+        applier = MutationApplier(session, self.registry, self.writer, principal, keys, served)
+        results: dict[int, MutationResult] = {}
+        receipts: list[tuple[int, str, MutationResult]] = []
+        async with self.writer.batch(session):
+            await applier.prefetch(mutations)
+            for mutation in mutations:
+                result = await self._apply_one(session, applier, mutation, safe)
+                results[mutation.mid] = result
+                receipts.append((mutation.mid, devices.body_hash(mutation), result))
+        await devices.store_receipts(session, principal.device_id or uuid.UUID(int=0), receipts)
+        return results
+
+    async def _apply_one(
+        self, session: AsyncSession, applier: MutationApplier, mutation: Mutation, safe: bool
+    ) -> MutationResult:
+        """One mutation, all or nothing. A plain edit of an existing record is checked before
+        its single UPDATE, so it needs no SAVEPOINT (two round trips saved per mutation)."""
+        batch = applier.batch
+        mark = batch.mark()
+        guarded = safe or applier.risky(mutation)
+        savepoint = await session.begin_nested() if guarded else None
+        applier.wrote = False
+        try:
+            result = await applier.apply(mutation)
+        except (DomainError, Rejected) as exc:
+            if savepoint is not None:
+                await savepoint.rollback()
+            elif applier.wrote:
+                raise _Unsafe from exc
+            batch.rollback(mark)
+            return await applier.rejection(mutation, exc)
+        except DBAPIError as exc:  # a constraint the domain did not check first
+            if savepoint is None:
+                raise _Unsafe from exc
+            await savepoint.rollback()
+            batch.rollback(mark)
+            return await applier.rejection(
+                mutation, Rejected(codes.VALIDATION_ERROR, _db_message(exc))
+            )
+        if savepoint is not None:
+            await savepoint.commit()
+        applier.remember(batch.ops[mark[0] :])
+        return result
+
+
+class _Unsafe(Exception):
+    """An unguarded mutation failed after writing: redo the push with savepoints."""
+
+
+def _rejected(mid: int, code: str, message: str) -> MutationResult:
+    return MutationResult(mid=mid, status="rejected", error=ErrorBody(code=code, message=message))
+
+
+def _db_message(exc: DBAPIError) -> str:
+    return str(exc.orig).splitlines()[0] if exc.orig is not None else "database refused the write"

@@ -1,0 +1,310 @@
+"""Visits: validation, scope, and the check-in / check-out / cancel actions with GPS distance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from server.errors import DomainError, NotFound, ValidationFailed
+from server.sfa.visits.rules import CHECKIN_MAX_DISTANCE_M
+from server.sync.registry import Policy
+from tests.builders import make_user
+from tests.synctools import act_as, create_as, insert_account, registry, writer
+
+SHANGHAI = (31.2304, 121.4737)
+NOON = dt.datetime(2030, 5, 6, 12, 0, tzinfo=dt.UTC)
+
+
+def iso(value: dt.datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def check(at: dt.datetime, lat_offset: float = 0.0, **extra: object) -> dict[str, object]:
+    return {
+        "at": iso(at),
+        "latitude": SHANGHAI[0] + lat_offset,
+        "longitude": SHANGHAI[1],
+        "accuracy_m": 12.5,
+        **extra,
+    }
+
+
+async def planned_visit(db, rep, **account_overrides):
+    values = {"owner_id": rep.id, "latitude": SHANGHAI[0], "longitude": SHANGHAI[1]}
+    account_id = await insert_account(db, **(values | account_overrides))
+    return await create_as(
+        db, rep, "visit", {"account_id": str(account_id), "planned_at": iso(NOON)}
+    )
+
+
+async def test_a_new_visit_is_planned_for_the_pusher_in_the_accounts_scope(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    assert visit["status"] == "planned"
+    assert visit["rep_id"] == str(rep.id)
+    assert visit["version"] == 1
+    async with db.transaction() as session:
+        spec = registry().entities["visit"]
+        assert await spec.scope(session, visit) == f"u:{rep.id}"
+
+
+async def test_check_in_near_the_account_computes_the_distance_and_is_not_flagged(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    # 0.001 degree of latitude north: 111.2 m
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 0.001))
+    assert done["status"] == "checked_in"
+    assert done["check_in_distance_m"] == pytest.approx(111.2, abs=0.1)
+    assert done["check_in_flagged"] is False
+    assert done["check_in_accuracy_m"] == 12.5
+    assert done["check_in_at"] == "2030-05-06T12:00:00Z"
+    assert done["version"] == 2
+
+
+async def test_a_far_check_in_is_flagged(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 0.02))  # 2.2 km
+    assert done["check_in_distance_m"] > CHECKIN_MAX_DISTANCE_M
+    assert done["check_in_distance_m"] == pytest.approx(2223.9, abs=1)
+    assert done["check_in_flagged"] is True
+    assert done["status"] == "checked_in"  # flagged, not refused: the manager decides
+
+
+async def test_an_account_without_coordinates_gives_no_distance(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep, latitude=None, longitude=None)
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 1.0))
+    assert done["check_in_distance_m"] is None
+    assert done["check_in_flagged"] is False
+
+
+async def test_check_out_completes_the_visit_and_appends_notes(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON))
+    done = await act_as(
+        db,
+        rep,
+        "visit",
+        visit["id"],
+        "check_out",
+        check(
+            NOON + dt.timedelta(minutes=40),
+            0.01,
+            outcome="order taken",
+            notes="Buyer wants samples",
+            next_follow_up_on="2030-05-20",
+        ),
+    )
+    assert done["status"] == "completed"
+    assert done["outcome"] == "order taken"
+    assert done["notes"] == "Buyer wants samples"
+    assert done["next_follow_up_on"] == "2030-05-20"
+    assert done["check_out_flagged"] is True
+    assert done["check_in_distance_m"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("steps", "action"),
+    [
+        ([], "check_out"),
+        (["check_in"], "check_in"),
+        (["cancel"], "check_in"),
+        (["check_in", "check_out"], "cancel"),
+        (["cancel"], "cancel"),
+    ],
+)
+async def test_actions_from_a_wrong_state_are_refused_and_write_nothing(
+    db, steps: list[str], action: str
+) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    at = NOON
+    for step in steps:
+        at += dt.timedelta(minutes=10)
+        await act_as(db, rep, "visit", visit["id"], step, {} if step == "cancel" else check(at))
+    async with db.transaction() as session:
+        before = await writer().load(session, "visit", uuid.UUID(visit["id"]))
+    params = {} if action == "cancel" else check(at + dt.timedelta(minutes=5))
+    with pytest.raises(DomainError) as caught:
+        await act_as(db, rep, "visit", visit["id"], action, params)
+    assert caught.value.code == "invalid_state"
+    assert caught.value.status == 409
+    assert caught.value.data is not None and caught.value.data["status"] == before["status"]
+    async with db.transaction() as session:
+        assert await writer().load(session, "visit", uuid.UUID(visit["id"])) == before
+
+
+async def test_check_out_before_check_in_is_refused(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON))
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(
+            db, rep, "visit", visit["id"], "check_out", check(NOON - dt.timedelta(seconds=1))
+        )
+    assert caught.value.field == "at"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({**check(NOON), "latitude": 91.0}, "latitude"),
+        ({**check(NOON), "longitude": "east"}, "longitude"),
+        ({**check(NOON), "accuracy_m": -1}, "accuracy_m"),
+        ({**check(NOON), "at": "2030-05-06T12:00:00"}, "at"),  # naive: no offset
+        ({k: v for k, v in check(NOON).items() if k != "at"}, None),
+        ({**check(NOON), "altitude": 30}, None),
+    ],
+)
+async def test_bad_check_in_params_are_refused_with_the_field(db, params, field) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_in", params)
+    if field is not None:
+        assert caught.value.field == field
+    async with db.transaction() as session:
+        assert (await writer().load(session, "visit", uuid.UUID(visit["id"])))[
+            "status"
+        ] == "planned"
+
+
+async def test_cancel_with_a_reason_appends_it(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    done = await act_as(db, rep, "visit", visit["id"], "cancel", {"reason": "shop closed"})
+    assert (done["status"], done["notes"]) == ("cancelled", "shop closed")
+
+
+async def test_a_visit_needs_an_existing_account_and_a_planned_time(db) -> None:
+    rep = await make_user(db, "rep")
+    account_id = await insert_account(db, owner_id=rep.id)
+    with pytest.raises(ValidationFailed) as caught:
+        await create_as(db, rep, "visit", {"account_id": str(account_id)})
+    assert caught.value.field == "planned_at"
+    with pytest.raises(ValidationFailed) as caught:
+        await create_as(db, rep, "visit", {"planned_at": iso(NOON)})
+    assert caught.value.field == "account_id"
+    spec = registry().entities["visit"]
+    async with db.transaction() as session:
+        with pytest.raises((NotFound, ValidationFailed)) as missing:
+            await spec.scope(session, {"account_id": "0190a000-0000-7000-8000-000000000000"})
+    assert missing.value.field == "account_id"
+
+
+def test_the_visit_spec_declares_server_owned_fields_and_policies() -> None:
+    spec = registry().entities["visit"]
+    assert spec.parent == ("account", "account_id")
+    assert {
+        "status",
+        "check_in_distance_m",
+        "check_in_flagged",
+        "check_out_at",
+    } <= spec.server_fields
+    assert "notes" not in spec.server_fields and "outcome" not in spec.server_fields
+    assert spec.policy("notes") is Policy.APPEND
+    assert spec.policy("outcome") is Policy.LWW
+    assert set(spec.actions) == {"check_in", "check_out", "cancel"}
+
+
+# --- the managers' read-only list (visit compliance) -------------------------------------
+
+
+async def test_managers_list_the_visits_of_their_reps_and_filter_far_check_ins(client, db) -> None:
+    from tests.builders import auth_headers
+
+    manager = await make_user(db, "manager")
+    rep = await make_user(db, "rep", manager_id=manager.id)
+    stranger = await make_user(db, "rep")
+    near = await planned_visit(db, rep)
+    far = await planned_visit(db, rep)
+    hidden = await planned_visit(db, stranger)
+    await act_as(db, rep, "visit", far["id"], "check_in", check(NOON, 0.05))
+    headers = await auth_headers(db, manager)
+
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/visits", params=params, headers=headers)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted([near["id"], far["id"]])  # no gaps, no duplicates, no stranger
+
+    flagged = await client.get("/visits", params={"flagged": "true"}, headers=headers)
+    assert [item["id"] for item in flagged.json()["items"]] == [far["id"]]
+    assert flagged.json()["items"][0]["check_in_distance_m"] > CHECKIN_MAX_DISTANCE_M
+    one = await client.get(f"/visits/{near['id']}", headers=headers)
+    assert one.status_code == 200 and one.json()["status"] == "planned"
+    outside = await client.get(f"/visits/{hidden['id']}", headers=headers)
+    assert (outside.status_code, outside.json()["code"]) == (404, "not_found")
+
+
+async def test_the_visit_list_refuses_reps_and_bad_queries(client, db) -> None:
+    from tests.builders import auth_headers
+
+    rep = await make_user(db, "rep")
+    manager = await make_user(db, "manager")
+    assert (await client.get("/visits", headers=await auth_headers(db, rep))).status_code == 403
+    headers = await auth_headers(db, manager)
+    bad_cursor = await client.get("/visits", params={"cursor": "!!"}, headers=headers)
+    assert bad_cursor.status_code in (400, 422) and bad_cursor.json()["code"] == "invalid_cursor"
+    too_many = await client.get("/visits", params={"limit": 100000}, headers=headers)
+    assert too_many.status_code in (400, 422) and too_many.json()["field"] == "limit"
+    bad_status = await client.get("/visits", params={"status": "wandering"}, headers=headers)
+    assert bad_status.status_code == 400
+    backwards = await client.get(
+        "/visits",
+        params={"planned_from": "2030-01-02T00:00:00Z", "planned_to": "2030-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    assert (backwards.status_code, backwards.json()["field"]) == (422, "planned_to")
+
+
+# --- through POST /sync/push -------------------------------------------------------------
+
+
+async def test_check_in_pushed_offline_is_measured_by_the_server(client, db) -> None:
+    from protocol.ids import uuid7
+    from tests.synctools import device_for
+
+    rep = await make_user(db, "rep")
+    account_id = await insert_account(
+        db, owner_id=rep.id, latitude=SHANGHAI[0], longitude=SHANGHAI[1]
+    )
+    phone = await device_for(client, db, rep)
+    visit_id = uuid7()
+    planned = {"account_id": str(account_id), "rep_id": str(rep.id), "planned_at": iso(NOON)}
+    results = await phone.push(
+        phone.mutation("visit", visit_id, "upsert", planned),
+        phone.mutation("visit", visit_id, "visit.check_out", check(NOON)),  # wrong state
+        phone.mutation("visit", visit_id, "visit.check_in", check(NOON, 0.02)),  # 2.2 km away
+        phone.mutation("visit", visit_id, "upsert", {"check_in_flagged": False}, base_version=1),
+        phone.mutation("visit", visit_id, "upsert", {"notes": "met the buyer"}, base_version=1),
+    )
+    assert [r["status"] for r in results] == [
+        "applied",
+        "rejected",
+        "applied",
+        "rejected",
+        "applied",  # the intervening check-in was this device's own write: nothing concurrent
+    ]
+    assert results[1]["error"]["code"] == "invalid_state"  # and it did not block the rest
+    assert results[2]["record"]["check_in_flagged"] is True
+    assert results[2]["record"]["check_in_distance_m"] == pytest.approx(2223.9, abs=1)
+    assert (results[3]["error"]["code"], results[3]["error"]["field"]) == (
+        "server_owned_field",
+        "check_in_flagged",
+    )
+    snapshot, _ = await phone.snapshot()
+    held = snapshot[("visit", str(visit_id))]
+    assert (held["status"], held["check_in_flagged"], held["notes"]) == (
+        "checked_in",
+        True,
+        "met the buyer",
+    )

@@ -1,0 +1,376 @@
+"""Zulip-style convergence, per syncable entity (``verify_action`` in zulip's test_events.py).
+
+For every entity in the registry: take a device's full snapshot, act (create, update, action,
+scope move, delete), pull from the snapshot's cursor and apply the changes to the stale copy; it
+must equal a fresh full pull. A registered entity without a scenario fails the coverage test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from protocol.ids import uuid7
+from protocol.sync import FieldConflict
+from server.auth.models import User
+from server.db import Database
+from server.sfa.territories.models import TerritoryMember
+from server.sync.conflicts import record_conflict
+from server.sync.writer import ChangeWriter
+from tests.builders import make_user
+from tests.synctools import (
+    Device,
+    Snapshot,
+    act_as,
+    assert_converges,
+    create_as,
+    delete_as,
+    device_for,
+    principal,
+    update_as,
+)
+
+D = Decimal
+Step = Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class World:
+    """A rep with a device, an account they own, a territory they belong to, and the writer."""
+
+    db: Database
+    w: ChangeWriter
+    rep: User
+    device: Device
+    account_id: str = ""
+    territory_id: uuid.UUID = field(default_factory=uuid7)
+    other_territory_id: uuid.UUID = field(default_factory=uuid7)
+    snapshots: list[Snapshot] = field(default_factory=list)
+
+    async def converge(self, step: Step) -> Snapshot:
+        """Act, then check the device catches up; keeps the fresh snapshot."""
+        fresh = await assert_converges(self.device, step)
+        self.snapshots.append(fresh)
+        return fresh
+
+    def holds(self, entity: str, record_id: Any) -> dict[str, Any] | None:
+        """The record as the device holds it after the last step."""
+        return self.snapshots[-1].get((entity, str(record_id)))
+
+    async def create(self, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+        return await create_as(self.db, self.rep, entity, record, self.w)
+
+    async def update(self, entity: str, record_id: Any, changes: dict[str, Any]) -> dict[str, Any]:
+        return await update_as(self.db, self.rep, entity, record_id, changes, self.w)
+
+    async def act(self, entity: str, record_id: Any, action: str, params: dict[str, Any]) -> Any:
+        return await act_as(self.db, self.rep, entity, record_id, action, params, self.w)
+
+    async def delete(self, entity: str, record_id: Any) -> None:
+        await delete_as(self.db, self.rep, entity, record_id, self.w)
+
+    async def write(self, entity: str, values: dict[str, Any]) -> dict[str, Any]:
+        """A back-office write (Python values, no device validation), as REST services do."""
+        async with self.db.transaction() as session:
+            return await self.w.create(session, entity, values, principal=principal(self.rep))
+
+    async def patch(self, entity: str, record_id: Any, changes: dict[str, Any]) -> dict[str, Any]:
+        """A back-office update (Python values)."""
+        async with self.db.transaction() as session:
+            return await self.w.update(
+                session, entity, uuid.UUID(str(record_id)), changes, principal=principal(self.rep)
+            )
+
+
+async def crud(
+    world: World,
+    entity: str,
+    make: Callable[[], Awaitable[dict[str, Any]]],
+    changes: dict[str, Any],
+    *,
+    patch: bool = False,
+) -> str:
+    """Create, update and delete one record, converging after each; returns its id."""
+    created: dict[str, Any] = {}
+
+    async def create() -> None:
+        created.update(await make())
+
+    await world.converge(create)
+    assert world.holds(entity, created["id"]) is not None
+    update = world.patch if patch else world.update
+    await world.converge(lambda: update(entity, created["id"], changes))
+    await world.converge(lambda: world.delete(entity, created["id"]))
+    assert world.holds(entity, created["id"]) is None
+    return str(created["id"])
+
+
+# --- scenarios, one per entity -----------------------------------------------------------
+
+
+async def scenario_account(world: World) -> None:
+    account: dict[str, Any] = {}
+
+    async def create() -> None:
+        account.update(await world.write("account", {"name": "Beta", "owner_id": world.rep.id}))
+
+    await world.converge(create)
+    await world.converge(
+        lambda: world.create(
+            "visit", {"account_id": account["id"], "planned_at": "2030-01-01T09:00:00Z"}
+        )
+    )
+    await world.converge(lambda: world.update("account", account["id"], {"notes": "gate code 42"}))
+    # moved to a territory the rep does not hold: the account and its visit are evicted
+    await world.converge(
+        lambda: world.patch("account", account["id"], {"territory_id": world.other_territory_id})
+    )
+    assert world.holds("account", account["id"]) is None
+    assert not [k for k in world.snapshots[-1] if k[0] == "visit"]
+    # moved into the rep's territory: both come back
+    await world.converge(
+        lambda: world.patch("account", account["id"], {"territory_id": world.territory_id})
+    )
+    assert world.holds("account", account["id"])["territory_id"] == str(world.territory_id)
+    assert [k for k in world.snapshots[-1] if k[0] == "visit"]
+    await world.converge(lambda: world.delete("account", account["id"]))
+    assert not [
+        k for k in world.snapshots[-1] if k[0] in ("account", "visit") and k[1] == account["id"]
+    ]
+
+
+async def scenario_contact(world: World) -> None:
+    await crud(
+        world,
+        "contact",
+        lambda: world.write(
+            "contact", {"account_id": uuid.UUID(world.account_id), "name": "Li Wei"}
+        ),
+        {"phone": "+86 21 5555 0101"},
+    )
+
+
+async def scenario_product_category(world: World) -> None:
+    await crud(
+        world,
+        "product_category",
+        lambda: world.write("product_category", {"name": "Tea"}),
+        {"name": "Green tea"},
+        patch=True,
+    )
+
+
+async def scenario_product(world: World) -> None:
+    await crud(
+        world,
+        "product",
+        lambda: world.write(
+            "product", {"sku": "TEA-1", "name": "Longjing", "list_price": D("88.50")}
+        ),
+        {"list_price": D("90.00")},
+        patch=True,
+    )
+
+
+async def scenario_price_list(world: World) -> None:
+    await crud(
+        world,
+        "price_list",
+        lambda: world.write("price_list", {"name": "Retail"}),
+        {"name": "Retail 2030"},
+        patch=True,
+    )
+
+
+async def scenario_price_list_entry(world: World) -> None:
+    price_list = await world.write("price_list", {"name": "Wholesale"})
+    product = await world.write("product", {"sku": "TEA-2", "name": "Pu-erh"})
+    await crud(
+        world,
+        "price_list_entry",
+        lambda: world.write(
+            "price_list_entry",
+            {
+                "price_list_id": uuid.UUID(price_list["id"]),
+                "product_id": uuid.UUID(product["id"]),
+                "unit_price": D("10.00"),
+            },
+        ),
+        {"unit_price": D("9.50")},
+        patch=True,
+    )
+
+
+async def scenario_warehouse(world: World) -> None:
+    await crud(
+        world,
+        "warehouse",
+        lambda: world.write("warehouse", {"code": "SH1", "name": "Pudong"}),
+        {"name": "Pudong North"},
+        patch=True,
+    )
+
+
+async def scenario_stock_balance(world: World) -> None:
+    warehouse = await world.write("warehouse", {"code": "SH2", "name": "Minhang"})
+    product = await world.write("product", {"sku": "TEA-3", "name": "Oolong"})
+    await crud(
+        world,
+        "stock_balance",
+        lambda: world.write(
+            "stock_balance",
+            {
+                "warehouse_id": uuid.UUID(warehouse["id"]),
+                "product_id": uuid.UUID(product["id"]),
+                "on_hand": D("40"),
+            },
+        ),
+        {"reserved": D("5")},
+        patch=True,
+    )
+
+
+async def scenario_territory(world: World) -> None:
+    await world.converge(lambda: world.patch("territory", world.territory_id, {"name": "East 2"}))
+    assert world.holds("territory", world.territory_id)["name"] == "East 2"
+
+
+async def scenario_calendar_event(world: World) -> None:
+    await crud(
+        world,
+        "calendar_event",
+        lambda: world.create(
+            "calendar_event",
+            {
+                "kind": "meeting",
+                "title": "Review",
+                "starts_at": "2030-01-01T09:00:00Z",
+                "ends_at": "2030-01-01T10:00:00Z",
+                "reminder_offsets": [30],
+            },
+        ),
+        {"status": "done", "notes": "went well"},
+    )
+
+
+async def scenario_visit(world: World) -> None:
+    visit = await world.create(
+        "visit", {"account_id": world.account_id, "planned_at": "2030-01-01T09:00:00Z"}
+    )
+    check = {"at": "2030-01-01T09:05:00Z", "latitude": 31.23, "longitude": 121.47}
+    await world.converge(lambda: world.act("visit", visit["id"], "check_in", check))
+    assert world.holds("visit", visit["id"])["status"] == "checked_in"
+    done = {**check, "at": "2030-01-01T09:45:00Z", "outcome": "ordered"}
+    await world.converge(lambda: world.act("visit", visit["id"], "check_out", done))
+    await world.converge(lambda: world.update("visit", visit["id"], {"notes": "follow up"}))
+    await world.converge(lambda: world.delete("visit", visit["id"]))
+
+
+async def scenario_opportunity(world: World) -> None:
+    await crud(
+        world,
+        "opportunity",
+        lambda: world.create(
+            "opportunity",
+            {
+                "account_id": world.account_id,
+                "name": "Autumn",
+                "amount": "5000",
+            },
+        ),
+        {"stage": "negotiation", "probability": 60},
+    )
+
+
+async def scenario_quote(world: World) -> None:
+    line = {"id": str(uuid7()), "product_id": str(uuid7()), "quantity": "2", "unit_price": "9.99"}
+    quote = await world.create("quote", {"account_id": world.account_id, "lines": [line]})
+    await world.converge(
+        lambda: world.update("quote", quote["id"], {"lines": [line, {**line, "id": str(uuid7())}]})
+    )
+    assert world.holds("quote", quote["id"])["total"] == "39.96"
+    await world.converge(lambda: world.act("quote", quote["id"], "send", {}))
+    await world.converge(lambda: world.act("quote", quote["id"], "accept", {}))
+    await world.converge(lambda: world.delete("quote", quote["id"]))
+
+
+async def scenario_order(world: World) -> None:
+    line = {"id": str(uuid7()), "product_id": str(uuid7()), "quantity": "1", "unit_price": "100"}
+    order = await world.create("order", {"account_id": world.account_id, "lines": [line]})
+    await world.converge(lambda: world.update("order", order["id"], {"notes": "urgent"}))
+    await world.converge(lambda: world.act("order", order["id"], "submit", {}))
+    assert world.holds("order", order["id"])["status"] == "confirmed"
+    await world.converge(lambda: world.act("order", order["id"], "cancel", {}))
+    await world.converge(lambda: world.delete("order", order["id"]))
+
+
+async def scenario_conflict(world: World) -> None:
+    found: dict[str, uuid.UUID] = {}
+
+    async def keep() -> None:
+        async with world.db.transaction() as session:
+            found["id"] = await record_conflict(
+                world.w,
+                session,
+                entity="account",
+                record_id=uuid.UUID(world.account_id),
+                principal=principal(world.rep),
+                mid=1,
+                kind="field",
+                fields=[FieldConflict(field="notes", yours="a", theirs="b", kept="theirs")],
+                scope_key=f"u:{world.rep.id}",
+            )
+
+    await world.converge(keep)
+    assert world.holds("conflict", found["id"]) is not None
+    await world.converge(
+        lambda: world.patch("conflict", found["id"], {"resolved_by": world.rep.id})
+    )
+
+
+SCENARIOS: dict[str, Callable[[World], Awaitable[None]]] = {
+    name.removeprefix("scenario_"): fn
+    for name, fn in dict(globals()).items()
+    if name.startswith("scenario_")
+}
+
+
+async def build_world(client: Any, db: Database) -> World:
+    rep = await make_user(db, "rep")
+    world = World(
+        db=db, w=client.app.state.writer, rep=rep, device=await device_for(client, db, rep)
+    )
+    await world.write("territory", {"id": world.territory_id, "name": "East", "level": "territory"})
+    await world.write(
+        "territory", {"id": world.other_territory_id, "name": "West", "level": "territory"}
+    )
+    async with db.transaction() as session:
+        await session.execute(
+            sa.insert(TerritoryMember.__table__).values(
+                territory_id=world.territory_id, user_id=rep.id
+            )
+        )
+    account = await world.write(
+        "account", {"name": "Acme", "owner_id": rep.id, "credit_limit": D(1000)}
+    )
+    world.account_id = account["id"]
+    return world
+
+
+def test_every_registered_entity_has_a_scenario() -> None:
+    from tests.synctools import registry
+
+    assert set(registry().entities) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("entity", sorted(SCENARIOS))
+async def test_a_stale_snapshot_catches_up_to_a_fresh_one(client, db, entity: str) -> None:
+    world = await build_world(client, db)
+    await SCENARIOS[entity](world)
+    assert len(world.snapshots) >= 1
