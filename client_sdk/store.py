@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,36 @@ def check_field(name: str) -> str:
     return name
 
 
+KeyReader = tuple[tuple[str, ...], Callable[[str | None], tuple[Any, ...]]]
+
+_CHECKPOINT_PAGES = 1000  # SQLite's default
+# ~80 MB of WAL at most during a pull (4 KiB pages); a crash in between loses nothing
+_BULK_CHECKPOINT_PAGES = 20_000
+
+
+def _key_reader(names: tuple[str, ...]) -> Callable[[str | None], tuple[Any, ...]]:
+    """A function from a record's JSON to the values of the indexed fields ``names``."""
+    scalar = str | int | float | None
+    typed = msgspec.json.Decoder(
+        msgspec.defstruct("Keys", [(n, scalar, None) for n in names])
+    ).decode
+    loose = msgspec.json.Decoder(
+        msgspec.defstruct("AnyKeys", [(n, Any, None) for n in names])
+    ).decode
+    empty = (None,) * len(names)
+
+    def read(data: str | None) -> tuple[Any, ...]:
+        if data is None or not names:
+            return empty
+        try:
+            return astuple(typed(data))
+        except msgspec.ValidationError:
+            # a boolean or an object in an indexed field: rare, so the slow path is fine
+            return tuple(_scalar(v) for v in astuple(loose(data)))
+
+    return read
+
+
 def _scalar(value: Any) -> Any:
     """A JSON value as an indexed column holds it (true -> 1; objects are not indexed)."""
     if isinstance(value, bool):
@@ -109,6 +139,8 @@ class LocalStore:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=10000")
         self.conn.execute("PRAGMA cache_size=-32768")  # 32 MiB: index inserts of big pulls
+        # the WAL grows during a pull (see ``bulk``); give the disk back once it is reused
+        self.conn.execute("PRAGMA journal_size_limit=16777216")
         with self.lock:
             self.conn.executescript(_SCHEMA)
             self.conn.execute(
@@ -125,15 +157,10 @@ class LocalStore:
                 self.add_index(name)
 
     def _prepare(self) -> None:
-        """Statements and the key decoder for the current set of indexed columns."""
+        """Statements and the key reader for the current set of indexed columns."""
         names = self.indexed
-        scalar = str | int | float | None
-        self._keys = msgspec.json.Decoder(
-            msgspec.defstruct("Keys", [(n, scalar, None) for n in names])
-        ).decode
-        self._any_keys = msgspec.json.Decoder(
-            msgspec.defstruct("AnyKeys", [(n, Any, None) for n in names])
-        ).decode
+        # one attribute, replaced whole, so another thread reads names and reader that match
+        self.key_reader: KeyReader = (names, _key_reader(names))
         columns = "".join(f", f_{n}" for n in names)
         marks = ", ?" * len(names)
         updates = "".join(f", f_{n} = excluded.f_{n}" for n in names)
@@ -219,14 +246,7 @@ class LocalStore:
 
     def keys(self, data: str | None) -> tuple[Any, ...]:
         """The indexed columns' values of a record's JSON."""
-        if data is None or not self.indexed:
-            return (None,) * len(self.indexed)
-        try:
-            return astuple(self._keys(data))
-        except msgspec.ValidationError:
-            # a boolean or an object in an indexed field: rare, so the slow path is fine
-            parsed = self._any_keys(data)
-            return tuple(_scalar(v) for v in astuple(parsed))
+        return self.key_reader[1](data)
 
     def put_row(
         self,
@@ -249,10 +269,25 @@ class LocalStore:
     ) -> None:
         """Store server copies (entity, id, version, JSON) of records with nothing pending."""
         keys = self.keys
-        conn.executemany(
-            self._server_sql,
-            [(e, i, v, d, None, 0, *keys(d)) for e, i, v, d in rows],
-        )
+        self.put_server_params(conn, [(e, i, v, d, None, 0, *keys(d)) for e, i, v, d in rows])
+
+    def put_server_params(self, conn: sqlite3.Connection, params: list[tuple[Any, ...]]) -> None:
+        """Store server copies already laid out as ``(entity, id, version, data, None, 0,
+        *keys)`` with the keys of the current indexed fields."""
+        conn.executemany(self._server_sql, params)
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many big commits in a row (a pull): checkpoint the WAL once at the end instead of
+        after every commit (each checkpoint copies the WAL and fsyncs the database file)."""
+        with self.lock:
+            self.conn.execute(f"PRAGMA wal_autocheckpoint={_BULK_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.conn.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @staticmethod
     def delete_row(conn: sqlite3.Connection, entity: str, record_id: str) -> None:

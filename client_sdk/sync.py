@@ -17,13 +17,13 @@ import httpx
 import msgspec
 
 from client_sdk import outbox
-from client_sdk.errors import MutationGapError, SyncError
-from client_sdk.models import PullPage, PullPageAny, SyncReport
+from client_sdk.errors import MutationGapError, RequestError, SyncError
+from client_sdk.models import SyncReport
+from client_sdk.pull import PageFetcher, apply_page
 from client_sdk.store import LocalStore, dumps, json_decode
 from client_sdk.transport import Transport
 from protocol import errors as codes
 from protocol.sync import (
-    MSGPACK,
     SCHEMA_VERSION,
     Mutation,
     MutationResult,
@@ -34,18 +34,17 @@ from protocol.sync import (
 
 Progress = Callable[[int, int | None], None]
 
+# the reference server's maximum page (settings.sync_pull_max_limit): fewer round trips; a
+# server with a lower maximum answers 422 on ``limit`` and the page size is halved until accepted
+DEFAULT_PULL_LIMIT = 5000
+FIRST_PULL_PAGE = 1000
+
 _push_json = msgspec.json.Decoder(PushResponse)
 _push_msgpack = msgspec.msgpack.Decoder(PushResponse)
-_pull_json = msgspec.json.Decoder(PullPage)
-_pull_msgpack = msgspec.msgpack.Decoder(PullPageAny)
 
 # a refused mutation with one of these codes means the server will not give us this record
 _GONE = frozenset({codes.NOT_HELD, codes.OUT_OF_SCOPE, codes.RECORD_DELETED, codes.NOT_FOUND})
 
-_DELETE = "DELETE FROM records WHERE entity = ? AND id = ?"
-
-# (entity, id, op, version, record JSON text or None)
-Row = tuple[str, str, str, int, str | None]
 _KEEP = object()
 
 
@@ -66,7 +65,7 @@ class Syncer:
         device_id: uuid.UUID,
         *,
         push_batch: int = 500,
-        pull_limit: int = 2000,
+        pull_limit: int = DEFAULT_PULL_LIMIT,
         now: Callable[[], str],
     ) -> None:
         self.store = store
@@ -74,6 +73,7 @@ class Syncer:
         self.device_id = device_id
         self.push_batch = push_batch
         self.pull_limit = pull_limit
+        self._ramp = FIRST_PULL_PAGE
         self.now = now
 
     def run(self, progress: Progress | None = None) -> SyncReport:
@@ -250,38 +250,60 @@ class Syncer:
     # -- pull -------------------------------------------------------------------------------
 
     def pull(self, report: SyncReport, progress: Progress | None) -> None:
-        """Pull pages until ``has_more`` is false; each page and its cursor commit together."""
+        """Pull pages until ``has_more`` is false; each page and its cursor commit together.
+
+        A background thread requests page n+1 while page n is applied (its cursor is in the
+        response, so the request need not wait for the apply); pages are applied strictly in
+        order, and a fetch error surfaces here after every page fetched before it is stored.
+        """
+        with self.store.reading() as conn:
+            cursor = LocalStore.get_meta(conn, "cursor")
         received = 0
-        restarted = False
+        fetcher = PageFetcher(self.request_page, self.store, cursor)
+        with self.store.bulk(), fetcher:
+            while True:
+                fetched = fetcher.next()
+                page = fetched.page
+                count = fetched.count
+                with self.store.transaction() as conn:
+                    if page.reset:
+                        report.reset = True
+                        conn.execute("DELETE FROM records WHERE pending = 0")
+                    report.removed += apply_page(self.store, conn, fetched.prepared)
+                    # a reset that only told us to start over: pull again from the beginning
+                    LocalStore.set_meta(conn, "cursor", None if fetched.restart else page.cursor)
+                received += count
+                report.received += count
+                report.pages += 1
+                if progress is not None:
+                    total = page.progress.get("total") if page.progress else None
+                    sent = page.progress.get("sent", received) if page.progress else received
+                    progress(sent, total)
+                if fetched.last:
+                    return
+
+    def request_page(self, cursor: str | None) -> httpx.Response:
+        """POST one pull request (retried by the transport).
+
+        Page sizes ramp up from ``FIRST_PULL_PAGE`` to ``pull_limit`` (doubling), so applying
+        starts early and big pages follow; a server whose page maximum is below the limit
+        refuses it, and it is then halved until it is accepted.
+        """
         while True:
-            with self.store.reading() as conn:
-                cursor = LocalStore.get_meta(conn, "cursor")
+            limit = min(self.pull_limit, self._ramp)
             request = PullRequest(
                 device_id=self.device_id, schema_version=SCHEMA_VERSION, cursor=cursor,
-                limit=self.pull_limit,
+                limit=limit,
             )
-            response = self.transport.post("/sync/pull", request)
-            rows, page = _decode_page(response)
-            more = page.has_more
-            with self.store.transaction() as conn:
-                if page.reset:
-                    report.reset = True
-                    conn.execute("DELETE FROM records WHERE pending = 0")
-                next_cursor: str | None = page.cursor
-                if page.reset and not rows and not restarted:
-                    # the server only told us to start over: pull again from the beginning
-                    next_cursor, more, restarted = None, True, True
-                report.removed += apply_page(self.store, conn, rows)
-                LocalStore.set_meta(conn, "cursor", next_cursor)
-            received += len(rows)
-            report.received += len(rows)
-            report.pages += 1
-            if progress is not None:
-                total = page.progress.get("total") if page.progress else None
-                sent = page.progress.get("sent", received) if page.progress else received
-                progress(sent, total)
-            if not more:
-                return
+            try:
+                response = self.transport.post("/sync/pull", request)
+            except RequestError as exc:
+                if exc.status != 422 or exc.field != "limit" or limit <= 1:
+                    raise
+                self.pull_limit = self._ramp = limit // 2
+                continue
+            self._ramp = limit * 2
+            return response
 
 
 def _mutation(entry: outbox.OutboxEntry) -> Mutation:
@@ -294,49 +316,3 @@ def _mutation(entry: outbox.OutboxEntry) -> Mutation:
         base_version=entry.base_version,
         changes=json_decode(entry.changes),
     )
-
-
-def _decode_page(response: httpx.Response) -> tuple[list[Row], PullPage | PullPageAny]:
-    """A pull page's changes as plain tuples with the record as JSON text, and the page."""
-    if response.headers.get("content-type", "").startswith(MSGPACK):
-        mpage = Transport.decode(response, _pull_msgpack, _pull_msgpack)
-        return [
-            (c.entity, c.id, c.op, c.version, dumps(c.record) if c.op == "upsert" else None)
-            for c in mpage.changes
-        ], mpage
-    page = Transport.decode(response, _pull_json, _pull_json)
-    # JSON records are stored as the server sent them: no decode and re-encode per record
-    return [
-        (c.entity, c.id, c.op, c.version, bytes(c.record).decode() if c.op == "upsert" else None)
-        for c in page.changes
-    ], page
-
-
-def apply_page(store: LocalStore, conn: sqlite3.Connection, rows: list[Row]) -> int:
-    """Write one pull page; records with pending mutations are rebased. Returns removals."""
-    latest = {(r[0], r[1]): r for r in rows}
-    # the same record twice in a page (moved between two keys we hold): the last one wins
-    unique = rows if len(latest) == len(rows) else list(latest.values())
-    dirty = outbox.pending_records(conn)
-    upserts: list[tuple[str, str, int, str]] = []
-    removals: list[tuple[str, str]] = []
-    rebases: list[Row] = []
-    for row in unique:
-        if row[2] == "upsert":
-            if dirty and (row[0], row[1]) in dirty:
-                rebases.append(row)
-            else:
-                upserts.append((row[0], row[1], row[3], row[4] or "{}"))
-        else:
-            removals.append((row[0], row[1]))
-    if upserts:
-        store.put_server_rows(conn, upserts)
-    if removals:
-        # an evicted or deleted record leaves the device; its outbox entries stay, and their
-        # push results say what became of them
-        conn.executemany(_DELETE, removals)
-    for entity, record_id, _op, version, record in rebases:
-        current = LocalStore.get_row(conn, entity, record_id)
-        if current is None or version >= current[0]:
-            outbox.rebase(store, conn, entity, record_id, version, record)
-    return len(removals)

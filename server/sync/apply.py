@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import sqlalchemy as sa
@@ -15,12 +15,29 @@ from protocol import errors as codes
 from protocol import hlc as hlcs
 from protocol.errors import ErrorBody
 from protocol.sync import FieldConflict, Mutation, MutationResult
+from server.db import utcnow
 from server.errors import DomainError
 from server.sync import logreader, patches
-from server.sync.batch import LogOp, RecordState, WriteBatch
+from server.sync.batch import (
+    LogOp,
+    PendingWrite,
+    PendingWrites,
+    RecordKey,
+    RecordState,
+    WriteBatch,
+    write_pending,
+)
 from server.sync.conflicts import FIELD, OUT_OF_SCOPE, record_conflict
 from server.sync.merge import merge_fields, written_by_others
-from server.sync.registry import ActionContext, EntitySpec, Principal, SyncRegistry, user_key
+from server.sync.registry import (
+    ENGINE_FIELDS,
+    ActionContext,
+    EntitySpec,
+    Principal,
+    SyncRegistry,
+    user_key,
+)
+from server.sync.staged import FlushingSession, as_uuid, filled_in, new_record, server_values
 from server.sync.writer import ChangeWriter, row_to_wire
 
 Record = dict[str, Any]
@@ -37,7 +54,12 @@ class Rejected(Exception):
 
 
 class MutationApplier:
-    """Applies the mutations of one push, with the batch's records cached in memory."""
+    """Applies the mutations of one push, with the batch's records cached in memory.
+
+    Creates and edits are computed in memory and queued (``pending``); ``flush`` writes them with
+    executemany per entity. Deletes and actions flush first (the push does it before their
+    SAVEPOINT); validators and actions see a session that flushes before reading.
+    """
 
     def __init__(
         self,
@@ -53,6 +75,9 @@ class MutationApplier:
         self.device = str(principal.device_id) if principal.device_id else None
         self.records: dict[tuple[str, uuid.UUID], Record | None] = {}
         self.wrote = False  # set before anything is written for the current mutation
+        self.pending = PendingWrites()
+        self.stored: dict[RecordKey, Record] = {}  # rows as last flushed
+        self._with_record: list[tuple[MutationResult, RecordKey]] = []
 
     @property
     def batch(self) -> WriteBatch:
@@ -62,10 +87,35 @@ class MutationApplier:
         return batch
 
     def risky(self, mutation: Mutation) -> bool:
-        """True when applying may write before it can fail: creates, deletes and actions."""
-        if mutation.op != "upsert" or mutation.entity not in self.registry.entities:
-            return mutation.entity in self.registry.entities
-        return self.records.get((mutation.entity, mutation.id)) is None
+        """True when applying writes directly before it can fail: deletes and actions (an
+        action handler may write other tables); creates and edits are only queued."""
+        return mutation.op != "upsert" and mutation.entity in self.registry.entities
+
+    async def flush(self) -> None:
+        """Write the queued creates and edits; their log rows get the stored records."""
+        if not self.pending:
+            return
+        items = list(self.pending.items)
+        tables = {spec.name: spec.table for spec in self.registry.entities.values()}
+        rows = await write_pending(self.session, tables, self.pending)
+        wires = {key: row_to_wire(self.registry.entities[key[0]], row) for key, row in rows.items()}
+        for write in items:
+            key = (write.entity, write.record_id)
+            wire = wires.get(key)
+            if wire is not None and int(wire["version"]) == write.op.version:
+                write.op.record = wire
+                cached = self.records.get(key)
+                if cached is not None and int(cached["version"]) == write.op.version:
+                    self.records[key] = wire
+        self.stored.update(wires)
+
+    async def finish(self) -> None:
+        """Flush, and give results the records as stored (when not written again since)."""
+        await self.flush()
+        for result, key in self._with_record:
+            wire = self.stored.get(key)
+            if wire is not None and result.version == int(wire["version"]):
+                result.record = wire
 
     async def prefetch(self, mutations: Iterable[Mutation]) -> None:
         """Load (and on PostgreSQL lock, in id order) every record the batch names."""
@@ -89,6 +139,24 @@ class MutationApplier:
                 for record_id in chunk:
                     self.records.setdefault((entity, record_id), None)
             await self.writer.states(self.session, entity, ids)
+        await self._prefetch_parents(mutations)
+
+    async def _prefetch_parents(self, mutations: Iterable[Mutation]) -> None:
+        # a child's scope key is its parent's: load those states now rather than one at a time
+        parents: dict[str, set[uuid.UUID]] = defaultdict(set)
+        for mutation in mutations:
+            spec = self.registry.entities.get(mutation.entity)
+            if spec is None or spec.parent is None:
+                continue
+            parent, fk = spec.parent
+            record = self.records.get((spec.name, mutation.id))
+            for value in (record or {}).get(fk), mutation.changes.get(fk):
+                parent_id = as_uuid(value)
+                if parent_id is not None:
+                    parents[parent].add(parent_id)
+        for parent, id_set in parents.items():
+            if parent in self.registry.entities:
+                await self.writer.states(self.session, parent, sorted(id_set))
 
     def remember(self, ops: Iterable[LogOp]) -> None:
         """Keep the cache in step with what a successful mutation wrote."""
@@ -152,22 +220,26 @@ class MutationApplier:
         return result
 
     def _context(self, mutation: Mutation) -> ActionContext:
-        return ActionContext(self.session, self.principal, mutation.hlc)
+        session = cast(AsyncSession, FlushingSession(self.session, self.flush))
+        return ActionContext(session, self.principal, mutation.hlc)
 
-    def _device_changes(self, spec: EntitySpec, mutation: Mutation) -> dict[str, Any]:
+    def _device_changes(
+        self, spec: EntitySpec, mutation: Mutation, creating: bool
+    ) -> dict[str, Any]:
         changes = dict(mutation.changes)
         if "id" in changes and str(changes["id"]) == str(mutation.id):
             del changes["id"]  # a full record sent on create names its own id: harmless
+        allowed = spec.create_fields if creating else frozenset()
         for name in changes:
-            if name in spec.server_fields:
+            if name in spec.server_fields and name not in allowed:
                 raise Rejected(codes.SERVER_OWNED_FIELD, f"{name} is set by the server", field=name)
         return changes
 
     async def _upsert(self, spec: EntitySpec, mutation: Mutation) -> MutationResult:
-        changes = self._device_changes(spec, mutation)
+        current = await self.current(spec, mutation.id)
+        changes = self._device_changes(spec, mutation, creating=current is None)
         values = patches.to_python(spec, changes)
         state = await self.writer.state(self.session, spec.name, mutation.id)
-        current = await self.current(spec, mutation.id)
         if current is None:
             return await self._create(spec, mutation, values, state)
         out_of_scope = await self._scope_check(spec, mutation, state, current, changes)
@@ -192,19 +264,13 @@ class MutationApplier:
         status = outcome.status(foreign)
         record = current
         if outcome.writes:
+            writes = dict(outcome.writes)
             if spec.validate is not None:
-                merged = {**current, **msgspec.to_builtins(outcome.writes)}
+                merged = {**current, **msgspec.to_builtins(writes)}
+                before = dict(merged)
                 await spec.validate(self._context(mutation), merged, current)
-            self.wrote = True
-            record = await self.writer.update(
-                self.session,
-                spec.name,
-                mutation.id,
-                outcome.writes,
-                principal=self.principal,
-                hlc=mutation.hlc,
-                device_id=self.principal.device_id,
-            )
+                writes.update(filled_in(spec, merged, before))
+            record = await self._update(spec, mutation, state, current, writes)
         result = MutationResult(
             mid=mutation.mid,
             status=status,  # type: ignore[arg-type]
@@ -212,6 +278,7 @@ class MutationApplier:
         )
         if status != "applied":
             result.record = record
+            self._with_record.append((result, (spec.name, mutation.id)))
         if outcome.conflicts:
             self.wrote = True
             result.conflicts = outcome.conflicts
@@ -246,22 +313,85 @@ class MutationApplier:
                 field="base_version",
                 with_record=False,
             )
-        record = await self.writer.create(
-            self.session,
-            spec.name,
-            {**values, "id": mutation.id},
-            principal=self.principal,
-            hlc=mutation.hlc,
-            device_id=self.principal.device_id,
-        )
-        created = await self.writer.state(self.session, spec.name, mutation.id)
-        if created is None or created.scope_key not in self.keys:
+        record = new_record(spec, mutation.id, values)
+        if spec.validate is not None:
+            before = dict(record)
+            await spec.validate(self._context(mutation), record, None)
+            values = {**values, **filled_in(spec, record, before)}
+        values.update(server_values(spec, record, values))
+        key = await self._scope(spec, record)
+        if key not in self.keys:
             raise Rejected(
                 codes.OUT_OF_SCOPE, "the new record would be outside your scope", with_record=False
             )
-        if spec.validate is not None:
-            await spec.validate(self._context(mutation), record, None)
-        return MutationResult(mid=mutation.mid, status="applied", version=int(record["version"]))
+        row = self.writer.prepare(spec, {**values, "id": mutation.id})
+        wire = {
+            **record,
+            **msgspec.to_builtins({k: row[k] for k in ENGINE_FIELDS if k in row}),
+        }
+        wire["id"] = str(mutation.id)
+        clock = [1, mutation.hlc, self.device]
+        self.batch.put(
+            RecordState(
+                spec.name,
+                mutation.id,
+                key,
+                1,
+                clocks={"*": clock},
+                stored=state is not None and state.stored,
+            )
+        )
+        op = LogOp(spec.name, mutation.id, key, "upsert", 1, wire, self.principal.device_id)
+        self.batch.log(op)
+        self.pending.add(PendingWrite(spec.name, mutation.id, row, True, op))
+        return MutationResult(mid=mutation.mid, status="applied", version=1)
+
+    async def _scope(self, spec: EntitySpec, record: Record) -> str:
+        """The scope key a record would have; a reference to a missing parent is refused."""
+        try:
+            return await self.writer.scope_of(self.session, spec, record)
+        except sa.exc.NoResultFound as exc:  # the resolver found no row the record points to
+            raise Rejected(
+                codes.VALIDATION_ERROR, "a record this one refers to does not exist"
+            ) from exc
+
+    async def _update(
+        self,
+        spec: EntitySpec,
+        mutation: Mutation,
+        state: RecordState | None,
+        current: Record,
+        writes: dict[str, Any],
+    ) -> Record:
+        """Queue an edit computed in memory; returns the new wire dict. A record changing scope
+        (or untracked by the engine) is written at once through the writer instead."""
+        version = int(current["version"]) + 1
+        values = {**writes, "version": version}
+        if "updated_at" in spec.table.c:
+            values["updated_at"] = utcnow()
+        record = {**current, **msgspec.to_builtins(values)}
+        key = await self._scope(spec, record)
+        if state is None or state.deleted or key != state.scope_key:
+            await self.flush()
+            self.wrote = True
+            return await self.writer.update(
+                self.session,
+                spec.name,
+                mutation.id,
+                writes,
+                principal=self.principal,
+                hlc=mutation.hlc,
+                device_id=self.principal.device_id,
+            )
+        edited = self.batch.edit(state)
+        stamp = [version, mutation.hlc, self.device]
+        for name in writes:
+            edited.clocks[name] = stamp
+        edited.version = version
+        op = LogOp(spec.name, mutation.id, key, "upsert", version, record, self.principal.device_id)
+        self.batch.log(op)
+        self.pending.add(PendingWrite(spec.name, mutation.id, values, False, op))
+        return record
 
     async def _delete(self, spec: EntitySpec, mutation: Mutation) -> MutationResult:
         if not spec.deletable:
@@ -302,18 +432,13 @@ class MutationApplier:
         changes = await spec.actions[action](self._context(mutation), current, mutation.changes)
         record = current
         if changes:
-            record = await self.writer.update(
-                self.session,
-                spec.name,
-                mutation.id,
-                patches.to_python(spec, changes),
-                principal=self.principal,
-                hlc=mutation.hlc,
-                device_id=self.principal.device_id,
-            )
-        return MutationResult(
+            writes = patches.to_python(spec, changes)
+            record = await self._update(spec, mutation, state, current, writes)
+        result = MutationResult(
             mid=mutation.mid, status="applied", version=int(record["version"]), record=record
         )
+        self._with_record.append((result, (spec.name, mutation.id)))
+        return result
 
     async def _scope_check(
         self,

@@ -197,3 +197,109 @@ def decode_clocks(raw: str | None) -> dict[str, list[Any]]:
 def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
     for start in range(0, len(rows), CHUNK):
         yield rows[start : start + CHUNK]
+
+
+@dataclass
+class PendingWrite:
+    """A domain-table write of a push kept in memory until the next flush."""
+
+    entity: str
+    record_id: uuid.UUID
+    values: dict[str, Any]  # Python values; "version" always set
+    insert: bool
+    op: LogOp  # its change-log row; ``record`` is replaced by the stored row at flush
+
+
+class PendingWrites:
+    """Domain inserts and updates of a push, flushed per entity with executemany."""
+
+    def __init__(self) -> None:
+        self.items: list[PendingWrite] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def add(self, write: PendingWrite) -> None:
+        """Queue a write."""
+        self.items.append(write)
+
+    def mark(self) -> int:
+        """A point to roll back to."""
+        return len(self.items)
+
+    def rollback(self, mark: int) -> None:
+        """Forget the writes queued after ``mark``."""
+        del self.items[mark:]
+
+    def take(self) -> tuple[dict[RecordKey, dict[str, Any]], dict[RecordKey, dict[str, Any]]]:
+        """The queued writes coalesced per record: (inserts, updates), in first-write order."""
+        inserts: dict[RecordKey, dict[str, Any]] = {}
+        updates: dict[RecordKey, dict[str, Any]] = {}
+        for write in self.items:
+            key = (write.entity, write.record_id)
+            if write.insert:
+                inserts[key] = dict(write.values)
+            elif key in inserts:
+                inserts[key].update(write.values)
+            else:
+                updates.setdefault(key, {}).update(write.values)
+        return inserts, updates
+
+
+async def write_pending(
+    session: AsyncSession, tables: dict[str, sa.Table], pending: PendingWrites
+) -> dict[RecordKey, Any]:
+    """Run the queued domain writes (executemany per entity and column set); returns the stored
+    rows by record (inserts from RETURNING, updates read back in one query per entity)."""
+    inserts, updates = pending.take()
+    pending.items = []
+    stored: dict[RecordKey, Any] = {}
+    for entity, rows in _grouped(inserts).items():
+        table = tables[entity]
+        statement = sa.insert(table).returning(*table.c, sort_by_parameter_order=True)
+        for shape in _shapes([values for _, values in rows]):
+            for chunk in _chunks(shape):
+                for row in await session.execute(statement, chunk):
+                    stored[(entity, row._mapping["id"])] = row
+    for entity, rows in _grouped(updates).items():
+        table = tables[entity]
+        by_shape: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for record_id, values in rows:
+            bound = {f"v_{name}": value for name, value in values.items()}
+            by_shape.setdefault(frozenset(values), []).append({"b_id": record_id, **bound})
+        for names, params in by_shape.items():
+            update = (
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"))
+                .values({name: sa.bindparam(f"v_{name}") for name in sorted(names)})
+            )
+            for chunk in _chunks(params):
+                await session.execute(
+                    update, chunk, execution_options={"synchronize_session": False}
+                )
+        ids = [record_id for record_id, _ in rows]
+        for start in range(0, len(ids), CHUNK):
+            result = await session.execute(
+                sa.select(table).where(table.c.id.in_(ids[start : start + CHUNK]))
+            )
+            for row in result:
+                stored[(entity, row._mapping["id"])] = row
+    return stored
+
+
+def _grouped(
+    writes: dict[RecordKey, dict[str, Any]],
+) -> dict[str, list[tuple[uuid.UUID, dict[str, Any]]]]:
+    # entities in order of their first write, so a parent created in the push precedes its children
+    grouped: dict[str, list[tuple[uuid.UUID, dict[str, Any]]]] = {}
+    for (entity, record_id), values in writes.items():
+        grouped.setdefault(entity, []).append((record_id, values))
+    return grouped
+
+
+def _shapes(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    # an executemany binds one column set: rows with other columns go in their own statement
+    shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(frozenset(row), []).append(row)
+    return list(shapes.values())

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeAlias
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery
+from litestar.response.base import ASGIResponse
 
 from protocol.sync import (
     MSGPACK,
@@ -20,8 +21,9 @@ from protocol.sync import (
 )
 from server.pagination import Page
 from server.sync.engine import SyncEngine
+from server.sync.pullbody import pull_body
 from server.sync.registry import Principal
-from server.sync.wire import JSON, decode_request, encode, encode_pull, is_msgpack
+from server.sync.wire import JSON, decode_request, encode, is_msgpack
 
 Caller: TypeAlias = NamedDependency[Principal]
 
@@ -34,9 +36,10 @@ def _wants_msgpack(request: Request[Any, Any, Any]) -> bool:
     return is_msgpack(request.headers.get("accept"))
 
 
-def _answer(request: Request[Any, Any, Any], body: bytes) -> Response[bytes]:
+def _answer(request: Request[Any, Any, Any], body: bytes) -> ASGIResponse:
+    # Already-encoded bytes go out as they are: no Litestar response serialization.
     media_type = MSGPACK if _wants_msgpack(request) else JSON
-    return Response(content=body, media_type=media_type, status_code=200)
+    return ASGIResponse(body=body, media_type=media_type, status_code=200)
 
 
 class SyncController(Controller):
@@ -58,13 +61,13 @@ class SyncController(Controller):
             )
         },
     )
-    async def pull(self, request: Request[Any, Any, Any], principal: Caller) -> Response[bytes]:
+    async def pull(self, request: Request[Any, Any, Any], principal: Caller) -> ASGIResponse:
         """Changes in the caller's scope since the cursor (body: ``PullRequest``)."""
         body = decode_request(
             await request.body(), request.headers.get("content-type"), PullRequest
         )
         page = await _engine(request).pull.pull(principal, body)
-        return _answer(request, encode_pull(page, _wants_msgpack(request)))
+        return _answer(request, pull_body(page, _wants_msgpack(request)))
 
     @post(
         "/push",
@@ -75,7 +78,7 @@ class SyncController(Controller):
             )
         },
     )
-    async def push(self, request: Request[Any, Any, Any], principal: Caller) -> Response[bytes]:
+    async def push(self, request: Request[Any, Any, Any], principal: Caller) -> ASGIResponse:
         """Apply a device's mutations exactly once, in order (body: ``PushRequest``)."""
         body = decode_request(
             await request.body(), request.headers.get("content-type"), PushRequest

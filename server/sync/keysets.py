@@ -25,14 +25,21 @@ class KeysetStore:
 
     def __init__(self) -> None:
         self._cache: dict[str, frozenset[str]] = {}
+        self._hashes: dict[frozenset[str], str] = {}
 
     async def save(self, session: AsyncSession, keys: frozenset[str]) -> str:
-        """Store ``keys`` if new; returns its hash."""
+        """Store ``keys`` if new; returns its hash (no query once this process has saved it)."""
+        digest = self._hashes.get(keys)
+        if digest is not None:
+            return digest
         digest = keyset_hash(keys)
         if digest not in self._cache:
             encoded = msgspec.json.encode(sorted(keys)).decode()
             await insert_ignore(session, sync_keysets, {"hash": digest, "keys": encoded})
             self._remember(digest, keys)
+        if len(self._hashes) >= _CACHE_LIMIT:
+            self._hashes.clear()
+        self._hashes[keys] = digest
         return digest
 
     async def get(self, session: AsyncSession, digest: str) -> frozenset[str] | None:

@@ -1,7 +1,11 @@
 """Named read queries over the change log, for pulls.
 
-Each key is read by its own index range scan on (scope_key, txid, seq), merged with UNION ALL:
-a page costs O(limit x keys) index entries, never a scan of the whole scope.
+A page is one statement: the visibility ceiling and the pruning horizon are read in the same
+statement (so the same snapshot) as the rows. Each key is its own index range scan on
+(scope_key, txid, seq); the scans are merged in (txid, seq) order by the database (PostgreSQL
+Merge Append, SQLite's ordered compound-select merge) and the merge stops at LIMIT, so a page
+costs O(limit + keys) index entries whatever the number of keys, and a pull with nothing new one
+empty range probe per key.
 """
 
 from __future__ import annotations
@@ -18,27 +22,19 @@ from server.sync.models import sync_log
 from server.sync.position import NO_CEILING, START, Position, ceiling_sql
 
 HORIZON = "horizon"
-_UNION_MAX_KEYS = 48
-_COLUMNS = (
-    sync_log.c.txid,
-    sync_log.c.seq,
-    sync_log.c.entity,
-    sync_log.c.record_id,
-    sync_log.c.scope_key,
-    sync_log.c.op,
-    sync_log.c.version,
-    sync_log.c.payload,
-)
+# SQLite allows 500 terms in a compound SELECT; past this many keys a page walks the position
+# index with an IN filter instead (one scan that stops at LIMIT; such a scope is most of the log).
+_MERGE_MAX_KEYS = 400
 
 
 @dataclass(frozen=True, slots=True)
 class LogRow:
-    """One change-log row as read by a pull."""
+    """One change-log row as read by a pull (the record id as its canonical UUID string)."""
 
     txid: int
     seq: int
     entity: str
-    record_id: uuid.UUID
+    record_id: str
     scope_key: str
     op: str
     version: int
@@ -50,13 +46,13 @@ class LogRow:
         return (self.txid, self.seq)
 
 
-async def ceiling_and_horizon(session: AsyncSession) -> tuple[int, Position]:
-    """The first txid not yet safe to read, and the position pruning has removed rows up to."""
-    statement = sa.text(
-        f"SELECT {ceiling_sql(session)}, (SELECT value FROM sync_state WHERE name = :name)"
-    )
-    ceiling, horizon = (await session.execute(statement, {"name": HORIZON})).one()
-    return int(ceiling), parse_position(horizon)
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Rows of one statement, with the ceiling and horizon that statement saw."""
+
+    rows: list[LogRow]
+    ceiling: int
+    horizon: Position
 
 
 def parse_position(value: str | None) -> Position:
@@ -72,35 +68,74 @@ def format_position(position: Position) -> str:
     return f"{position[0]}:{position[1]}"
 
 
-_SELECT = (
-    "SELECT txid, seq, entity, record_id, scope_key, op, version, payload FROM sync_log"
-    " WHERE {where} AND (txid, seq) > (:after_txid, :after_seq) AND txid < :ceiling{extra}"
-    " ORDER BY txid, seq LIMIT :lim"
+_ROW = "txid, seq, entity, {rid}, scope_key, op, version, payload"
+# PostgreSQL: a row comparison on (txid, seq) is an index range on (scope_key, txid, seq).
+_PG_WHERE = "(txid, seq) > (:after_txid, :after_seq) AND txid < {ceiling}"
+_PG_UPSERTS = " AND op = 'upsert' AND (txid, seq) <= (:upto_txid, :upto_seq)"
+# SQLite only turns the first column of a row comparison into an index range, and its txid is
+# always 0: compare seq alone so each key's scan starts at the cursor, not at the key's start.
+_LITE_WHERE = "txid = :after_txid AND seq > :after_seq"
+_LITE_UPSERTS = " AND op = 'upsert' AND seq <= :upto_seq"
+_HEAD = (
+    "SELECT h.ceiling, h.horizon, r.* FROM (SELECT {ceiling} AS ceiling,"
+    " (SELECT value FROM sync_state WHERE name = '" + HORIZON + "') AS horizon) AS h"
+    " LEFT JOIN ({rows}) AS r ON 1 = 1"
 )
-_UPSERTS_UP_TO = " AND op = 'upsert' AND (txid, seq) <= (:upto_txid, :upto_seq)"
+_ORDER = " ORDER BY txid, seq LIMIT :lim"
 
 
-@functools.lru_cache(maxsize=256)
-def _statement(plain: int, upserts: int, expanding: bool) -> sa.TextClause:
-    """Plain SQL (built once per shape): a pull is hot, and composing a UNION of subqueries
-    with the expression language costs more than the index scans it runs."""
-    if expanding:
-        members = [_SELECT.format(where="scope_key IN :keys", extra="")]
+@functools.lru_cache(maxsize=512)
+def _statement(dialect: str, plain: int, upserts: int, fixed: bool) -> sa.TextClause:
+    """Plain SQL, built once per shape: composing it with the expression language on every pull
+    would cost more than the index scans it runs. ``fixed``: the ceiling is a parameter (a later
+    statement of the same pull) rather than read by this statement.
+
+    The per-key scans are merged by (txid, seq) and the merge stops at LIMIT. What the plans
+    show: PostgreSQL merges (Merge Append) only ordered, limited subqueries; SQLite merges a
+    flat compound SELECT with one ORDER BY, and materializes each limited subquery instead.
+    """
+    postgres = dialect == "postgresql"
+    head = (
+        ("CAST(:ceiling AS BIGINT)" if fixed else ceiling_sql(True))
+        if postgres
+        else ceiling_sql(False)
+    )
+    if postgres:
+        where = _PG_WHERE.format(ceiling=":ceiling" if fixed else ceiling_sql(True))
+        extra = _PG_UPSERTS
+        row = _ROW.format(rid="CAST(record_id AS TEXT)")
     else:
-        members = [_SELECT.format(where=f"scope_key = :k{i}", extra="") for i in range(plain)]
-        members += [
-            _SELECT.format(where=f"scope_key = :k{plain + i}", extra=_UPSERTS_UP_TO)
-            for i in range(upserts)
+        where, extra, row = _LITE_WHERE, _LITE_UPSERTS, _ROW.format(rid="record_id")
+    member = "SELECT " + row + " FROM sync_log WHERE {key} AND " + where + "{extra}"
+    count = plain + upserts
+    if count > _MERGE_MAX_KEYS:
+        key = f"(scope_key IN :keys OR (scope_key IN :added{extra}))"
+        rows = member.format(key=key, extra="") + _ORDER
+    else:
+        members = [
+            member.format(key=f"scope_key = :k{i}", extra="" if i < plain else extra)
+            for i in range(count)
         ]
-    if len(members) == 1:
-        sql = members[0]
-    else:
-        union = " UNION ALL ".join(f"SELECT * FROM ({m}) AS m{i}" for i, m in enumerate(members))
-        sql = f"SELECT * FROM ({union}) AS u ORDER BY txid, seq LIMIT :lim"
-    statement = sa.text(sql)
-    if expanding:
-        statement = statement.bindparams(sa.bindparam("keys", expanding=True))
-    return statement.columns(*_COLUMNS)  # type: ignore[return-value]
+        if postgres and count > 1:
+            members = [f"SELECT * FROM ({m}{_ORDER}) AS m{i}" for i, m in enumerate(members)]
+            rows = "SELECT * FROM (" + " UNION ALL ".join(members) + ") AS u" + _ORDER
+        else:
+            rows = " UNION ALL ".join(members) + _ORDER
+    statement = sa.text(_HEAD.format(ceiling=head, rows=rows))
+    if count > _MERGE_MAX_KEYS:
+        statement = statement.bindparams(
+            sa.bindparam("keys", expanding=True, type_=sa.String()),
+            sa.bindparam("added", expanding=True, type_=sa.String()),
+        )
+    return statement
+
+
+def _uuid_text(value: object) -> str:
+    # SQLite stores a UUID as 32 hex digits; the wire wants the canonical dashed form.
+    text = str(value)
+    if len(text) == 32:
+        return str(uuid.UUID(hex=text))
+    return text
 
 
 async def _run(
@@ -108,36 +143,59 @@ async def _run(
     plain: list[str],
     upserts: list[str],
     after: Position,
-    ceiling: int,
     limit: int,
+    ceiling: int | None,
     upto: Position = START,
-) -> list[LogRow]:
-    if not plain and not upserts:
-        return []
+) -> Batch:
+    dialect = session.get_bind().dialect.name
     params: dict[str, object] = {
         "after_txid": after[0],
         "after_seq": after[1],
-        "ceiling": min(ceiling, NO_CEILING),
         "lim": limit,
         "upto_txid": upto[0],
         "upto_seq": upto[1],
     }
-    expanding = not upserts and len(plain) > _UNION_MAX_KEYS
-    if expanding:
-        params["keys"] = plain
+    if ceiling is not None:
+        params["ceiling"] = min(ceiling, NO_CEILING)
+    keys = plain + upserts
+    if not keys:
+        # nothing to read, but the ceiling and horizon are still wanted: an impossible key
+        keys, plain = [""], [""]
+    if len(keys) > _MERGE_MAX_KEYS:
+        params["keys"], params["added"] = plain, upserts
     else:
-        params.update({f"k{i}": key for i, key in enumerate(plain + upserts)})
-    statement = _statement(len(plain), len(upserts), expanding)
-    if not upserts:
-        params.pop("upto_txid"), params.pop("upto_seq")
-    return [LogRow(*row) for row in (await session.execute(statement, params)).all()]
+        params.update({f"k{i}": key for i, key in enumerate(keys)})
+    statement = _statement(dialect, len(plain), len(upserts), ceiling is not None)
+    result = (await session.execute(statement, params)).all()
+    first = result[0]
+    postgres = dialect == "postgresql"
+    rows = [
+        LogRow(
+            txid,
+            seq,
+            entity,
+            rid if postgres else _uuid_text(rid),
+            scope_key,
+            op,
+            version,
+            payload,
+        )
+        for _c, _h, txid, seq, entity, rid, scope_key, op, version, payload in result
+        if txid is not None
+    ]
+    return Batch(rows, int(first[0]), parse_position(first[1]))
 
 
 async def stream_rows(
-    session: AsyncSession, keys: Collection[str], after: Position, ceiling: int, limit: int
-) -> list[LogRow]:
-    """Rows under ``keys`` after ``after`` and below the ceiling, in log order."""
-    return await _run(session, sorted(keys), [], after, ceiling, limit)
+    session: AsyncSession,
+    keys: Collection[str],
+    after: Position,
+    limit: int,
+    ceiling: int | None = None,
+) -> Batch:
+    """Rows under ``keys`` after ``after`` and below the ceiling, in log order (at most
+    ``limit``). Without a ``ceiling`` the statement reads the current one."""
+    return await _run(session, sorted(keys), [], after, limit, ceiling)
 
 
 async def catch_up_rows(
@@ -146,24 +204,33 @@ async def catch_up_rows(
     added: Collection[str],
     after: Position,
     stream_position: Position,
-    ceiling: int,
     limit: int,
-) -> list[LogRow]:
+    ceiling: int | None = None,
+) -> Batch:
     """Rows a keyset change must look at: every row of a removed key up to the live end, and
     the upserts of an added key at or before the stream position (later ones are streamed)."""
     return await _run(
-        session, sorted(removed), sorted(added), after, ceiling, limit, stream_position
+        session, sorted(removed), sorted(added), after, limit, ceiling, stream_position
     )
 
 
-async def count_rows(session: AsyncSession, keys: Collection[str], ceiling: int) -> int:
-    """How many rows an initial sync of ``keys`` will send (for progress)."""
-    statement = (
-        sa.select(sa.func.count()).select_from(sync_log).where(sync_log.c.scope_key.in_(keys))
-    )
-    if ceiling < NO_CEILING:
-        statement = statement.where(sync_log.c.txid < ceiling)
-    return int((await session.execute(statement)).scalar_one())
+@functools.lru_cache(maxsize=4)
+def _count_statement(dialect: str) -> sa.TextClause:
+    ceiling = ceiling_sql(dialect == "postgresql")
+    return sa.text(
+        f"SELECT (SELECT count(*) FROM sync_log WHERE scope_key IN :keys AND txid < {ceiling}),"
+        f" {ceiling}, (SELECT value FROM sync_state WHERE name = '{HORIZON}')"
+    ).bindparams(sa.bindparam("keys", expanding=True, type_=sa.String()))
+
+
+async def count_rows(session: AsyncSession, keys: Collection[str]) -> tuple[int, int, Position]:
+    """How many rows an initial sync of ``keys`` will send (for progress), with the ceiling and
+    horizon the count saw (read in the same statement)."""
+    statement = _count_statement(session.get_bind().dialect.name)
+    total, ceiling, horizon = (
+        await session.execute(statement, {"keys": sorted(keys) or [""]})
+    ).one()
+    return int(total), int(ceiling), parse_position(horizon)
 
 
 async def held_before(

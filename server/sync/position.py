@@ -40,8 +40,8 @@ async def current_txid(session: AsyncSession) -> int:
     return txid
 
 
-def ceiling_sql(session: AsyncSession) -> str:
+def ceiling_sql(postgres: bool) -> str:
     """SQL for the first txid that is not yet safe to read (exclusive)."""
-    if is_postgres(session):
+    if postgres:
         return "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
     return str(NO_CEILING)

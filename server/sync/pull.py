@@ -4,11 +4,19 @@ Two phases. The stream returns rows under the user's keys after the cursor's pos
 user's keyset differs from the one the cursor was served with, a catch-up phase first evicts
 what the removed keys held and sends what the added keys held up to the stream position, then
 the stream continues from where it was with the new keyset (no full re-download).
+
+A pull with nothing new, or a page of the stream, costs the scope-key query and one log
+statement (which also reads the visibility ceiling and the pruning horizon). On PostgreSQL the
+reads run in autocommit on one pooled connection: every statement of a READ COMMITTED
+transaction takes its own snapshot anyway, and the ceiling of the first statement is passed to
+the later ones, so a transaction would only add BEGIN and COMMIT round trips.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +30,15 @@ from server.settings import Settings
 from server.sync import logreader
 from server.sync.cursor import FORMAT, CursorState, decode_cursor, encode_cursor
 from server.sync.keysets import KeysetStore
-from server.sync.logreader import LogRow
+from server.sync.logreader import Batch, LogRow
 from server.sync.models import sync_devices
-from server.sync.position import Position
+from server.sync.position import START, Position
 from server.sync.registry import Principal, SyncRegistry
 from server.sync.sql import upsert
 
-# (entity, id, op, version, payload JSON or None)
-ChangeRow = tuple[str, uuid.UUID, str, int, str | None]
+# (entity, id, op, version, payload JSON or None); the id is the canonical UUID string as read
+# from the log (typed Any: it is spliced into the body as it is, never parsed)
+ChangeRow = tuple[str, Any, str, int, str | None]
 
 
 @dataclass
@@ -41,6 +50,21 @@ class PullPage:
     has_more: bool = False
     reset: bool = False
     progress: dict[str, int] | None = None
+
+
+@dataclass
+class _Reads:
+    """The ceiling every statement of one pull uses (the first statement's), and the largest
+    pruning horizon any of them saw."""
+
+    ceiling: int | None = None
+    horizon: Position = START
+
+    def saw(self, batch: Batch) -> list[LogRow]:
+        if self.ceiling is None:
+            self.ceiling = batch.ceiling
+        self.horizon = max(self.horizon, batch.horizon)
+        return batch.rows
 
 
 def check_request(principal: Principal, device_id: uuid.UUID, schema_version: int) -> None:
@@ -63,6 +87,16 @@ class PullService:
     ) -> None:
         self.db, self.settings, self.registry, self.keysets = db, settings, registry, keysets
 
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        if self.db.dialect != "postgresql":
+            async with self.db.transaction() as session:
+                yield session
+            return
+        async with self.db.sessions() as session:
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
+
     async def pull(self, principal: Principal, request: PullRequest) -> PullPage:
         """The next page of changes for the caller's device."""
         check_request(principal, request.device_id, request.schema_version)
@@ -77,21 +111,10 @@ class PullService:
             if request.cursor
             else None
         )
-        async with self.db.transaction() as session:
+        async with self._session() as session:
             keys = await self.registry.scope_keys(session, principal)
-            ceiling, horizon = await logreader.ceiling_and_horizon(session)
             now_hash = await self.keysets.save(session, keys)
-            page, state = await self._page(
-                session, old, horizon, keys, now_hash, ceiling, request.limit
-            )
-            if page.changes and old is not None and not page.reset:
-                # A prune that committed while this page was read may have removed a tombstone
-                # the page skipped over: check the horizon again (no-op pulls need not).
-                _, after = await logreader.ceiling_and_horizon(session)
-                if after != horizon and old.seen < after:
-                    page, state = await self._page(
-                        session, old, after, keys, now_hash, ceiling, request.limit
-                    )
+            page, state = await self._page(session, old, keys, now_hash, request.limit)
             if old is None or old.possible != state.possible:
                 await upsert(
                     session,
@@ -112,50 +135,78 @@ class PullService:
         self,
         session: AsyncSession,
         old: CursorState | None,
-        horizon: Position,
         keys: frozenset[str],
         now_hash: str,
-        ceiling: int,
         limit: int,
     ) -> tuple[PullPage, CursorState]:
+        reads = _Reads()
+        if old is not None and await self._known(session, old):
+            page, state = await self._serve(session, old, keys, now_hash, limit, reads)
+            # Every statement read the horizon with its rows: a prune that removed a tombstone
+            # after the cursor's position (even between two statements) is seen here.
+            if not old.seen < reads.horizon:
+                return page, self._progress(state, page)
+        total, ceiling, horizon = await logreader.count_rows(session, keys)
+        reads = _Reads(ceiling)
+        fresh = CursorState(
+            FORMAT,
+            0,
+            0,
+            now_hash,
+            now_hash,
+            total=total,
+            floor_txid=horizon[0],
+            floor_seq=horizon[1],
+        )
+        page, state = await self._serve(session, fresh, keys, now_hash, limit, reads)
+        page.reset = old is not None
+        return page, self._progress(state, page)
+
+    async def _known(self, session: AsyncSession, state: CursorState) -> bool:
+        # A keyset the server has never stored (another deployment's cursor) forces a reset.
+        get = self.keysets.get
+        return await get(session, state.held) is not None and (
+            state.possible == state.held or await get(session, state.possible) is not None
+        )
+
+    async def _serve(
+        self,
+        session: AsyncSession,
+        state: CursorState,
+        keys: frozenset[str],
+        now_hash: str,
+        limit: int,
+        reads: _Reads,
+    ) -> tuple[PullPage, CursorState]:
         page = PullPage()
-        state = old
-        if state is not None and (
-            state.seen < horizon
-            or await self.keysets.get(session, state.held) is None
-            or await self.keysets.get(session, state.possible) is None
-        ):
-            state, page.reset = None, True
-        if state is None:
-            total = await logreader.count_rows(session, keys, ceiling)
-            state = CursorState(
-                FORMAT,
-                0,
-                0,
-                now_hash,
-                now_hash,
-                total=total,
-                floor_txid=horizon[0],
-                floor_seq=horizon[1],
-            )
         if state.target or state.held != now_hash or state.possible != now_hash:
             state, page.has_more = await self._catch_up(
-                session, state, keys, now_hash, ceiling, limit, page
+                session, state, keys, now_hash, limit, page, reads
             )
             limit -= len(page.changes)
-        if not state.target:
-            if limit > 0:
-                rows = await logreader.stream_rows(
-                    session, keys, state.position, ceiling, limit + 1
-                )
-                page.has_more = len(rows) > limit
-                rows = rows[:limit]
-                page.changes.extend(_as_change(row, row.op) for row in rows)
-                if rows:
-                    state = _replace(state, txid=rows[-1].txid, seq=rows[-1].seq)
-            else:
-                page.has_more = True
-        return page, self._progress(state, page)
+        if state.target:
+            return page, state
+        if limit <= 0:
+            page.has_more = True
+            return page, state
+        batch = await logreader.stream_rows(session, keys, state.position, limit + 1, reads.ceiling)
+        rows = reads.saw(batch)
+        page.has_more = len(rows) > limit
+        if page.has_more:
+            rows = rows[:limit]
+        page.changes.extend(
+            (
+                row.entity,
+                row.record_id,
+                row.op,
+                row.version,
+                row.payload if row.op == "upsert" else None,
+            )
+            for row in rows
+        )
+        if rows:
+            state = _replace(state, txid=rows[-1].txid, seq=rows[-1].seq)
+        return page, state
 
     async def _catch_up(
         self,
@@ -163,9 +214,9 @@ class PullService:
         state: CursorState,
         keys: frozenset[str],
         now_hash: str,
-        ceiling: int,
         limit: int,
         page: PullPage,
+        reads: _Reads,
     ) -> tuple[CursorState, bool]:
         get = self.keysets.get
         held = await get(session, state.held) or frozenset()
@@ -186,15 +237,16 @@ class PullService:
         if not state.target:
             state = _replace(state, target=now_hash, catch_txid=0, catch_seq=0)
         removed, added = possible - keys, keys - held
-        rows = await logreader.catch_up_rows(
+        batch = await logreader.catch_up_rows(
             session,
             removed,
             added,
             state.catch_position,
             state.position,
-            ceiling,
             limit + 1,
+            reads.ceiling,
         )
+        rows = reads.saw(batch)
         more = len(rows) > limit
         rows = rows[:limit]
         for row in rows:

@@ -2,8 +2,12 @@
 
 The device row is locked for the request, so two pushes of one device serialize. Mutations at
 or below the device's last applied number replay their stored result; new ones must continue
-the sequence without a gap. Each new mutation runs in a SAVEPOINT: a rejected one writes
-nothing, uses up its number, and never blocks the ones after it.
+the sequence without a gap. A rejected mutation writes nothing, uses up its number, and never
+blocks the ones after it.
+
+Creates and edits are computed in memory and written together at the end (executemany per
+entity); deletes and actions flush what is queued and run in a SAVEPOINT. If the database refuses
+a queued write, the push is redone with every mutation in its own SAVEPOINT, flushed one by one.
 """
 
 from __future__ import annotations
@@ -121,33 +125,46 @@ class PushService:
                 result = await self._apply_one(session, applier, mutation, safe)
                 results[mutation.mid] = result
                 receipts.append((mutation.mid, devices.body_hash(mutation), result))
+            try:
+                await applier.finish()
+            except DBAPIError as exc:
+                raise _Unsafe from exc
         await devices.store_receipts(session, principal.device_id or uuid.UUID(int=0), receipts)
         return results
 
     async def _apply_one(
         self, session: AsyncSession, applier: MutationApplier, mutation: Mutation, safe: bool
     ) -> MutationResult:
-        """One mutation, all or nothing. A plain edit of an existing record is checked before
-        its single UPDATE, so it needs no SAVEPOINT (two round trips saved per mutation)."""
+        """One mutation, all or nothing. Creates and edits are checked, then queued, so they
+        need no SAVEPOINT; in safe mode each one is flushed inside its own."""
         batch = applier.batch
-        mark = batch.mark()
         guarded = safe or applier.risky(mutation)
+        if guarded and not safe:
+            try:  # earlier mutations' queued writes go first, outside this one's SAVEPOINT
+                await applier.flush()
+            except DBAPIError as exc:
+                raise _Unsafe from exc
+        mark, pending = batch.mark(), applier.pending.mark()
         savepoint = await session.begin_nested() if guarded else None
         applier.wrote = False
         try:
             result = await applier.apply(mutation)
+            if safe:
+                await applier.flush()
         except (DomainError, Rejected) as exc:
             if savepoint is not None:
                 await savepoint.rollback()
             elif applier.wrote:
                 raise _Unsafe from exc
             batch.rollback(mark)
+            applier.pending.rollback(pending)
             return await applier.rejection(mutation, exc)
         except DBAPIError as exc:  # a constraint the domain did not check first
             if savepoint is None:
                 raise _Unsafe from exc
             await savepoint.rollback()
             batch.rollback(mark)
+            applier.pending.rollback(pending)
             return await applier.rejection(
                 mutation, Rejected(codes.VALIDATION_ERROR, _db_message(exc))
             )

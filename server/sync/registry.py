@@ -53,7 +53,8 @@ class ActionContext:
 
 # (ctx, current record as a wire dict, the mutation's changes) -> field changes to write
 ActionHandler = Callable[[ActionContext, dict[str, Any], dict[str, Any]], Awaitable[dict[str, Any]]]
-# (ctx, record after the merge as a wire dict, record before or None on create); raises DomainError
+# (ctx, record after the merge as a wire dict, record before or None on create); raises DomainError.
+# It may fill in or recompute fields of the new record in place: the engine writes them too.
 Validator = Callable[[ActionContext, dict[str, Any], dict[str, Any] | None], Awaitable[None]]
 # (session, record as a wire dict) -> the record's scope key
 ScopeResolver = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[str]]
@@ -78,6 +79,8 @@ class EntitySpec:
     writable: bool = True
     deletable: bool = True
     server_fields: frozenset[str] = ENGINE_FIELDS
+    # server-owned fields a device may set when it creates a record (the validator polices them)
+    create_fields: frozenset[str] = frozenset()
     policies: Mapping[str, Policy] = field(default_factory=dict)
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
     validate: Validator | None = None

@@ -29,14 +29,24 @@ _BATCH_KEY = "sync_batch"
 _json = msgspec.json.Encoder(decimal_format="string")
 
 
+_row_fields: dict[tuple[type[msgspec.Struct], tuple[str, ...]], tuple[str, ...]] = {}
+
+
 def row_to_wire(spec: EntitySpec, row: Any) -> dict[str, Any]:
     """A table row as the record's wire dict (JSON-ready builtins)."""
-    mapping = row._mapping if hasattr(row, "_mapping") else row
-    record = msgspec.convert(
-        {k: mapping[k] for k in spec.record_type.__struct_fields__ if k in mapping},
-        spec.record_type,
-        from_attributes=False,
-    )
+    if hasattr(row, "_mapping"):
+        mapping = row._mapping
+        # which record fields a row of this shape has: worked out once per shape, since a
+        # membership test on a row mapping costs more than the conversion on the push path
+        shape = (spec.record_type, row._fields)
+        names = _row_fields.get(shape)
+        if names is None:
+            names = tuple(k for k in spec.record_type.__struct_fields__ if k in row._fields)
+            _row_fields[shape] = names
+    else:
+        mapping = row
+        names = tuple(k for k in spec.record_type.__struct_fields__ if k in mapping)
+    record = msgspec.convert({k: mapping[k] for k in names}, spec.record_type)
     return msgspec.to_builtins(record)  # type: ignore[no-any-return]
 
 
@@ -87,7 +97,7 @@ class ChangeWriter:
         """Insert a record (``values`` in Python types, ``id`` optional); returns its wire dict."""
         spec = self.spec(entity)
         async with self.batch(session) as batch:
-            row = self._prepare(spec, values)
+            row = self.prepare(spec, values)
             result = await session.execute(
                 sa.insert(spec.table).values(**row).returning(*spec.table.c)
             )
@@ -123,7 +133,7 @@ class ChangeWriter:
         clocks = _json.encode(clock).decode()
         statement = sa.insert(spec.table).returning(*spec.table.c, sort_by_parameter_order=True)
         for start in range(0, len(rows), 1000):
-            prepared = [self._prepare(spec, values) for values in rows[start : start + 1000]]
+            prepared = [self.prepare(spec, values) for values in rows[start : start + 1000]]
             result = await session.execute(statement, prepared)
             wires = [row_to_wire(spec, row) for row in result]
             keys = await self._scopes_of(session, spec, wires)
@@ -384,7 +394,8 @@ class ChangeWriter:
             self._updates[shape] = statement
         return statement
 
-    def _prepare(self, spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
+    def prepare(self, spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
+        """Row values of a new record: id, version 1 and timestamps added."""
         now = utcnow()
         row = {**values, "id": values.get("id") or uuid.uuid4(), "version": 1}
         if "created_at" in spec.table.c:

@@ -33,8 +33,8 @@ async def validate_account(
 ) -> None:
     """Push-time rule: a rep creating an account offline may only make it theirs, unrated.
 
-    Server-owned fields are refused on every device write today; this keeps the rule safe should
-    the engine let a create carry ``owner_id`` (so a rep's new customer lands in their scope).
+    A create may carry ``owner_id`` and ``territory_id`` (the engine then checks the new record's
+    scope key is one of the rep's); credit fields stay at their defaults.
     """
     if before is not None or ctx.principal.role in ("manager", "admin"):
         return
@@ -98,6 +98,8 @@ def account_specs() -> list[EntitySpec]:
             scope=account_scope,
             deletable=False,  # customers are removed by managers over REST, never from a phone
             server_fields=ACCOUNT_SERVER_FIELDS,
+            # a rep creates a customer in their territory (or owned by them); see validate_account
+            create_fields=frozenset({"owner_id", "territory_id"}),
             policies={"notes": Policy.APPEND},
             validate=validate_account,
         ),

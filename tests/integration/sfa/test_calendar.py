@@ -112,10 +112,12 @@ async def test_an_event_pushed_by_a_device_reaches_only_its_owner(client, db) ->
         "calendar_event", uuid7(), "upsert", event(owner_id=str(rep.id), ends_at=START)
     )
     assert bad["status"] == "rejected" and bad["error"]["field"] == "ends_at"
-    # the engine writes a create before validating it, so the device names its owner (itself)
-    ownerless = await phone.push_one("calendar_event", uuid7(), "upsert", event())
-    assert ownerless["status"] == "rejected"
+    # the validator runs before the insert and makes the pusher the owner of an ownerless event
+    ownerless_id = uuid7()
+    ownerless = await phone.push_one("calendar_event", ownerless_id, "upsert", event())
+    assert ownerless["status"] == "applied", ownerless
     after, _ = await phone.snapshot()
-    assert [key for key in after if key[0] == "calendar_event"] == [
-        ("calendar_event", str(event_id))
-    ]
+    assert sorted(key for key in after if key[0] == "calendar_event") == sorted(
+        [("calendar_event", str(event_id)), ("calendar_event", str(ownerless_id))]
+    )
+    assert after[("calendar_event", str(ownerless_id))]["owner_id"] == str(rep.id)

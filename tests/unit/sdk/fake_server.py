@@ -47,6 +47,7 @@ class FakeServer:
         self.on_request: Callable[[str], None] | None = None
         self.read_only = {"product"}
         self.echo_applied = True  # False: "applied" results carry the version only
+        self.max_limit = 5000  # a bigger pull limit is refused, as the real server does
 
     # -- setup helpers ----------------------------------------------------------------------
 
@@ -279,6 +280,11 @@ class FakeServer:
     def _pull_request(self, body: PullRequest, msgpack: bool) -> httpx.Response:
         if body.schema_version not in SUPPORTED_SCHEMA_VERSIONS:
             return self._error(426, "upgrade_required", "upgrade", supported=[1])
+        if not 1 <= body.limit <= self.max_limit:
+            return httpx.Response(422, json={
+                "code": "validation_error", "field": "limit",
+                "message": f"limit must be between 1 and {self.max_limit}",
+            })
         reset = False
         initial: tuple[int, int] | None = None  # (total, sent) while an initial sync runs
         if body.cursor is None:
