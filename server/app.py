@@ -19,9 +19,9 @@ from server.http.errors import EXCEPTION_HANDLERS
 from server.routes import route_handlers
 from server.settings import Settings
 from server.sfa.registration import register_entities
-from server.sync.registry import Principal, SyncRegistry
 from server.sync.conflicts import register_engine_entities
 from server.sync.engine import SyncEngine
+from server.sync.registry import Principal, SyncRegistry
 from server.sync.writer import ChangeWriter
 
 

@@ -35,7 +35,9 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         return uuid.UUID(bytes=raw)
     except (ValueError, binascii.Error) as exc:
-        raise ValidationFailed("cursor is not valid", field="cursor", code="invalid_cursor") from exc
+        raise ValidationFailed(
+            "cursor is not valid", field="cursor", code="invalid_cursor"
+        ) from exc
 
 
 def clamp_limit(limit: int | None, default: int, maximum: int) -> int:
@@ -61,7 +63,7 @@ async def fetch_page(
     rows = (await session.execute(statement.order_by(id_column).limit(limit + 1))).all()
     if len(rows) > limit:
         rows = rows[:limit]
-        return rows, encode_cursor(_row_id(rows[-1], id_column.key))
+        return rows, encode_cursor(_row_id(rows[-1], id_column.key or "id"))
     return rows, None
 
 
