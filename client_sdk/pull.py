@@ -43,6 +43,27 @@ class Fetched(msgspec.Struct):
     restart: bool  # the next request starts over from no cursor (a bare reset)
     last: bool  # nothing more was requested
 
+    @property
+    def next_cursor(self) -> str | None:
+        """The cursor the page after this one is requested with."""
+        return None if self.restart else self.page.cursor
+
+
+def fetch_page(
+    request: Callable[[str | None], httpx.Response],
+    store: LocalStore,
+    cursor: str | None,
+    restarted: bool,
+) -> Fetched:
+    """Request, decode and lay out one pull page (``restarted``: a reset was already obeyed)."""
+    rows, page = _decode_page(request(cursor))
+    prepared = prepare_page(rows, store.key_reader)
+    count = len(page.changes)
+    page.changes = []  # the raw records hold the whole response body alive
+    restart = page.reset and not rows and not restarted
+    last = not page.has_more and not restart
+    return Fetched(prepared, page, count, restart, last)
+
 
 class PageFetcher:
     """Requests pull pages in a background thread, at most ``depth`` pages ahead of the apply.
@@ -58,10 +79,12 @@ class PageFetcher:
         store: LocalStore,
         cursor: str | None,
         depth: int = 1,
+        restarted: bool = False,
     ) -> None:
         self.request = request
         self.store = store
         self.cursor = cursor
+        self.restarted = restarted
         self.queue: queue.Queue[Fetched | BaseException] = queue.Queue(maxsize=depth)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="outpost-pull", daemon=True)
@@ -93,20 +116,14 @@ class PageFetcher:
 
     def _fetch_all(self) -> None:
         cursor = self.cursor
-        restarted = False
+        restarted = self.restarted
         while not self.stopped.is_set():
-            response = self.request(cursor)
-            rows, page = _decode_page(response)
             # the per-record work happens here, while the other thread is inside SQLite
-            prepared = prepare_page(rows, self.store.key_reader)
-            count = len(page.changes)
-            page.changes = []  # the raw records hold the whole response body alive
-            restart = page.reset and not rows and not restarted
-            restarted = restarted or restart
-            last = not page.has_more and not restart
-            if not self._hand_over(Fetched(prepared, page, count, restart, last)) or last:
+            fetched = fetch_page(self.request, self.store, cursor, restarted)
+            restarted = restarted or fetched.restart
+            if not self._hand_over(fetched) or fetched.last:
                 return
-            cursor = None if restart else page.cursor
+            cursor = fetched.next_cursor
 
     def _hand_over(self, item: Fetched | BaseException) -> bool:
         """Queue an item for the applying thread; False once it stopped listening."""

@@ -19,7 +19,7 @@ import msgspec
 from client_sdk import outbox
 from client_sdk.errors import MutationGapError, RequestError, SyncError
 from client_sdk.models import SyncReport
-from client_sdk.pull import PageFetcher, apply_page
+from client_sdk.pull import Fetched, PageFetcher, apply_page, fetch_page
 from client_sdk.store import LocalStore, dumps, json_decode
 from client_sdk.transport import Transport
 from protocol import errors as codes
@@ -258,29 +258,42 @@ class Syncer:
         """
         with self.store.reading() as conn:
             cursor = LocalStore.get_meta(conn, "cursor")
-        received = 0
-        fetcher = PageFetcher(self.request_page, self.store, cursor)
+        # The first page is fetched on this thread: an incremental sync is usually one small
+        # page, and a thread and a WAL checkpoint would cost more than they save there.
+        first = fetch_page(self.request_page, self.store, cursor, restarted=False)
+        received = self._apply_fetched(first, report, progress, 0)
+        if first.last:
+            return
+        fetcher = PageFetcher(
+            self.request_page, self.store, first.next_cursor, restarted=first.restart
+        )
         with self.store.bulk(), fetcher:
             while True:
                 fetched = fetcher.next()
-                page = fetched.page
-                count = fetched.count
-                with self.store.transaction() as conn:
-                    if page.reset:
-                        report.reset = True
-                        conn.execute("DELETE FROM records WHERE pending = 0")
-                    report.removed += apply_page(self.store, conn, fetched.prepared)
-                    # a reset that only told us to start over: pull again from the beginning
-                    LocalStore.set_meta(conn, "cursor", None if fetched.restart else page.cursor)
-                received += count
-                report.received += count
-                report.pages += 1
-                if progress is not None:
-                    total = page.progress.get("total") if page.progress else None
-                    sent = page.progress.get("sent", received) if page.progress else received
-                    progress(sent, total)
+                received = self._apply_fetched(fetched, report, progress, received)
                 if fetched.last:
                     return
+
+    def _apply_fetched(
+        self, fetched: Fetched, report: SyncReport, progress: Progress | None, received: int
+    ) -> int:
+        """Apply one fetched page with its cursor in one transaction; returns records so far."""
+        page = fetched.page
+        with self.store.transaction() as conn:
+            if page.reset:
+                report.reset = True
+                conn.execute("DELETE FROM records WHERE pending = 0")
+            report.removed += apply_page(self.store, conn, fetched.prepared)
+            # a reset that only told us to start over: pull again from the beginning
+            LocalStore.set_meta(conn, "cursor", fetched.next_cursor)
+        received += fetched.count
+        report.received += fetched.count
+        report.pages += 1
+        if progress is not None:
+            total = page.progress.get("total") if page.progress else None
+            sent = page.progress.get("sent", received) if page.progress else received
+            progress(sent, total)
+        return received
 
     def request_page(self, cursor: str | None) -> httpx.Response:
         """POST one pull request (retried by the transport).

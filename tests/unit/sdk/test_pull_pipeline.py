@@ -38,14 +38,14 @@ def test_next_page_is_requested_while_the_current_one_is_applied(
 ) -> None:
     seed_accounts(server, 30)
     client = make_client(pull_limit=10)
-    second_request = threading.Event()
+    third_request = threading.Event()
     count = {"pulls": 0}
 
     def hook(path: str) -> None:
         if path == "/sync/pull":
             count["pulls"] += 1
-            if count["pulls"] == 2:
-                second_request.set()
+            if count["pulls"] == 3:
+                third_request.set()
 
     server.on_request = hook
     cursors: list[str | None] = []
@@ -54,9 +54,10 @@ def test_next_page_is_requested_while_the_current_one_is_applied(
     def progress(received: int, total: int | None) -> None:
         # runs on the applying thread after each page's commit
         cursors.append(stored_cursor(client))
-        if received == 10:
-            # a strictly sequential pull would only ask for page 2 after this returns
-            overlapped.append(second_request.wait(timeout=5))
+        if received == 20:
+            # the first page is fetched inline; after it, a strictly sequential pull would
+            # only ask for page 3 after this returns
+            overlapped.append(third_request.wait(timeout=5))
 
     report = client.sync(progress=progress)
 
