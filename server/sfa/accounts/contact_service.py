@@ -9,16 +9,13 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import Database
 from server.errors import NotFound, ValidationFailed
 from server.pagination import Page, clamp_limit, fetch_page
-from server.settings import Settings
 from server.sfa.accounts.inputs import new_record, sent_fields
 from server.sfa.accounts.repository import AccountRepository, contacts
 from server.sfa.accounts.schemas import ContactCreate, ContactFilters, ContactPatch, ContactRecord
+from server.sfa.area_service import AreaService
 from server.sfa.scopes import Visibility, visibility
-from server.sync.registry import Principal
-from server.sync.writer import ChangeWriter
 
 
 def contact_record(row: Any) -> ContactRecord:
@@ -27,16 +24,8 @@ def contact_record(row: Any) -> ContactRecord:
     return msgspec.convert({k: mapping[k] for k in ContactRecord.__struct_fields__}, ContactRecord)
 
 
-class ContactService:
+class ContactService(AreaService):
     """Contacts of the accounts the caller may see."""
-
-    def __init__(
-        self, db: Database, writer: ChangeWriter, principal: Principal, settings: Settings
-    ) -> None:
-        self.db = db
-        self.writer = writer
-        self.principal = principal
-        self.settings = settings
 
     async def list_contacts(
         self, filters: ContactFilters, *, cursor: str | None, limit: int | None

@@ -9,10 +9,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import Database
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.pagination import Page, clamp_limit, fetch_page
-from server.settings import Settings
 from server.sfa.accounts.inputs import check_decimal, sent_fields
 from server.sfa.accounts.repository import AccountRepository, accounts
 from server.sfa.accounts.schemas import (
@@ -21,9 +19,8 @@ from server.sfa.accounts.schemas import (
     AccountPatch,
     AccountRecord,
 )
+from server.sfa.area_service import AreaService
 from server.sfa.scopes import Visibility, visibility
-from server.sync.registry import Principal
-from server.sync.writer import ChangeWriter
 
 OWNER_ROLES = frozenset({"rep", "manager"})
 
@@ -35,16 +32,8 @@ def account_record(row: Any) -> AccountRecord:
     return msgspec.convert({k: mapping[k] for k in fields}, AccountRecord)
 
 
-class AccountService:
+class AccountService(AreaService):
     """Accounts as a manager (their subtree, their reports, unassigned) or an admin sees them."""
-
-    def __init__(
-        self, db: Database, writer: ChangeWriter, principal: Principal, settings: Settings
-    ) -> None:
-        self.db = db
-        self.writer = writer
-        self.principal = principal
-        self.settings = settings
 
     async def list_accounts(
         self, filters: AccountFilters, *, cursor: str | None, limit: int | None

@@ -8,12 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import Database
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.pagination import Page, clamp_limit, fetch_page
-from server.settings import Settings
+from server.pagination import Page, fetch_page
 from server.sfa.accounts.inputs import check_decimal, record_of, sent_fields
 from server.sfa.accounts.repository import AccountRepository
+from server.sfa.area_service import AreaService
 from server.sfa.catalog.repository import CatalogRepository, entries, price_lists
 from server.sfa.catalog.schemas import (
     EntryCreate,
@@ -24,8 +23,6 @@ from server.sfa.catalog.schemas import (
     PriceListPatch,
     PriceListRecord,
 )
-from server.sync.registry import Principal
-from server.sync.writer import ChangeWriter
 
 
 def _duplicate_entry() -> Conflict:
@@ -36,19 +33,8 @@ def _duplicate_entry() -> Conflict:
     )
 
 
-class PriceListService:
+class PriceListService(AreaService):
     """Price lists per segment or account, with quantity-tiered entries."""
-
-    def __init__(
-        self, db: Database, writer: ChangeWriter, principal: Principal, settings: Settings
-    ) -> None:
-        self.db = db
-        self.writer = writer
-        self.principal = principal
-        self.settings = settings
-
-    def _limit(self, limit: int | None) -> int:
-        return clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
 
     async def list_price_lists(
         self, filters: PriceListFilters, *, cursor: str | None, limit: int | None

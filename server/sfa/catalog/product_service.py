@@ -8,11 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import Database
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.pagination import Page, clamp_limit, fetch_page
-from server.settings import Settings
+from server.pagination import Page, fetch_page
 from server.sfa.accounts.inputs import check_decimal, record_of, sent_fields
+from server.sfa.area_service import AreaService
 from server.sfa.catalog.repository import CatalogRepository, categories, products
 from server.sfa.catalog.schemas import (
     CategoryCreate,
@@ -23,27 +22,14 @@ from server.sfa.catalog.schemas import (
     ProductPatch,
     ProductRecord,
 )
-from server.sync.registry import Principal
-from server.sync.writer import ChangeWriter
 
 
 def _duplicate_sku(sku: object) -> Conflict:
     return Conflict(f"sku {sku!s} is already used", field="sku", code="duplicate_sku")
 
 
-class ProductService:
+class ProductService(AreaService):
     """The product catalog."""
-
-    def __init__(
-        self, db: Database, writer: ChangeWriter, principal: Principal, settings: Settings
-    ) -> None:
-        self.db = db
-        self.writer = writer
-        self.principal = principal
-        self.settings = settings
-
-    def _limit(self, limit: int | None) -> int:
-        return clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
 
     async def list_categories(
         self, parent_id: uuid.UUID | None, q: str | None, *, cursor: str | None, limit: int | None

@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import Database, utcnow
+from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.pagination import Page, clamp_limit, fetch_page
-from server.settings import Settings
+from server.pagination import Page, fetch_page
 from server.sfa.accounts.inputs import plain, record_of, sent_fields
+from server.sfa.area_service import AreaService
 from server.sfa.territories.models import TerritoryLevel
 from server.sfa.territories.repository import TerritoryRepository, members, territories
 from server.sfa.territories.rules import hierarchy_problem
@@ -22,25 +22,12 @@ from server.sfa.territories.schemas import (
     TerritoryPatch,
     TerritoryRecord,
 )
-from server.sync.registry import Principal
-from server.sync.writer import ChangeWriter
 
 MEMBER_ROLES = frozenset({"rep", "manager"})
 
 
-class TerritoryService:
+class TerritoryService(AreaService):
     """Regions, areas and territories, and who is attached to each node."""
-
-    def __init__(
-        self, db: Database, writer: ChangeWriter, principal: Principal, settings: Settings
-    ) -> None:
-        self.db = db
-        self.writer = writer
-        self.principal = principal
-        self.settings = settings
-
-    def _limit(self, limit: int | None) -> int:
-        return clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
 
     async def list_territories(
         self,
