@@ -22,6 +22,7 @@ from server.auth.models import User
 from server.db import Database
 from server.sfa.accounts.models import Account
 from server.sync.conflicts import register_engine_entities
+from server.sync.position import ceiling_sql
 from server.sync.registry import ActionContext, Principal, SyncRegistry
 from server.sync.writer import ChangeWriter
 
@@ -156,7 +157,7 @@ async def device_for(client: Any, db: Database, user: User) -> Device:
     return Device(client, {"Authorization": f"Bearer {token}"}, device_id, db)
 
 
-async def settle(db: Database) -> None:
+async def settle(db: Database, *, timeout: float = 30.0) -> None:
     """Wait until every committed change is below PostgreSQL's visibility floor.
 
     The floor (the oldest running transaction id) is cluster-wide: a transaction of another
@@ -164,16 +165,14 @@ async def settle(db: Database) -> None:
     """
     if db.dialect != "postgresql":
         return
-    query = sa.text(
-        "SELECT coalesce(max(txid), 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-        " FROM sync_log"
-    )
-    for _ in range(1200):  # up to 30 s: other suites may share the PostgreSQL server
+    # the engine's own ceiling expression, so the wait matches what a pull will serve
+    query = sa.text(f"SELECT coalesce(max(txid), 0) < {ceiling_sql(True)} FROM sync_log")
+    for _ in range(int(timeout / 0.025)):
         async with db.engine.connect() as conn:
             if (await conn.execute(query)).scalar_one():
                 return
         await asyncio.sleep(0.025)
-    raise AssertionError("a PostgreSQL transaction stayed open for 30 s")
+    raise AssertionError(f"a PostgreSQL transaction stayed open for {timeout:.0f} s")
 
 
 @dataclass

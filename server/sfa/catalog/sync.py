@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,17 @@ _price_lists = cast(sa.Table, PriceList.__table__)
 async def global_scope(_: AsyncSession, __: Mapping[str, Any]) -> str:
     """Shared reference data: every user holds it."""
     return GLOBAL_KEY
+
+
+def reference_spec(name: str, model: type[Any], record_type: type[msgspec.Struct]) -> EntitySpec:
+    """A read-only entity every device holds (catalog, warehouses, stock)."""
+    return EntitySpec(
+        name=name,
+        table=cast(sa.Table, model.__table__),
+        record_type=record_type,
+        scope=global_scope,
+        writable=False,
+    )
 
 
 async def _account_list_key(session: AsyncSession, account_id: Any) -> str:
@@ -63,20 +75,8 @@ async def price_list_entry_scope(session: AsyncSession, record: Mapping[str, Any
 def catalog_specs() -> list[EntitySpec]:
     """``product_category``, ``product``, ``price_list`` and ``price_list_entry``."""
     return [
-        EntitySpec(
-            name="product_category",
-            table=cast(sa.Table, ProductCategory.__table__),
-            record_type=CategoryRecord,
-            scope=global_scope,
-            writable=False,
-        ),
-        EntitySpec(
-            name="product",
-            table=cast(sa.Table, Product.__table__),
-            record_type=ProductRecord,
-            scope=global_scope,
-            writable=False,
-        ),
+        reference_spec("product_category", ProductCategory, CategoryRecord),
+        reference_spec("product", Product, ProductRecord),
         EntitySpec(
             name="price_list",
             table=_price_lists,

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-import sqlalchemy as sa
-
-from server.sfa.catalog.sync import global_scope
+from server.sfa.catalog.sync import reference_spec
 from server.sfa.stock.models import StockBalance, Warehouse
 from server.sfa.stock.schemas import StockBalanceRecord, WarehouseRecord
 from server.sync.registry import EntitySpec
@@ -15,18 +11,6 @@ from server.sync.registry import EntitySpec
 def stock_specs() -> list[EntitySpec]:
     """``warehouse`` and ``stock_balance``."""
     return [
-        EntitySpec(
-            name="warehouse",
-            table=cast(sa.Table, Warehouse.__table__),
-            record_type=WarehouseRecord,
-            scope=global_scope,
-            writable=False,
-        ),
-        EntitySpec(
-            name="stock_balance",
-            table=cast(sa.Table, StockBalance.__table__),
-            record_type=StockBalanceRecord,
-            scope=global_scope,
-            writable=False,
-        ),
+        reference_spec("warehouse", Warehouse, WarehouseRecord),
+        reference_spec("stock_balance", StockBalance, StockBalanceRecord),
     ]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
@@ -18,6 +16,7 @@ from server.sync.registry import Principal, SyncRegistry
 from server.sync.writer import ChangeWriter
 from tests.builders import issue_token, make_user
 from tests.integration.sync import toy
+from tests.synctools import settle
 
 
 @pytest.fixture
@@ -55,26 +54,6 @@ def writer(app: Any) -> ChangeWriter:
     return app.state.writer  # type: ignore[no-any-return]
 
 
-async def settle(db: Database) -> None:
-    """Wait until every committed log row is below the PostgreSQL visibility ceiling.
-
-    The ceiling is cluster-wide: a transaction of another process on the same server (another
-    test suite) holds pulls back for a moment. Tests wait for it instead of being flaky.
-    """
-    if db.dialect != "postgresql":
-        return
-    query = sa.text(
-        "SELECT coalesce(max(txid), 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-        " FROM sync_log"
-    )
-    for _ in range(400):
-        async with db.engine.connect() as conn:
-            if (await conn.execute(query)).scalar_one():
-                return
-        await asyncio.sleep(0.025)
-    raise AssertionError("a PostgreSQL transaction stayed open for 10 s")
-
-
 class Device:
     """A simulated device: its token, mutation numbers and pull cursor."""
 
@@ -99,7 +78,7 @@ class Device:
 
     async def pull(self, limit: int = 1000, *, wait: bool = True, **extra: Any) -> dict[str, Any]:
         if wait:
-            await settle(self.db)
+            await settle(self.db, timeout=10.0)
         body = {
             "device_id": str(self.device_id),
             "schema_version": 1,

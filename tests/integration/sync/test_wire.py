@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from server.sync.models import sync_devices, sync_log, sync_receipts
 from tests.integration.sync import toy
-from tests.integration.sync.conftest import settle
 from tests.integration.sync.toy import make_folder
+from tests.synctools import settle
 
 MSGPACK = "application/msgpack"
 
