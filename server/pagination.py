@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import ValidationFailed
+from server.settings import Settings
 
 T = TypeVar("T")
 
@@ -47,6 +48,11 @@ def clamp_limit(limit: int | None, default: int, maximum: int) -> int:
     if limit < 1 or limit > maximum:
         raise ValidationFailed(f"limit must be between 1 and {maximum}", field="limit")
     return limit
+
+
+def page_size(limit: int | None, settings: Settings) -> int:
+    """The page size of a list request under the configured default and maximum."""
+    return clamp_limit(limit, settings.page_size_default, settings.page_size_max)
 
 
 async def fetch_page(

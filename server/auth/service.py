@@ -25,7 +25,7 @@ from server.auth.schemas import (
 from server.auth.tokens import format_token, hash_secret, new_secret
 from server.db import Database, new_id, utcnow
 from server.errors import Conflict, Forbidden, NotAuthenticated, NotFound
-from server.pagination import Page, clamp_limit
+from server.pagination import Page, page_size
 from server.settings import Settings
 from server.sfa.users.rules import normalize_email
 from server.sync.registry import Principal
@@ -158,7 +158,7 @@ class AuthService:
         owner = user_id or principal.user_id
         if owner != principal.user_id and principal.role != Role.ADMIN:
             raise Forbidden("only an admin may list another user's tokens", field="user_id")
-        size = clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+        size = page_size(limit, self.settings)
         async with self.db.transaction() as session:
             tokens, next_cursor = await AuthRepository(session).page_active_tokens(
                 owner, utcnow(), cursor=cursor, limit=size
@@ -182,7 +182,7 @@ class AuthService:
         limit: int | None,
     ) -> Page[DeviceView]:
         """Devices, filtered by owner and active flag."""
-        size = clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+        size = page_size(limit, self.settings)
         async with self.db.transaction() as session:
             devices, next_cursor = await AuthRepository(session).page_devices(
                 user_id=user_id, active=active, cursor=cursor, limit=size

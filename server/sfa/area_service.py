@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server.db import Database
-from server.pagination import clamp_limit
+from server.pagination import page_size
 from server.settings import Settings
 from server.sync.registry import Principal
 from server.sync.writer import ChangeWriter
@@ -22,4 +22,4 @@ class AreaService:
 
     def _limit(self, limit: int | None) -> int:
         """A page size within the configured bounds (out of range is refused)."""
-        return clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+        return page_size(limit, self.settings)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from protocol.sync import ConflictRecord, FieldConflict
 from server.db import Database, utcnow
 from server.errors import Forbidden, NotFound
-from server.pagination import Page, clamp_limit, fetch_page
+from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
 from server.sync.models import sync_conflicts
 from server.sync.registry import EntitySpec, Principal, SyncRegistry
@@ -103,7 +103,7 @@ class ConflictService:
         limit: int | None = None,
     ) -> Page[ConflictRecord]:
         """Conflicts visible to the caller, newest ids last, keyset-paginated."""
-        size = clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+        size = page_size(limit, self.settings)
         t = sync_conflicts.c
         async with self.db.transaction() as session:
             statement = sa.select(sync_conflicts).where(await self._visible(session, principal))

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import NotFound, ValidationFailed
-from server.pagination import Page, clamp_limit, fetch_page
-from server.sfa.accounts.inputs import new_record, sent_fields
+from server.pagination import Page, fetch_page, page_size
+from server.sfa.accounts.inputs import new_record, record_of, sent_fields
 from server.sfa.accounts.repository import AccountRepository, contacts
 from server.sfa.accounts.schemas import ContactCreate, ContactFilters, ContactPatch, ContactRecord
 from server.sfa.area_service import AreaService
@@ -20,8 +19,7 @@ from server.sfa.scopes import Visibility, visibility
 
 def contact_record(row: Any) -> ContactRecord:
     """A contact row (or the writer's wire dict) as the API record."""
-    mapping = row._mapping if hasattr(row, "_mapping") else row
-    return msgspec.convert({k: mapping[k] for k in ContactRecord.__struct_fields__}, ContactRecord)
+    return record_of(ContactRecord, row)
 
 
 class ContactService(AreaService):
@@ -31,7 +29,7 @@ class ContactService(AreaService):
         self, filters: ContactFilters, *, cursor: str | None, limit: int | None
     ) -> Page[ContactRecord]:
         """One page of visible contacts matching ``filters``."""
-        size = clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+        size = page_size(limit, self.settings)
         async with self.db.transaction() as session:
             seen = await visibility(session, self.principal)
             statement = AccountRepository(session).contacts_statement(filters, seen)

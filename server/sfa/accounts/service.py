@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from server.pagination import Page, clamp_limit, fetch_page
-from server.sfa.accounts.inputs import check_decimal, sent_fields
+from server.pagination import Page, fetch_page, page_size
+from server.sfa.accounts.inputs import check_decimal, record_of, sent_fields
 from server.sfa.accounts.repository import AccountRepository, accounts
 from server.sfa.accounts.schemas import (
     AccountCreate,
@@ -27,9 +26,7 @@ OWNER_ROLES = frozenset({"rep", "manager"})
 
 def account_record(row: Any) -> AccountRecord:
     """An account row (or the writer's wire dict) as the API record."""
-    mapping = row._mapping if hasattr(row, "_mapping") else row
-    fields = AccountRecord.__struct_fields__
-    return msgspec.convert({k: mapping[k] for k in fields}, AccountRecord)
+    return record_of(AccountRecord, row)
 
 
 class AccountService(AreaService):
@@ -39,7 +36,7 @@ class AccountService(AreaService):
         self, filters: AccountFilters, *, cursor: str | None, limit: int | None
     ) -> Page[AccountRecord]:
         """One page of the visible accounts matching ``filters``."""
-        size = clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+        size = page_size(limit, self.settings)
         async with self.db.transaction() as session:
             seen = await visibility(session, self.principal)
             statement = AccountRepository(session).accounts_statement(filters, seen)

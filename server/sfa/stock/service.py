@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import Database
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.pagination import Page, clamp_limit, fetch_page
+from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
 from server.sfa.accounts.inputs import check_decimal, plain, record_of, sent_fields
 from server.sfa.catalog.repository import CatalogRepository
@@ -52,7 +52,7 @@ class StockService:
         self.settings = settings
 
     def _limit(self, limit: int | None) -> int:
-        return clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+        return page_size(limit, self.settings)
 
     async def list_warehouses(
         self,

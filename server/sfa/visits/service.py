@@ -9,7 +9,7 @@ import msgspec
 
 from server.db import Database
 from server.errors import NotFound, ValidationFailed
-from server.pagination import Page, clamp_limit, fetch_page
+from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
 from server.sfa.scopes import visibility
 from server.sfa.visits.repository import VisitFilters, filtered_visits, visible_visits, visits
@@ -45,7 +45,7 @@ class VisitService:
             value = getattr(filters, name)
             if value is not None and value.tzinfo is None:
                 raise ValidationFailed(f"{name} needs a UTC offset", field=name)
-        size = clamp_limit(limit, self.settings.page_size_default, self.settings.page_size_max)
+        size = page_size(limit, self.settings)
         async with self.db.transaction() as session:
             seen = await visibility(session, self.principal)
             rows, next_cursor = await fetch_page(
