@@ -92,36 +92,44 @@ class Visibility:
         return sa.or_(*clauses)
 
 
-def _subtree_statement(user_id: uuid.UUID) -> sa.CTE:
-    """Every territory node the user is a member of, and all their descendants."""
+def _visible_nodes_statement(manager: bool) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """``("t", id)`` for every territory node the user is a member of and all their descendants;
+    for a manager also ``("u", id)`` for every direct report. Built once (module level): composing
+    a recursive CTE costs more than running it, and this runs on every pull."""
+    user_id = sa.bindparam("user_id", type_=_members.c.user_id.type)
     subtree = (
         sa.select(_members.c.territory_id.label("id"))
         .where(_members.c.user_id == user_id)
         .cte("subtree", recursive=True)
     )
-    return subtree.union(
+    subtree = subtree.union(
         sa.select(_territories.c.id).join(subtree, _territories.c.parent_id == subtree.c.id)
     )
+    nodes = sa.select(sa.literal("t").label("kind"), subtree.c.id)
+    if not manager:
+        return nodes
+    reports = sa.select(sa.literal("u").label("kind"), _users.c.id).where(
+        _users.c.manager_id == user_id
+    )
+    return sa.union_all(nodes, reports)
+
+
+_REP_NODES = _visible_nodes_statement(manager=False)
+_MANAGER_NODES = _visible_nodes_statement(manager=True)
+_ALL_TERRITORIES = sa.select(_territories.c.id)
 
 
 async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
     """What ``principal`` may see, in one indexed query (the territory tree is walked in SQL)."""
     if principal.role == "admin":
-        ids = (await session.execute(sa.select(_territories.c.id))).scalars().all()
+        ids = (await session.execute(_ALL_TERRITORIES)).scalars().all()
         return Visibility(True, frozenset(ids), frozenset({principal.user_id}), True)
-    subtree = _subtree_statement(principal.user_id)
-    statement: sa.Select[Any] | sa.CompoundSelect[Any] = sa.select(
-        sa.literal("t").label("kind"), subtree.c.id
-    )
     manager = principal.role == "manager"
-    if manager:
-        reports = sa.select(sa.literal("u").label("kind"), _users.c.id).where(
-            _users.c.manager_id == principal.user_id
-        )
-        statement = sa.union_all(statement, reports)
+    statement = _MANAGER_NODES if manager else _REP_NODES
     territories: set[uuid.UUID] = set()
     users = {principal.user_id}
-    for kind, node_id in (await session.execute(statement)).all():
+    rows = await session.execute(statement, {"user_id": principal.user_id})
+    for kind, node_id in rows.all():
         (territories if kind == "t" else users).add(node_id)
     return Visibility(False, frozenset(territories), frozenset(users), manager)
 

@@ -27,6 +27,7 @@ from server.sync.batch import (
     WriteBatch,
     write_pending,
 )
+from server.sync.bulk import any_of
 from server.sync.conflicts import FIELD, OUT_OF_SCOPE, record_conflict
 from server.sync.merge import merge_fields, written_by_others
 from server.sync.registry import (
@@ -130,7 +131,7 @@ class MutationApplier:
                 chunk = ids[start : start + 1000]
                 rows = await self.session.execute(
                     sa.select(spec.table)
-                    .where(spec.table.c.id.in_(chunk))
+                    .where(any_of(self.session, spec.table.c.id, chunk))
                     .order_by(spec.table.c.id)
                     .with_for_update()
                 )

@@ -18,10 +18,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import utcnow
+from server.sync.bulk import any_of, delete_for, insert_rows, update_for
 from server.sync.models import sync_log, sync_records
 
 RecordKey = tuple[str, uuid.UUID]
 CHUNK = 1000
+_RECORD_KEY = ("entity", "record_id")
+_LOG_KEY = ("entity", "record_id", "scope_key")
+_STATE_COLUMNS = frozenset({"scope_key", "version", "deleted", "clocks", "updated_at"})
 _json = msgspec.json.Encoder(decimal_format="string")
 _clock_decoder = msgspec.json.Decoder(dict[str, list[Any]])
 
@@ -131,21 +135,13 @@ class WriteBatch:
                 "updated_at": now,
             }
             if state.stored:
-                updates.append({"b_entity": state.entity, "b_record_id": state.record_id, **row})
+                updates.append({"entity": state.entity, "record_id": state.record_id, **row})
             else:
                 inserts.append({"entity": state.entity, "record_id": state.record_id, **row})
                 state.stored = True
-        for chunk in _chunks(inserts):
-            await session.execute(sa.insert(sync_records), chunk)
-        statement = (
-            sa.update(sync_records)
-            .where(sync_records.c.entity == sa.bindparam("b_entity"))
-            .where(sync_records.c.record_id == sa.bindparam("b_record_id"))
-        )
-        for chunk in _chunks(updates):
-            await session.execute(
-                statement, chunk, execution_options={"synchronize_session": False}
-            )
+        await insert_rows(session, sync_records, inserts)
+        if updates:
+            await update_for(sync_records, _RECORD_KEY, _STATE_COLUMNS).run(session, updates)
 
     async def _flush_log(self, session: AsyncSession, txid: int) -> None:
         # The latest write per (record, key) survives, positioned by the order of last writes:
@@ -157,14 +153,8 @@ class WriteBatch:
             latest[slot] = op
         if not latest:
             return
-        delete = sa.delete(sync_log).where(
-            sync_log.c.entity == sa.bindparam("b_entity"),
-            sync_log.c.record_id == sa.bindparam("b_record_id"),
-            sync_log.c.scope_key == sa.bindparam("b_scope_key"),
-        )
-        keys = [{"b_entity": e, "b_record_id": r, "b_scope_key": k} for (e, r, k) in latest]
-        for chunk in _chunks(keys):
-            await session.execute(delete, chunk, execution_options={"synchronize_session": False})
+        keys = [{"entity": e, "record_id": r, "scope_key": k} for (e, r, k) in latest]
+        await delete_for(sync_log, _LOG_KEY).run(session, keys)
         await insert_log_rows(session, latest.values(), txid)
 
 
@@ -185,8 +175,7 @@ async def insert_log_rows(session: AsyncSession, ops: Iterable[LogOp], txid: int
         }
         for op in ops
     ]
-    for chunk in _chunks(rows):
-        await session.execute(sa.insert(sync_log), chunk)
+    await insert_rows(session, sync_log, rows)
 
 
 def decode_clocks(raw: str | None) -> dict[str, list[Any]]:
@@ -249,38 +238,33 @@ class PendingWrites:
 async def write_pending(
     session: AsyncSession, tables: dict[str, sa.Table], pending: PendingWrites
 ) -> dict[RecordKey, Any]:
-    """Run the queued domain writes (executemany per entity and column set); returns the stored
-    rows by record (inserts from RETURNING, updates read back in one query per entity)."""
+    """Run the queued domain writes (one bulk statement per entity and column set); returns the
+    stored rows by record (from RETURNING; on SQLite updates are read back, one query per
+    entity)."""
     inserts, updates = pending.take()
     pending.items = []
     stored: dict[RecordKey, Any] = {}
     for entity, rows in _grouped(inserts).items():
         table = tables[entity]
-        statement = sa.insert(table).returning(*table.c, sort_by_parameter_order=True)
         for shape in _shapes([values for _, values in rows]):
-            for chunk in _chunks(shape):
-                for row in await session.execute(statement, chunk):
-                    stored[(entity, row._mapping["id"])] = row
+            for row in await insert_rows(session, table, shape, returning=True):
+                stored[(entity, row._mapping["id"])] = row
     for entity, rows in _grouped(updates).items():
         table = tables[entity]
         by_shape: dict[frozenset[str], list[dict[str, Any]]] = {}
         for record_id, values in rows:
-            bound = {f"v_{name}": value for name, value in values.items()}
-            by_shape.setdefault(frozenset(values), []).append({"b_id": record_id, **bound})
+            by_shape.setdefault(frozenset(values), []).append({"id": record_id, **values})
+        unread: list[uuid.UUID] = []
         for names, params in by_shape.items():
-            update = (
-                sa.update(table)
-                .where(table.c.id == sa.bindparam("b_id"))
-                .values({name: sa.bindparam(f"v_{name}") for name in sorted(names)})
-            )
-            for chunk in _chunks(params):
-                await session.execute(
-                    update, chunk, execution_options={"synchronize_session": False}
-                )
-        ids = [record_id for record_id, _ in rows]
-        for start in range(0, len(ids), CHUNK):
+            returned = await update_for(table, ("id",), names, True).run(session, params)
+            for row in returned:
+                stored[(entity, row._mapping["id"])] = row
+            if not returned:
+                unread.extend(p["id"] for p in params)
+        for start in range(0, len(unread), CHUNK):
+            chunk = unread[start : start + CHUNK]
             result = await session.execute(
-                sa.select(table).where(table.c.id.in_(ids[start : start + CHUNK]))
+                sa.select(table).where(any_of(session, table.c.id, chunk))
             )
             for row in result:
                 stored[(entity, row._mapping["id"])] = row

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.sync import Mutation, MutationResult
 from server.db import utcnow
+from server.sync.bulk import insert_rows
 from server.sync.models import sync_devices, sync_receipts
 from server.sync.sql import insert_ignore
 
@@ -89,8 +90,7 @@ async def store_receipts(
         }
         for mid, digest, result in receipts
     ]
-    for start in range(0, len(rows), 1000):
-        await session.execute(sa.insert(sync_receipts), rows[start : start + 1000])
+    await insert_rows(session, sync_receipts, rows)
 
 
 def decode_result(raw: bytes) -> MutationResult:

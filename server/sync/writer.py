@@ -21,6 +21,7 @@ from protocol import hlc as hlcs
 from server.db import utcnow
 from server.errors import NotFound
 from server.sync.batch import LogOp, RecordState, WriteBatch, decode_clocks, insert_log_rows
+from server.sync.bulk import any_of
 from server.sync.models import sync_records
 from server.sync.position import current_txid
 from server.sync.registry import EntitySpec, Principal, SyncRegistry
@@ -275,7 +276,9 @@ class ChangeWriter:
         found: dict[uuid.UUID, dict[str, Any]] = {}
         for start in range(0, len(ids), 1000):
             rows = await session.execute(
-                sa.select(spec.table).where(spec.table.c.id.in_(ids[start : start + 1000]))
+                sa.select(spec.table).where(
+                    any_of(session, spec.table.c.id, ids[start : start + 1000])
+                )
             )
             for row in rows:
                 found[row._mapping["id"]] = row_to_wire(spec, row)
@@ -310,7 +313,7 @@ class ChangeWriter:
             chunk = missing[start : start + 1000]
             rows = await session.execute(
                 sa.select(t.record_id, t.scope_key, t.version, t.deleted, t.clocks).where(
-                    t.entity == entity, t.record_id.in_(chunk)
+                    t.entity == entity, any_of(session, t.record_id, chunk)
                 )
             )
             for rid, key, version, deleted, clocks in rows:
