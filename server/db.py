@@ -96,6 +96,9 @@ def new_id() -> uuid.UUID:
     return uuid7()
 
 
+_READ_ONLY = "outpost_read_only"
+
+
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and serialized writers."""
     if database_url.startswith("sqlite"):
@@ -117,8 +120,10 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         @sa.event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
             # One writer at a time, taken at BEGIN: no lock upgrades, no SQLITE_BUSY deadlocks,
-            # and change-log numbers are handed out in commit order.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # and change-log numbers are handed out in commit order. A read-only transaction
+            # takes no lock: in WAL mode it reads one snapshot while a writer works.
+            read_only = conn.get_execution_options().get(_READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(database_url, echo=echo, pool_size=10, max_overflow=10)
@@ -135,6 +140,22 @@ class Database:
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
+
+    @property
+    def read_options(self) -> dict[str, Any]:
+        """Connection options for reads that write nothing: autocommit on PostgreSQL (no BEGIN
+        and COMMIT round trips; each statement reads its own snapshot), a deferred transaction
+        on SQLite (one snapshot, and no wait for the writer's lock)."""
+        if self.dialect == "postgresql":
+            return {"isolation_level": "AUTOCOMMIT"}
+        return {_READ_ONLY: True}
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only (see ``read_options``); it must not write."""
+        async with self.sessions() as session:
+            await session.connection(execution_options=self.read_options)
+            yield session
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -42,11 +42,9 @@ _TOKEN_QUERY = (
 
 
 async def _token_row(db: Database, token_id: Any) -> Any:
-    # A single read needs no transaction: on PostgreSQL it runs in autocommit, which saves the
-    # BEGIN and ROLLBACK round trips a pooled transaction would cost on every request.
+    # A single read: no write lock on SQLite, no BEGIN and ROLLBACK round trips on PostgreSQL.
     async with db.engine.connect() as conn:
-        if db.dialect == "postgresql":
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn = await conn.execution_options(**db.read_options)
         return (await conn.execute(_TOKEN_QUERY, {"token_id": token_id})).first()
 
 

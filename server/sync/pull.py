@@ -15,8 +15,6 @@ the later ones, so a transaction would only add BEGIN and COMMIT round trips.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,16 +85,6 @@ class PullService:
     ) -> None:
         self.db, self.settings, self.registry, self.keysets = db, settings, registry, keysets
 
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
-        if self.db.dialect != "postgresql":
-            async with self.db.transaction() as session:
-                yield session
-            return
-        async with self.db.sessions() as session:
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            yield session
-
     async def pull(self, principal: Principal, request: PullRequest) -> PullPage:
         """The next page of changes for the caller's device."""
         check_request(principal, request.device_id, request.schema_version)
@@ -111,7 +99,11 @@ class PullService:
             if request.cursor
             else None
         )
-        async with self._session() as session:
+        # PostgreSQL reads in autocommit (see the module docstring). SQLite takes the writer's
+        # lock: a pull may store a new keyset and the device row, and a deferred SQLite
+        # transaction cannot safely turn into a writing one once another writer committed.
+        postgres = self.db.dialect == "postgresql"
+        async with self.db.reading() if postgres else self.db.transaction() as session:
             keys = await self.registry.scope_keys(session, principal)
             now_hash = await self.keysets.save(session, keys)
             page, state = await self._page(session, old, keys, now_hash, request.limit)
