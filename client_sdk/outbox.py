@@ -7,11 +7,12 @@ mutations (the rebase), which every path that receives a server record goes thro
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
-from client_sdk.store import LocalStore, dumps, json_decode
+from client_sdk.store import LocalStore, RecordKey, chunks_by_entity, dumps, json_decode
 
 
 class OutboxEntry(msgspec.Struct, array_like=True):
@@ -74,6 +75,23 @@ def entries_for(conn: sqlite3.Connection, entity: str, record_id: str) -> list[O
     return _entries(rows)
 
 
+def entries_of(
+    conn: sqlite3.Connection, keys: Iterable[RecordKey]
+) -> dict[RecordKey, list[OutboxEntry]]:
+    """The pending mutations of many records, in order, by (entity, record id); records with
+    none are left out."""
+    found: dict[RecordKey, list[OutboxEntry]] = {}
+    for entity, ids in chunks_by_entity(keys):
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM outbox "
+            f"WHERE entity = ? AND record_id IN ({','.join('?' * len(ids))}) ORDER BY mid",
+            (entity, *ids),
+        )
+        for entry in _entries(rows.fetchall()):
+            found.setdefault((entry.entity, entry.record_id), []).append(entry)
+    return found
+
+
 def pending_records(conn: sqlite3.Connection) -> set[tuple[str, str]]:
     """Every (entity, id) with a pending mutation."""
     return {(e, r) for e, r in conn.execute("SELECT DISTINCT entity, record_id FROM outbox")}
@@ -125,16 +143,22 @@ def rebase(
     base: str | None,
 ) -> None:
     """Make ``base`` (server JSON, None = the server has no copy for us) the record's new base."""
-    entries = entries_for(conn, entity, record_id)
+    row = rebased(record_id, version, base, entries_for(conn, entity, record_id))
+    if row is None:
+        LocalStore.delete_row(conn, entity, record_id)
+    else:
+        store.put_row(conn, entity, record_id, *row)
+
+
+def rebased(
+    record_id: str, version: int, base: str | None, entries: list[OutboxEntry]
+) -> tuple[int, str | None, str | None, bool] | None:
+    """The row ``(version, data, base, pending)`` that makes ``base`` the record's new base under
+    its pending ``entries``, or None when the record leaves the device."""
     if not entries:
-        if base is None:
-            LocalStore.delete_row(conn, entity, record_id)
-        else:
-            store.put_row(conn, entity, record_id, version, base, None, False)
-        return
+        return None if base is None else (version, base, None, False)
     view = replay(record_id, None if base is None else json_decode(base), entries)
     if view is None and base is None:
-        LocalStore.delete_row(conn, entity, record_id)
-        return
+        return None
     data = None if view is None else dumps(view)
-    store.put_row(conn, entity, record_id, version if base else 0, data, base, True)
+    return version if base else 0, data, base, True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,13 @@ def check_field(name: str) -> str:
 
 
 KeyReader = tuple[tuple[str, ...], Callable[[str | None], tuple[Any, ...]]]
+RecordKey = tuple[str, str]  # (entity, id)
+Row = tuple[int, str | None, str | None, int]  # (version, data, base, pending)
+# (entity, id, version, data, base, pending): a record row to write
+RowWrite = tuple[str, str, int, str | None, str | None, bool]
+
+# ids bound per ``IN (...)``: below the 999 parameters of SQLite builds older than 3.32
+_IN_CHUNK = 500
 
 _CHECKPOINT_PAGES = 1000  # SQLite's default
 # ~80 MB of WAL at most during a pull (4 KiB pages); a crash in between loses nothing
@@ -112,6 +119,20 @@ def _key_reader(names: tuple[str, ...]) -> Callable[[str | None], tuple[Any, ...
             return tuple(_scalar(v) for v in astuple(loose(data)))
 
     return read
+
+
+def chunks_by_entity(keys: Iterable[RecordKey]) -> Iterator[tuple[str, list[str]]]:
+    """``(entity, ids)`` groups covering ``keys`` once each, small enough for one ``IN (...)``.
+
+    Grouped by entity so that ``entity = ? AND id IN (...)`` uses the (entity, id) indexes.
+    """
+    by_entity: dict[str, dict[str, None]] = {}
+    for entity, record_id in keys:
+        by_entity.setdefault(entity, {})[record_id] = None
+    for entity, ids in by_entity.items():
+        listed = list(ids)
+        for start in range(0, len(listed), _IN_CHUNK):
+            yield entity, listed[start : start + _IN_CHUNK]
 
 
 def _scalar(value: Any) -> Any:
@@ -234,15 +255,27 @@ class LocalStore:
     # -- records ----------------------------------------------------------------------------
 
     @staticmethod
-    def get_row(
-        conn: sqlite3.Connection, entity: str, record_id: str
-    ) -> tuple[int, str | None, str | None, int] | None:
+    def get_row(conn: sqlite3.Connection, entity: str, record_id: str) -> Row | None:
         """(version, data, base, pending) of a record row, or None."""
         row = conn.execute(
             "SELECT version, data, base, pending FROM records WHERE entity = ? AND id = ?",
             (entity, record_id),
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3])
+
+    @staticmethod
+    def get_rows(conn: sqlite3.Connection, keys: Iterable[RecordKey]) -> dict[RecordKey, Row]:
+        """The rows of many records by (entity, id); records without a row are left out."""
+        rows: dict[RecordKey, Row] = {}
+        for entity, ids in chunks_by_entity(keys):
+            found = conn.execute(
+                "SELECT id, version, data, base, pending FROM records "
+                f"WHERE entity = ? AND id IN ({','.join('?' * len(ids))})",
+                (entity, *ids),
+            )
+            for record_id, version, data, base, pending in found:
+                rows[(entity, record_id)] = (version, data, base, pending)
+        return rows
 
     def keys(self, data: str | None) -> tuple[Any, ...]:
         """The indexed columns' values of a record's JSON."""
@@ -262,6 +295,14 @@ class LocalStore:
         conn.execute(
             self._put_sql,
             (entity, record_id, version, data, base, int(pending), *self.keys(data)),
+        )
+
+    def put_rows(self, conn: sqlite3.Connection, rows: Iterable[RowWrite]) -> None:
+        """Insert or replace many record rows in one ``executemany``."""
+        keys = self.keys
+        conn.executemany(
+            self._put_sql,
+            [(e, i, v, d, b, int(p), *keys(d)) for e, i, v, d, b, p in rows],
         )
 
     def put_server_rows(
@@ -293,6 +334,11 @@ class LocalStore:
     def delete_row(conn: sqlite3.Connection, entity: str, record_id: str) -> None:
         """Remove a record row."""
         conn.execute("DELETE FROM records WHERE entity = ? AND id = ?", (entity, record_id))
+
+    @staticmethod
+    def delete_rows(conn: sqlite3.Connection, keys: Iterable[RecordKey]) -> None:
+        """Remove many record rows in one ``executemany``."""
+        conn.executemany("DELETE FROM records WHERE entity = ? AND id = ?", list(keys))
 
     def field_expr(self, name: str) -> str:
         """The SQL reading one field of the local view (its column when indexed)."""

@@ -20,7 +20,7 @@ from client_sdk import outbox
 from client_sdk.errors import MutationGapError, RequestError, SyncError
 from client_sdk.models import SyncReport
 from client_sdk.pull import Fetched, PageFetcher, apply_page, fetch_page
-from client_sdk.store import LocalStore, dumps, json_decode
+from client_sdk.store import LocalStore, RecordKey, Row, RowWrite, dumps, json_decode
 from client_sdk.transport import Transport
 from protocol import errors as codes
 from protocol.sync import (
@@ -132,120 +132,55 @@ class Syncer:
     def _apply_results(
         self, entries: list[outbox.OutboxEntry], results: list[MutationResult], report: SyncReport
     ) -> int:
-        """Store one batch's results and drop what they acknowledge, in one transaction."""
+        """Store one batch's results and drop what they acknowledge, in one transaction.
+
+        A few statements per batch, whatever its size: the rows of the records concerned are read
+        at once, the results are folded into one server copy per record in Python, then the
+        outbox entries still pending on those records are read at once and everything is written
+        with ``executemany``.
+        """
         by_mid = {e.mid: e for e in entries}
+        answered = [
+            (by_mid[r.mid], r) for r in sorted(results, key=lambda r: r.mid) if r.mid in by_mid
+        ]
+        acked = [entry.mid for entry, _ in answered]
         now = self.now()
         with self.store.transaction() as conn:
-            acked: list[int] = []
-            copies: dict[tuple[str, str], Any] = {}
-            for result in sorted(results, key=lambda r: r.mid):
-                entry = by_mid.get(result.mid)
-                if entry is None:
-                    continue
-                acked.append(entry.mid)
-                key = (entry.entity, entry.record_id)
-                copy = self._server_copy(conn, entry, result, now, report)
-                if isinstance(copy, _Apply):
-                    copy = self._applied_copy(conn, entry, copies.get(key, _KEEP), copy.version)
-                if copy is not _KEEP:
-                    copies[key] = copy
-                else:
-                    copies.setdefault(key, _KEEP)
+            # nothing below writes a record before every read is done, so these rows are what
+            # each result meets, however many results concern the same record
+            rows = LocalStore.get_rows(conn, [(e.entity, e.record_id) for e, _ in answered])
+            fold = _BatchFold(rows, now, report)
+            for entry, result in answered:
+                fold.add(entry, result)
+            fold.write_reports(conn)
             outbox.remove(conn, acked)
-            for (entity, record_id), copy in copies.items():
-                self._rebase(conn, entity, record_id, copy)
+            self._rebase_all(conn, fold.copies, rows)
             last = max(acked, default=0)
             if last > int(LocalStore.get_meta(conn, "acked_mid", 0)):
                 LocalStore.set_meta(conn, "acked_mid", last)
         report.pushed += len(acked)
         return len(acked)
 
-    def _server_copy(
-        self,
-        conn: sqlite3.Connection,
-        entry: outbox.OutboxEntry,
-        result: MutationResult,
-        now: str,
-        report: SyncReport,
-    ) -> Any:
-        """What the result says the server holds: a record dict, None (nothing), or _KEEP."""
-        if result.status == "rejected":
-            report.rejected += 1
-            error = result.error
-            code = error.code if error else "rejected"
-            conn.execute(
-                "INSERT OR REPLACE INTO rejected(mid, entity, record_id, op, changes, code, "
-                "message, field, conflict_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    entry.mid, entry.entity, entry.record_id, entry.op, entry.changes, code,
-                    error.message if error else "", error.field if error else None,
-                    str(result.conflict_id) if result.conflict_id else None, now,
-                ),
-            )
-            if result.record is not None:
-                return result.record
-            row = LocalStore.get_row(conn, entry.entity, entry.record_id)
-            if code in _GONE or row is None or row[0] == 0:
-                return None
-            return _KEEP
-        if result.status == "applied":
-            report.applied += 1
-        elif result.status == "merged":
-            report.merged += 1
-        else:
-            report.conflicts += 1
-        if result.conflicts:
-            conn.execute(
-                "INSERT INTO conflicts(mid, entity, record_id, conflict_id, fields, created_at) "
-                "VALUES (?,?,?,?,?,?)",
-                (
-                    entry.mid, entry.entity, entry.record_id,
-                    str(result.conflict_id) if result.conflict_id else None,
-                    dumps(result.conflicts), now,
-                ),
-            )
-        if result.record is not None:
-            return result.record
-        if entry.op == "delete":
-            return None
-        return _Apply(result.version) if entry.op == "upsert" else _KEEP
-
-    def _applied_copy(
-        self, conn: sqlite3.Connection, entry: outbox.OutboxEntry, previous: Any, version: int
-    ) -> Any:
-        """The server's copy after an accepted upsert it did not echo: the copy before plus
-        the mutation's changes (a later pull brings any server-side additions)."""
-        if previous is _KEEP:
-            row = LocalStore.get_row(conn, entry.entity, entry.record_id)
-            base = None if row is None else (row[2] if row[3] else row[1])
-            previous = None if base is None else json_decode(base)
-        if previous is None and entry.base_version != 0:
-            return _KEEP
-        copy = outbox.replay(entry.record_id, previous, [entry])
-        if copy is None:
-            return _KEEP
-        if version:
-            copy["version"] = version
-        return copy
-
-    def _rebase(self, conn: sqlite3.Connection, entity: str, record_id: str, copy: Any) -> None:
-        store = self.store
-        row = LocalStore.get_row(conn, entity, record_id)
-        if copy is _KEEP:
-            if row is not None:
-                base = row[1] if not row[3] else row[2]
-                outbox.rebase(store, conn, entity, record_id, row[0], base)
-            return
-        if copy is None:
-            outbox.rebase(store, conn, entity, record_id, 0, None)
-            return
-        version = int(copy.get("version", 0))
-        if row is not None and row[0] > version:
-            # a replayed result older than what a pull already brought: keep the newer copy
-            base = row[1] if not row[3] else row[2]
-            outbox.rebase(store, conn, entity, record_id, row[0], base)
-            return
-        outbox.rebase(store, conn, entity, record_id, version, dumps(copy))
+    def _rebase_all(
+        self, conn: sqlite3.Connection, copies: dict[RecordKey, Any], rows: dict[RecordKey, Row]
+    ) -> None:
+        """Make each record's new server copy its base, replaying what is still pending on it."""
+        targets = {
+            key: target
+            for key, copy in copies.items()
+            if (target := _new_base(copy, rows.get(key))) is not None
+        }
+        pending = outbox.entries_of(conn, targets)
+        puts: list[RowWrite] = []
+        gone: list[RecordKey] = []
+        for (entity, record_id), (version, base) in targets.items():
+            row = outbox.rebased(record_id, version, base, pending.get((entity, record_id), []))
+            if row is None:
+                gone.append((entity, record_id))
+            else:
+                puts.append((entity, record_id, *row))
+        self.store.put_rows(conn, puts)
+        LocalStore.delete_rows(conn, gone)
 
     # -- pull -------------------------------------------------------------------------------
 
@@ -317,6 +252,128 @@ class Syncer:
                 continue
             self._ramp = limit * 2
             return response
+
+
+class _BatchFold:
+    """One push batch's results folded, in mid order, into one server copy per record.
+
+    Nothing is written while folding: the rejections and conflicts are kept for one
+    ``executemany`` each, and ``rows`` (read once) stand for the records' rows before the batch.
+    """
+
+    def __init__(self, rows: dict[RecordKey, Row], now: str, report: SyncReport) -> None:
+        self.rows = rows
+        self.now = now
+        self.report = report
+        # per record: the latest server copy (a dict), None (the server has none for us) or
+        # _KEEP (keep the base held)
+        self.copies: dict[RecordKey, Any] = {}
+        self.rejected: list[tuple[Any, ...]] = []
+        self.conflicts: list[tuple[Any, ...]] = []
+
+    def add(self, entry: outbox.OutboxEntry, result: MutationResult) -> None:
+        """Fold one result into its record's copy (results come in mid order)."""
+        key = (entry.entity, entry.record_id)
+        copy = self._server_copy(entry, result)
+        if isinstance(copy, _Apply):
+            copy = self._applied_copy(entry, self.copies.get(key, _KEEP), copy.version)
+        if copy is not _KEEP:
+            self.copies[key] = copy
+        else:
+            self.copies.setdefault(key, _KEEP)
+
+    def write_reports(self, conn: sqlite3.Connection) -> None:
+        """Store the rejections and conflicts gathered, in the order of their results."""
+        conn.executemany(
+            "INSERT OR REPLACE INTO rejected(mid, entity, record_id, op, changes, code, "
+            "message, field, conflict_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            self.rejected,
+        )
+        conn.executemany(
+            "INSERT INTO conflicts(mid, entity, record_id, conflict_id, fields, created_at) "
+            "VALUES (?,?,?,?,?,?)",
+            self.conflicts,
+        )
+
+    def _server_copy(self, entry: outbox.OutboxEntry, result: MutationResult) -> Any:
+        """What the result says the server holds: a record dict, None (nothing), _KEEP, or
+        _Apply (the device's edit, for an accepted upsert answered without the record)."""
+        if result.status == "rejected":
+            return self._refused(entry, result)
+        report = self.report
+        if result.status == "applied":
+            report.applied += 1
+        elif result.status == "merged":
+            report.merged += 1
+        else:
+            report.conflicts += 1
+        if result.conflicts:
+            self.conflicts.append((
+                entry.mid, entry.entity, entry.record_id, _conflict_id(result),
+                dumps(result.conflicts), self.now,
+            ))
+        if result.record is not None:
+            return result.record
+        if entry.op == "delete":
+            return None
+        return _Apply(result.version) if entry.op == "upsert" else _KEEP
+
+    def _refused(self, entry: outbox.OutboxEntry, result: MutationResult) -> Any:
+        """A rejection: the server's record when it sent one, None when it will not give us the
+        record (or it never had it), else _KEEP."""
+        self.report.rejected += 1
+        error = result.error
+        code = error.code if error else "rejected"
+        self.rejected.append((
+            entry.mid, entry.entity, entry.record_id, entry.op, entry.changes, code,
+            error.message if error else "", error.field if error else None,
+            _conflict_id(result), self.now,
+        ))
+        if result.record is not None:
+            return result.record
+        row = self.rows.get((entry.entity, entry.record_id))
+        if code in _GONE or row is None or row[0] == 0:
+            return None
+        return _KEEP
+
+    def _applied_copy(self, entry: outbox.OutboxEntry, previous: Any, version: int) -> Any:
+        """The server's copy after an accepted upsert it did not echo: the copy before plus
+        the mutation's changes (a later pull brings any server-side additions)."""
+        if previous is _KEEP:
+            row = self.rows.get((entry.entity, entry.record_id))
+            base = None if row is None else _server_json(row)
+            previous = None if base is None else json_decode(base)
+        if previous is None and entry.base_version != 0:
+            return _KEEP
+        copy = outbox.replay(entry.record_id, previous, [entry])
+        if copy is None:
+            return _KEEP
+        if version:
+            copy["version"] = version
+        return copy
+
+
+def _new_base(copy: Any, row: Row | None) -> tuple[int, str | None] | None:
+    """The (version, server JSON or None) a record is rebased on after the batch, from its
+    folded copy and its row before the batch; None leaves the row as it is."""
+    if copy is _KEEP:
+        return None if row is None else (row[0], _server_json(row))
+    if copy is None:
+        return 0, None
+    version = int(copy.get("version", 0))
+    if row is not None and row[0] > version:
+        # a replayed result older than what a pull already brought: keep the newer copy
+        return row[0], _server_json(row)
+    return version, dumps(copy)
+
+
+def _conflict_id(result: MutationResult) -> str | None:
+    return str(result.conflict_id) if result.conflict_id else None
+
+
+def _server_json(row: Row) -> str | None:
+    """The server's copy a row holds: ``base`` while mutations are pending, else ``data``."""
+    return row[2] if row[3] else row[1]
 
 
 def _mutation(entry: outbox.OutboxEntry) -> Mutation:
