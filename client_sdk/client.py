@@ -27,7 +27,7 @@ from client_sdk.models import (
     SyncStatus,
 )
 from client_sdk.store import DEFAULT_INDEXED_FIELDS, LocalStore, dumps, json_decode
-from client_sdk.sync import DEFAULT_PULL_LIMIT, Progress, Syncer
+from client_sdk.sync import DEFAULT_PULL_LIMIT, DEFAULT_PUSH_BATCH, Progress, Syncer
 from client_sdk.transport import RetryPolicy, Transport
 from protocol import errors as codes
 from protocol.hlc import Clock
@@ -68,7 +68,7 @@ class OutpostClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         indexed_fields: Sequence[str] = DEFAULT_INDEXED_FIELDS,
-        push_batch: int = 500,
+        push_batch: int = DEFAULT_PUSH_BATCH,
         pull_limit: int = DEFAULT_PULL_LIMIT,
         timeout: float = 30.0,
     ) -> None:
@@ -281,14 +281,14 @@ class OutpostClient:
             try:
                 report = syncer.run(progress)
             except Exception as exc:
-                self.pull_limit = syncer.pull_limit
+                self.pull_limit, self.push_batch = syncer.pull_limit, syncer.push_batch
                 code = exc.code if isinstance(exc, OutpostError) else type(exc).__name__
                 with self.store.transaction() as conn:
                     LocalStore.set_meta(conn, "last_error", str(exc) or code)
                     LocalStore.set_meta(conn, "last_error_code", code)
                 raise
-            # a page size the server refused is not tried again by this client
-            self.pull_limit = syncer.pull_limit
+            # a page or batch size the server refused is not tried again by this client
+            self.pull_limit, self.push_batch = syncer.pull_limit, syncer.push_batch
             report.seconds = time.perf_counter() - started
             with self.store.transaction() as conn:
                 LocalStore.set_meta(conn, "last_success_at", _utcnow())

@@ -37,6 +37,10 @@ Progress = Callable[[int, int | None], None]
 # the reference server's maximum page (settings.sync_pull_max_limit): fewer round trips; a
 # server with a lower maximum answers 422 on ``limit`` and the page size is halved until accepted
 DEFAULT_PULL_LIMIT = 5000
+# mutations per push request: one request's fixed cost (device lock, scope, commit, round trip)
+# spread over more mutations; the reference server takes 2,000 (settings.sync_push_max_mutations),
+# and a server taking fewer answers 413 on ``mutations``: the batch is halved until accepted
+DEFAULT_PUSH_BATCH = 1000
 FIRST_PULL_PAGE = 1000
 
 _push_json = msgspec.json.Decoder(PushResponse)
@@ -64,7 +68,7 @@ class Syncer:
         transport: Transport,
         device_id: uuid.UUID,
         *,
-        push_batch: int = 500,
+        push_batch: int = DEFAULT_PUSH_BATCH,
         pull_limit: int = DEFAULT_PULL_LIMIT,
         now: Callable[[], str],
     ) -> None:
@@ -106,6 +110,12 @@ class Syncer:
                 gaps += 1
                 if gaps > 3:
                     raise
+                continue
+            except RequestError as exc:
+                # a server with a lower maximum per push: halve the batch until it is accepted
+                if exc.status != 413 or exc.field != "mutations" or len(entries) <= 1:
+                    raise
+                self.push_batch = len(entries) // 2
                 continue
             from_mid = 0
             results = Transport.decode(response, _push_json, _push_msgpack).results

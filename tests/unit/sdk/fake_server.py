@@ -48,6 +48,7 @@ class FakeServer:
         self.read_only = {"product"}
         self.echo_applied = True  # False: "applied" results carry the version only
         self.max_limit = 5000  # a bigger pull limit is refused, as the real server does
+        self.max_push = 2000  # so is a push with more mutations
 
     # -- setup helpers ----------------------------------------------------------------------
 
@@ -172,6 +173,11 @@ class FakeServer:
     ) -> httpx.Response:
         if body.schema_version not in SUPPORTED_SCHEMA_VERSIONS:
             return self._error(426, "upgrade_required", "upgrade", supported=[1])
+        if len(body.mutations) > self.max_push:
+            return httpx.Response(413, json={
+                "code": "payload_too_large", "field": "mutations", "data": {"max": self.max_push},
+                "message": f"at most {self.max_push} mutations per push",
+            })
         device = str(body.device_id)
         last = self.last_mid.get(device, 0)
         new = [m for m in body.mutations if m.mid > last]

@@ -446,3 +446,21 @@ def test_applied_results_without_the_record_keep_the_edit(
                                           "name": "Ann"}
     client.update("account", rid, {"city": "Brest"})
     assert client.pending_mutations()[-1].base_version == 3
+
+
+def test_a_push_batch_the_server_refuses_as_too_large_is_halved_until_accepted(
+    make_client: MakeClient, server: FakeServer
+) -> None:
+    rids = seed_accounts(server, 1)
+    server.max_push = 3
+    client = make_client(push_batch=10)
+    client.sync()
+    for n in range(10):
+        client.update("account", rids[0], {"name": f"edit {n}"})
+    report = client.sync()
+    assert report.pushed == 10
+    assert [mid for _device, mid in server.applied] == list(range(1, 11))  # once each, in order
+    sizes = [len(body.mutations) for path, body in server.requests if path == "/sync/push"]
+    assert sizes == [10, 5, 2, 2, 2, 2, 2]  # refused twice, then accepted batches of 2
+    assert client.push_batch == 2  # the accepted size is kept
+    assert client.get("account", rids[0])["name"] == "edit 9"
