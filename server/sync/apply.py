@@ -371,7 +371,10 @@ class MutationApplier:
         if "updated_at" in spec.table.c:
             values["updated_at"] = utcnow()
         record = {**current, **msgspec.to_builtins(values)}
-        key = await self._scope(spec, record)
+        if state is not None and not spec.scope_may_change(writes):
+            key = state.scope_key
+        else:
+            key = await self._scope(spec, record)
         if state is None or state.deleted or key != state.scope_key:
             await self.flush()
             self.wrote = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,14 @@ class EntitySpec:
     # the record this one lives under: (parent entity name, foreign-key column in this table);
     # a child shares its parent's scope key and moves with it when the parent's scope changes
     parent: tuple[str, str] | None = None
+    # the fields ``scope`` reads (None: unknown); an edit that changes none of them keeps the
+    # record's scope key without asking the resolver. A child's is its foreign key.
+    scope_fields: frozenset[str] | None = None
+
+    def scope_may_change(self, fields: Iterable[str]) -> bool:
+        """Could writing ``fields`` move the record to another scope key?"""
+        depends = frozenset({self.parent[1]}) if self.parent is not None else self.scope_fields
+        return depends is None or not depends.isdisjoint(fields)
 
     def policy(self, field_name: str) -> Policy:
         """The conflict policy of one field (last writer wins unless declared)."""

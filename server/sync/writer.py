@@ -31,14 +31,29 @@ _json = msgspec.json.Encoder(decimal_format="string")
 
 
 _row_fields: dict[tuple[type[msgspec.Struct], tuple[str, ...]], tuple[str, ...]] = {}
+_by_attribute: dict[type[msgspec.Struct], bool] = {}
+_ROW_ATTRIBUTES = frozenset(dir(sa.Row))
+
+
+def _reads_attributes(record_type: type[msgspec.Struct]) -> bool:
+    # a row's columns can be read as attributes unless a field is named like a Row method
+    safe = _by_attribute.get(record_type)
+    if safe is None:
+        safe = _by_attribute[record_type] = _ROW_ATTRIBUTES.isdisjoint(
+            record_type.__struct_fields__
+        )
+    return safe
 
 
 def row_to_wire(spec: EntitySpec, row: Any) -> dict[str, Any]:
     """A table row as the record's wire dict (JSON-ready builtins)."""
-    if hasattr(row, "_mapping"):
+    if isinstance(row, sa.Row):
+        if _reads_attributes(spec.record_type):
+            # msgspec reads the fields straight off the row: no dict per row on the push path
+            record = msgspec.convert(row, spec.record_type, from_attributes=True)
+            return msgspec.to_builtins(record)  # type: ignore[no-any-return]
         mapping = row._mapping
-        # which record fields a row of this shape has: worked out once per shape, since a
-        # membership test on a row mapping costs more than the conversion on the push path
+        # which record fields a row of this shape has: worked out once per shape
         shape = (spec.record_type, row._fields)
         names = _row_fields.get(shape)
         if names is None:

@@ -96,6 +96,7 @@ def account_specs() -> list[EntitySpec]:
             table=_accounts,
             record_type=AccountRecord,
             scope=account_scope,
+            scope_fields=frozenset({"territory_id", "owner_id"}),
             deletable=False,  # customers are removed by managers over REST, never from a phone
             server_fields=ACCOUNT_SERVER_FIELDS,
             # a rep creates a customer in their territory (or owned by them); see validate_account

@@ -87,6 +87,7 @@ def calendar_event_spec() -> EntitySpec:
         table=CalendarEvent.__table__,  # type: ignore[arg-type]
         record_type=CalendarEventRecord,
         scope=scope_of_event,
+        scope_fields=frozenset({"owner_id"}),
         # owner_id: sent on create (the pusher), frozen afterwards; see validate_event
         policies={"notes": Policy.APPEND},
         validate=validate_event,
