@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import sys
 import uuid
@@ -50,10 +51,19 @@ def on_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) 
 
 
 def app_from_env() -> Any:
-    """The ASGI app for uvicorn (``factory=True``), configured from the environment."""
+    """The ASGI app for uvicorn (``factory=True``), configured from the environment.
+
+    Everything built by then (modules, the app, the registry, table metadata) lives as long as
+    the process: it is moved out of the cyclic garbage collector's reach (``gc.freeze``), so a
+    full collection during a request walks that request's objects only. Without it, a full
+    collection in the middle of a 1,000-mutation push took ~90 ms here.
+    """
     from server.app import create_app
 
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 # --- serve -------------------------------------------------------------------------------

@@ -172,3 +172,21 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
         main(argv)
     assert exited.value.code == 2
     assert "usage: outpost" in capsys.readouterr().err
+
+
+def test_the_served_app_keeps_its_startup_objects_out_of_the_garbage_collector(
+    empty_url: str, tmp_path: Path
+) -> None:
+    # in a child process: freezing the test process itself would keep every test's garbage
+    probe = (
+        "import gc; from server.cli import app_from_env; "
+        "before = gc.get_freeze_count(); app_from_env(); print(before, gc.get_freeze_count())"
+    )
+    env = {**os.environ, "OUTPOST_DATABASE_URL": empty_url}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = map(int, done.stdout.split())
+    assert before == 0 and after > 10_000  # modules, the app, the registry, the metadata
