@@ -30,40 +30,36 @@ _BATCH_KEY = "sync_batch"
 _json = msgspec.json.Encoder(decimal_format="string")
 
 
-_row_fields: dict[tuple[type[msgspec.Struct], tuple[str, ...]], tuple[str, ...]] = {}
-_by_attribute: dict[type[msgspec.Struct], bool] = {}
-_ROW_ATTRIBUTES = frozenset(dir(sa.Row))
+# per record type and result shape: the record's fields among the row's columns, and where
+_row_shapes: dict[tuple[type[msgspec.Struct], Any], tuple[tuple[str, ...], tuple[int, ...]]] = {}
+_SHAPES_KEPT = 1024
 
 
-def _reads_attributes(record_type: type[msgspec.Struct]) -> bool:
-    # a row's columns can be read as attributes unless a field is named like a Row method
-    safe = _by_attribute.get(record_type)
-    if safe is None:
-        safe = _by_attribute[record_type] = _ROW_ATTRIBUTES.isdisjoint(
-            record_type.__struct_fields__
-        )
-    return safe
+def _row_shape(
+    record_type: type[msgspec.Struct], row: sa.Row[Any]
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    # Worked out once per result shape (rows of one statement share their metadata object):
+    # reading columns by position is several times cheaper than by name or attribute.
+    key = (record_type, row._parent)
+    shape = _row_shapes.get(key)
+    if shape is None:
+        fields = row._fields
+        names = tuple(k for k in record_type.__struct_fields__ if k in fields)
+        shape = (names, tuple(fields.index(k) for k in names))
+        if len(_row_shapes) >= _SHAPES_KEPT:
+            _row_shapes.clear()
+        _row_shapes[key] = shape
+    return shape
 
 
 def row_to_wire(spec: EntitySpec, row: Any) -> dict[str, Any]:
     """A table row as the record's wire dict (JSON-ready builtins)."""
     if isinstance(row, sa.Row):
-        if _reads_attributes(spec.record_type):
-            # msgspec reads the fields straight off the row: no dict per row on the push path
-            record = msgspec.convert(row, spec.record_type, from_attributes=True)
-            return msgspec.to_builtins(record)  # type: ignore[no-any-return]
-        mapping = row._mapping
-        # which record fields a row of this shape has: worked out once per shape
-        shape = (spec.record_type, row._fields)
-        names = _row_fields.get(shape)
-        if names is None:
-            names = tuple(k for k in spec.record_type.__struct_fields__ if k in row._fields)
-            _row_fields[shape] = names
+        names, positions = _row_shape(spec.record_type, row)
+        values = dict(zip(names, [row[i] for i in positions], strict=True))
     else:
-        mapping = row
-        names = tuple(k for k in spec.record_type.__struct_fields__ if k in mapping)
-    record = msgspec.convert({k: mapping[k] for k in names}, spec.record_type)
-    return msgspec.to_builtins(record)  # type: ignore[no-any-return]
+        values = {k: row[k] for k in spec.record_type.__struct_fields__ if k in row}
+    return msgspec.to_builtins(msgspec.convert(values, spec.record_type))  # type: ignore[no-any-return]
 
 
 class ChangeWriter:
