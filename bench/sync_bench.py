@@ -157,9 +157,14 @@ def run_backend(args: argparse.Namespace, backend: str, work: Path) -> BackendRe
 async def _seed(url: str, args: argparse.Namespace) -> Seeded:
     db = Database(create_engine(url))
     try:
-        return await seed(db, ChangeWriter(build_registry()), scope=args.scope,
-                          total=args.total, seed=args.seed,
-                          progress=lambda line: print(line, flush=True))
+        seeded = await seed(db, ChangeWriter(build_registry()), scope=args.scope,
+                            total=args.total, seed=args.seed,
+                            progress=lambda line: print(line, flush=True))
+        # Planner statistics, as after any bulk load (and as autovacuum keeps them on a live
+        # server): measured right after the seed, they still describe empty tables.
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+        return seeded
     finally:
         await db.dispose()
 

@@ -98,6 +98,12 @@ def new_id() -> uuid.UUID:
 
 _READ_ONLY = "outpost_read_only"
 
+# Set on every PostgreSQL session Outpost opens. The default random_page_cost (4) models a
+# spinning disk: with it the planner joined a push's 400 keyed rows (unnest) to an 80,000-row
+# table by a sequential scan and a hash (24 ms) rather than 400 index probes (4.6 ms). 1.1 is
+# PostgreSQL's suggestion for SSDs and cached data, which is what an Outpost server runs on.
+POSTGRES_SESSION_SETTINGS = {"random_page_cost": "1.1"}
+
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and serialized writers."""
@@ -126,7 +132,13 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(database_url, echo=echo, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        database_url,
+        echo=echo,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"server_settings": dict(POSTGRES_SESSION_SETTINGS)},
+    )
 
 
 class Database:

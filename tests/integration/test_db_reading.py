@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from server.auth.middleware import _token_row
+from server.db import POSTGRES_SESSION_SETTINGS
 from server.sync.models import sync_state
 
 
@@ -27,3 +29,11 @@ async def test_a_read_does_not_wait_for_an_open_write_transaction(db) -> None:
     async with db.reading() as session:
         names = (await session.execute(sa.select(sync_state.c.name))).scalars().all()
     assert "probe" in names
+
+
+async def test_postgresql_sessions_get_the_planner_settings_of_an_ssd_server(db) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("a PostgreSQL session setting")
+    async with db.reading() as session:
+        value = (await session.execute(sa.text("SHOW random_page_cost"))).scalar_one()
+    assert float(value) == float(POSTGRES_SESSION_SETTINGS["random_page_cost"]) < 4
