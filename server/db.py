@@ -97,6 +97,7 @@ def new_id() -> uuid.UUID:
 
 
 _READ_ONLY = "outpost_read_only"
+_NO_WRITES = "outpost_no_writes"  # session.info flag of a SQLite read-only session
 
 # Set on every PostgreSQL session Outpost opens. The default random_page_cost (4) models a
 # spinning disk: with it the planner joined a push's 400 keyed rows (unnest) to an 80,000-row
@@ -164,10 +165,19 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads only (see ``read_options``); it must not write."""
+        """A session for reads (see ``read_options``). On PostgreSQL a write in it commits at
+        once (autocommit); on SQLite it must not write at all (``writable`` says which)."""
         async with self.sessions() as session:
             await session.connection(execution_options=self.read_options)
+            if self.dialect != "postgresql":
+                session.info[_NO_WRITES] = True
             yield session
+
+    @staticmethod
+    def writable(session: AsyncSession) -> bool:
+        """False for a SQLite read-only session: a deferred transaction that writes after
+        another writer committed fails, so code that may write must use ``transaction()``."""
+        return not session.info.get(_NO_WRITES, False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -42,6 +42,10 @@ class KeysetStore:
         self._hashes[keys] = digest
         return digest
 
+    def stored(self, keys: frozenset[str]) -> bool:
+        """True when ``keys`` is known to be in the database (``save`` would not write)."""
+        return keys in self._hashes or keyset_hash(keys) in self._cache
+
     async def get(self, session: AsyncSession, digest: str) -> frozenset[str] | None:
         """The keyset with this hash, None if unknown."""
         if digest in self._cache:

@@ -9,7 +9,8 @@ A pull with nothing new, or a page of the stream, costs the scope-key query and 
 statement (which also reads the visibility ceiling and the pruning horizon). On PostgreSQL the
 reads run in autocommit on one pooled connection: every statement of a READ COMMITTED
 transaction takes its own snapshot anyway, and the ceiling of the first statement is passed to
-the later ones, so a transaction would only add BEGIN and COMMIT round trips.
+the later ones, so a transaction would only add BEGIN and COMMIT round trips. On SQLite a pull
+reads one snapshot without the writer's lock, so pulls never queue behind a push.
 """
 
 from __future__ import annotations
@@ -99,29 +100,53 @@ class PullService:
             if request.cursor
             else None
         )
-        # PostgreSQL reads in autocommit (see the module docstring). SQLite takes the writer's
-        # lock: a pull may store a new keyset and the device row, and a deferred SQLite
-        # transaction cannot safely turn into a writing one once another writer committed.
-        postgres = self.db.dialect == "postgresql"
-        async with self.db.reading() if postgres else self.db.transaction() as session:
-            keys = await self.registry.scope_keys(session, principal)
-            now_hash = await self.keysets.save(session, keys)
-            page, state = await self._page(session, old, keys, now_hash, request.limit)
-            if old is None or old.possible != state.possible:
-                await upsert(
-                    session,
-                    sync_devices,
-                    {
-                        "device_id": device_id,
-                        "user_id": principal.user_id,
-                        "keyset_hash": state.possible,
-                        "updated_at": utcnow(),
-                    },
-                    ["device_id"],
-                    ["keyset_hash", "updated_at"],
-                )
+        # A read session: autocommit on PostgreSQL, where the few writes commit on their own;
+        # on SQLite a snapshot that waits for no writer. A SQLite pull that must write (a new
+        # keyset, the device's row: always on a first pull) runs in a write transaction.
+        write = old is None and self.db.dialect != "postgresql"
+        try:
+            page, state = await self._run(principal, request, old, write=write)
+        except _WriteNeeded:
+            page, state = await self._run(principal, request, old, write=True)
         page.cursor = encode_cursor(state, secret=secret, device_id=device_id)
         return page
+
+    async def _run(
+        self, principal: Principal, request: PullRequest, old: CursorState | None, *, write: bool
+    ) -> tuple[PullPage, CursorState]:
+        async with self.db.transaction() if write else self.db.reading() as session:
+            return await self._pull(session, principal, request, old)
+
+    async def _pull(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        request: PullRequest,
+        old: CursorState | None,
+    ) -> tuple[PullPage, CursorState]:
+        keys = await self.registry.scope_keys(session, principal)
+        now_hash = await self._save_keyset(session, keys)
+        page, state = await self._page(session, old, keys, now_hash, request.limit)
+        if old is None or old.possible != state.possible:
+            _check_writable(session)
+            await upsert(
+                session,
+                sync_devices,
+                {
+                    "device_id": request.device_id,
+                    "user_id": principal.user_id,
+                    "keyset_hash": state.possible,
+                    "updated_at": utcnow(),
+                },
+                ["device_id"],
+                ["keyset_hash", "updated_at"],
+            )
+        return page, state
+
+    async def _save_keyset(self, session: AsyncSession, keys: frozenset[str]) -> str:
+        if not self.keysets.stored(keys):
+            _check_writable(session)
+        return await self.keysets.save(session, keys)
 
     async def _page(
         self,
@@ -220,8 +245,8 @@ class PullService:
             held, possible = held & target, possible | target
             state = _replace(
                 state,
-                held=await self.keysets.save(session, held),
-                possible=await self.keysets.save(session, possible),
+                held=await self._save_keyset(session, held),
+                possible=await self._save_keyset(session, possible),
                 target="",
                 catch_txid=0,
                 catch_seq=0,
@@ -265,6 +290,16 @@ class PullService:
         if not page.has_more:
             return _replace(state, total=-1, sent=0)
         return _replace(state, sent=sent)
+
+
+class _WriteNeeded(Exception):
+    """A pull in a SQLite read-only session must write (a new keyset, the device's row): it is
+    run again in a write transaction."""
+
+
+def _check_writable(session: AsyncSession) -> None:
+    if not Database.writable(session):
+        raise _WriteNeeded
 
 
 def _as_change(row: LogRow, op: str) -> ChangeRow:
