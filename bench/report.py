@@ -297,8 +297,8 @@ def write_markdown(path: Path, results: list[BackendResult], args: argparse.Name
         "```", "",
         "What runs: a fresh database per backend (SQLite file in a temp dir; PostgreSQL database "
         "`outpost_bench_<random>` on 127.0.0.1, dropped afterwards), migrated and seeded through "
-        "the sync engine's bulk path (`ChangeWriter.create_many`), then `ANALYZE`d (as after "
-        "any bulk load); a real server process "
+        "the sync engine's bulk path (`ChangeWriter.create_many`), then `VACUUM ANALYZE`d "
+        "(`ANALYZE` on SQLite), as after any bulk load; a real server process "
         "(`uvicorn server.cli:app_from_env --factory`, one worker) on a free 127.0.0.1 port; the "
         "real SDK (`client_sdk.OutpostClient`, its default `httpx.Client`, a fresh local SQLite "
         "file per device) logged in as a rep whose two territories hold the scope: accounts, "

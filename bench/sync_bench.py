@@ -81,7 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scope", type=int, help="records in the rep's scope (20,000)")
     parser.add_argument("--total", type=int, help="records in the database (200,000)")
     parser.add_argument("--reps", type=int, help="repetitions of each figure (5)")
-    parser.add_argument("--noop", type=int, help="no-op pulls to time (50)")
+    parser.add_argument("--noop", type=int, help="no-op pulls to time (200)")
     parser.add_argument("--changes", type=int, default=100, help="server-side changes to pull")
     parser.add_argument("--push", type=int, default=1000, help="offline mutations to push")
     parser.add_argument("--quick", action="store_true",
@@ -100,7 +100,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=int, default=3600, help="give up after this many s")
     args = parser.parse_args(argv)
     # --quick changes the defaults; flags given explicitly still win
-    defaults = (2_000, 20_000, 2, 10) if args.quick else (20_000, 200_000, 5, 50)
+    defaults = (2_000, 20_000, 2, 10) if args.quick else (20_000, 200_000, 5, 200)
     for name, value in zip(("scope", "total", "reps", "noop"), defaults, strict=True):
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -160,10 +160,16 @@ async def _seed(url: str, args: argparse.Namespace) -> Seeded:
         seeded = await seed(db, ChangeWriter(build_registry()), scope=args.scope,
                             total=args.total, seed=args.seed,
                             progress=lambda line: print(line, flush=True))
-        # Planner statistics, as after any bulk load (and as autovacuum keeps them on a live
-        # server): measured right after the seed, they still describe empty tables.
-        async with db.engine.begin() as conn:
-            await conn.exec_driver_sql("ANALYZE")
+        # As after any bulk load (and as autovacuum keeps a live server): planner statistics,
+        # which right after the seed still describe empty tables, and on PostgreSQL the vacuum
+        # autovacuum would otherwise start in the middle of the measurements.
+        async with db.engine.connect() as conn:
+            if db.dialect == "postgresql":
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.exec_driver_sql("VACUUM ANALYZE")
+            else:
+                await conn.exec_driver_sql("ANALYZE")
+                await conn.commit()
         return seeded
     finally:
         await db.dispose()
