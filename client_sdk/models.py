@@ -38,12 +38,14 @@ class SyncStatus(msgspec.Struct, kw_only=True):
 
 
 class FieldConflictRecord(msgspec.Struct):
-    """One field both sides changed: the device's value, the server's, and the one kept."""
+    """One field both sides changed: the device's value, the server's, the one kept, and the
+    name of the domain rule that decided (None when the field's policy was a plain one)."""
 
     field: str
     yours: Any
     theirs: Any
     kept: str
+    rule: str | None = None
 
 
 class LocalConflict(msgspec.Struct, kw_only=True):

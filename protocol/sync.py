@@ -46,13 +46,16 @@ class PushRequest(msgspec.Struct, forbid_unknown_fields=True):
     mutations: list[Mutation]
 
 
-class FieldConflict(msgspec.Struct):
-    """A field both sides changed: the device's value, the server's, and the one kept."""
+class FieldConflict(msgspec.Struct, omit_defaults=True):
+    """A field both sides changed: the device's value, the server's, and the one kept
+    (``both``: a value made of the two); ``rule`` names the entity's domain rule that decided,
+    when one did."""
 
     field: str
     yours: Any
     theirs: Any
     kept: Literal["yours", "theirs", "both"]
+    rule: str | None = None
 
 
 class MutationResult(msgspec.Struct, omit_defaults=True):

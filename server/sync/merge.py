@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from protocol.sync import FieldConflict
-from server.sync.registry import Policy
+from server.sync.registry import FieldPolicy, Policy, Rule
 
 # [version when last written, hlc, device id or None]
 Clock = list[Any]
@@ -49,7 +49,7 @@ def merge_fields(
     base_version: int,
     device: str,
     hlc: str,
-    policy: Callable[[str], Policy],
+    policy: Callable[[str], FieldPolicy],
     to_wire: Callable[[Any], Any],
 ) -> MergeOutcome:
     """Merge ``changes`` (device values) into ``current`` (server values), both Python values."""
@@ -65,7 +65,9 @@ def merge_fields(
         if yours == theirs:
             continue
         rule = policy(name)
-        if rule is Policy.APPEND and isinstance(yours, str) and isinstance(theirs, str):
+        if isinstance(rule, Rule):
+            kept = _by_rule(outcome, name, rule, yours, theirs)
+        elif rule is Policy.APPEND and isinstance(yours, str) and isinstance(theirs, str):
             kept = "both"
             outcome.writes[name] = f"{theirs}\n{yours}" if theirs else yours
         elif rule is Policy.LWW and hlc > str(clock[1]):
@@ -74,6 +76,21 @@ def merge_fields(
         else:
             kept = "theirs"
         outcome.conflicts.append(
-            FieldConflict(field=name, yours=to_wire(yours), theirs=to_wire(theirs), kept=kept)  # type: ignore[arg-type]
+            FieldConflict(
+                field=name,
+                yours=to_wire(yours),
+                theirs=to_wire(theirs),
+                kept=kept,  # type: ignore[arg-type]
+                rule=rule.name if isinstance(rule, Rule) else None,
+            )
         )
     return outcome
+
+
+def _by_rule(outcome: MergeOutcome, name: str, rule: Rule, yours: Any, theirs: Any) -> str:
+    """Apply a domain rule; which side was kept, or ``both`` for a value made of the two."""
+    value = rule.resolve(yours, theirs)
+    if value == theirs:
+        return "theirs"
+    outcome.writes[name] = value
+    return "yours" if value == yours else "both"

@@ -33,6 +33,20 @@ class Policy(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A named domain rule for a field changed on both sides: ``resolve(yours, theirs)`` gets
+    the device's and the server's values (Python values) and returns the one to keep, which may
+    be made of both (a union, the earlier of two dates). It must be pure and return a value the
+    field accepts; the conflict record names the rule."""
+
+    name: str
+    resolve: Callable[[Any, Any], Any]
+
+
+FieldPolicy = Policy | Rule
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is calling: the user, their role, and the device the token is bound to."""
 
@@ -81,7 +95,7 @@ class EntitySpec:
     server_fields: frozenset[str] = ENGINE_FIELDS
     # server-owned fields a device may set when it creates a record (the validator polices them)
     create_fields: frozenset[str] = frozenset()
-    policies: Mapping[str, Policy] = field(default_factory=dict)
+    policies: Mapping[str, FieldPolicy] = field(default_factory=dict)
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
     validate: Validator | None = None
     # the record this one lives under: (parent entity name, foreign-key column in this table);
@@ -96,7 +110,7 @@ class EntitySpec:
         depends = frozenset({self.parent[1]}) if self.parent is not None else self.scope_fields
         return depends is None or not depends.isdisjoint(fields)
 
-    def policy(self, field_name: str) -> Policy:
+    def policy(self, field_name: str) -> FieldPolicy:
         """The conflict policy of one field (last writer wins unless declared)."""
         return self.policies.get(field_name, Policy.LWW)
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.errors import NotFound, ValidationFailed
 from server.sfa.accounts.models import Account
 from server.sfa.calendar.models import CalendarEvent, EventKind, EventStatus
+from server.sfa.calendar.rules import MAX_REMINDERS, union_of_reminders
 from server.sfa.calendar.wire import (
     AwareDateTime,
     check_owner,
@@ -20,7 +21,7 @@ from server.sfa.calendar.wire import (
     require_text,
     typed,
 )
-from server.sync.registry import ActionContext, EntitySpec, Policy, user_key
+from server.sync.registry import ActionContext, EntitySpec, Policy, Rule, user_key
 
 MAX_REMINDER_MINUTES = 7 * 24 * 60
 ReminderOffset = Annotated[int, msgspec.Meta(ge=0, le=MAX_REMINDER_MINUTES)]
@@ -38,7 +39,7 @@ class CalendarEventRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     starts_at: AwareDateTime | None = None
     ends_at: AwareDateTime | None = None
     all_day: bool = False
-    reminder_offsets: Annotated[list[ReminderOffset], msgspec.Meta(max_length=20)] = []
+    reminder_offsets: Annotated[list[ReminderOffset], msgspec.Meta(max_length=MAX_REMINDERS)] = []
     notes: str = ""
     status: EventStatus = EventStatus.OPEN
     completed_at: AwareDateTime | None = None
@@ -89,6 +90,9 @@ def calendar_event_spec() -> EntitySpec:
         scope=scope_of_event,
         scope_fields=frozenset({"owner_id"}),
         # owner_id: sent on create (the pusher), frozen afterwards; see validate_event
-        policies={"notes": Policy.APPEND},
+        policies={
+            "notes": Policy.APPEND,
+            "reminder_offsets": Rule("union_of_reminders", union_of_reminders),
+        },
         validate=validate_event,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rules.geo import haversine_m
 
 # A check-in farther than this from the account's location is flagged for the manager.
@@ -30,3 +32,10 @@ def distance_check(
         return None, False
     distance = round(haversine_m(account_position[0], account_position[1], latitude, longitude), 1)
     return distance, distance > max_distance_m
+
+
+def earliest_follow_up(yours: dt.date | None, theirs: dt.date | None) -> dt.date | None:
+    """A next follow-up date set on two sides at once: the earlier one, so a concurrent edit
+    never postpones a follow-up; a date wins over none."""
+    dates = [day for day in (yours, theirs) if day is not None]
+    return min(dates) if dates else None

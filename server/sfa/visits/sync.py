@@ -24,8 +24,8 @@ from server.sfa.calendar.wire import (
 )
 from server.sfa.visits.account_scope import scope_of_account_child
 from server.sfa.visits.models import Visit, VisitStatus
-from server.sfa.visits.rules import ALLOWED_FROM, distance_check
-from server.sync.registry import ENGINE_FIELDS, ActionContext, EntitySpec, Policy
+from server.sfa.visits.rules import ALLOWED_FROM, distance_check, earliest_follow_up
+from server.sync.registry import ENGINE_FIELDS, ActionContext, EntitySpec, Policy, Rule
 
 CHECK_FIELDS = ("at", "latitude", "longitude", "accuracy_m", "distance_m", "flagged")
 SERVER_FIELDS = (
@@ -195,7 +195,11 @@ def visit_spec() -> EntitySpec:
         scope=scope_of_account_child,
         parent=("account", "account_id"),
         server_fields=frozenset(SERVER_FIELDS),
-        policies={"notes": Policy.APPEND, "status": Policy.SERVER_WINS},
+        policies={
+            "notes": Policy.APPEND,
+            "status": Policy.SERVER_WINS,
+            "next_follow_up_on": Rule("earliest_follow_up", earliest_follow_up),
+        },
         actions={"check_in": check_in, "check_out": check_out, "cancel": cancel},
         validate=validate_visit,
     )

@@ -121,3 +121,35 @@ async def test_an_event_pushed_by_a_device_reaches_only_its_owner(client, db) ->
         [("calendar_event", str(event_id)), ("calendar_event", str(ownerless_id))]
     )
     assert after[("calendar_event", str(ownerless_id))]["owner_id"] == str(rep.id)
+
+
+async def test_reminders_added_on_two_devices_at_once_are_all_kept(client, db) -> None:
+    rep = await make_user(db, "rep")
+    phone, tablet = await device_for(client, db, rep), await device_for(client, db, rep)
+    event_id = uuid7()
+    created = await phone.push_one(
+        "calendar_event", event_id, "upsert", event(owner_id=str(rep.id), reminder_offsets=[10])
+    )
+    assert created["status"] == "applied", created
+    # both devices edit from version 1, offline; the phone's edit arrives first
+    first = await phone.push_one(
+        "calendar_event", event_id, "upsert", {"reminder_offsets": [10, 30]}, base_version=1
+    )
+    assert first["status"] == "applied", first
+    second = await tablet.push_one(
+        "calendar_event", event_id, "upsert", {"reminder_offsets": [60, 10]}, base_version=1
+    )
+    assert second["status"] == "conflict", second
+    assert second["conflicts"] == [
+        {
+            "field": "reminder_offsets",
+            "yours": [60, 10],
+            "theirs": [10, 30],
+            "kept": "both",
+            "rule": "union_of_reminders",
+        }
+    ]
+    assert second["record"]["reminder_offsets"] == [10, 30, 60]
+    for device in (phone, tablet):  # and both converge on it
+        held, _ = await device.snapshot()
+        assert held[("calendar_event", str(event_id))]["reminder_offsets"] == [10, 30, 60]

@@ -11,7 +11,7 @@ from server.errors import DomainError, NotFound, ValidationFailed
 from server.sfa.visits.rules import CHECKIN_MAX_DISTANCE_M
 from server.sync.registry import Policy
 from tests.builders import make_user
-from tests.synctools import act_as, create_as, insert_account, registry, writer
+from tests.synctools import act_as, create_as, device_for, insert_account, registry, writer
 
 SHANGHAI = (31.2304, 121.4737)
 NOON = dt.datetime(2030, 5, 6, 12, 0, tzinfo=dt.UTC)
@@ -308,3 +308,24 @@ async def test_check_in_pushed_offline_is_measured_by_the_server(client, db) -> 
         True,
         "met the buyer",
     )
+
+
+async def test_a_follow_up_moved_on_two_devices_at_once_keeps_the_earlier_date(
+    client, db
+) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    phone, tablet = await device_for(client, db, rep), await device_for(client, db, rep)
+    version = int(visit["version"])
+    sooner = await phone.push_one(
+        "visit", visit["id"], "upsert", {"next_follow_up_on": "2030-06-01"}, base_version=version
+    )
+    assert sooner["status"] == "applied", sooner
+    later = await tablet.push_one(
+        "visit", visit["id"], "upsert", {"next_follow_up_on": "2030-07-01"}, base_version=version
+    )
+    assert later["status"] == "conflict", later
+    [conflict] = later["conflicts"]
+    assert (conflict["kept"], conflict["rule"]) == ("theirs", "earliest_follow_up")
+    held, _ = await tablet.snapshot()
+    assert held[("visit", visit["id"])]["next_follow_up_on"] == "2030-06-01"

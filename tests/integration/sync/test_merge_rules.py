@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.sync.merge import merge_fields, written_by_others
-from server.sync.registry import Policy
+from server.sync.registry import Policy, Rule
 
 POLICIES = {"notes": Policy.APPEND, "price": Policy.SERVER_WINS}
 
@@ -62,3 +62,50 @@ def test_policies_decide_a_real_conflict() -> None:
     earlier = merge({"title": "mine"}, clocks, base=1, hlc="1")
     assert earlier.writes == {} and earlier.conflicts[0].kept == "theirs"
     assert (earlier.conflicts[0].yours, earlier.conflicts[0].theirs) == ("mine", "server")
+
+
+def _with_rule(changes: dict[str, Any], current: dict[str, Any], rule: Rule) -> Any:
+    return merge_fields(
+        changes=changes,
+        current=current,
+        clock_of=lambda _f: [4, "4", "other"],  # written elsewhere since the base
+        base_version=1,
+        device="me",
+        hlc="9",
+        policy=lambda f: rule if f == "tags" else Policy.LWW,
+        to_wire=lambda v: v,
+    )
+
+
+def test_a_named_domain_rule_decides_and_is_named_in_the_conflict() -> None:
+    union = Rule("union", lambda yours, theirs: sorted(set(yours) | set(theirs)))
+    both = _with_rule({"tags": [1, 3]}, {"tags": [2, 3]}, union)
+    assert both.writes == {"tags": [1, 2, 3]}
+    assert [(c.kept, c.rule, c.yours, c.theirs) for c in both.conflicts] == [
+        ("both", "union", [1, 3], [2, 3])
+    ]
+    assert both.status(True) == "conflict"
+    theirs = _with_rule({"tags": [2]}, {"tags": [2, 3]}, union)  # the union is the server's
+    assert theirs.writes == {} and [(c.kept, c.rule) for c in theirs.conflicts] == [
+        ("theirs", "union")
+    ]
+    largest = Rule("largest", max)
+    yours = _with_rule({"tags": 7}, {"tags": 5}, largest)
+    assert yours.writes == {"tags": 7} and yours.conflicts[0].kept == "yours"
+
+
+def test_a_rule_is_not_asked_when_only_one_side_changed_the_field() -> None:
+    def refuse(_yours: Any, _theirs: Any) -> Any:
+        raise AssertionError("the rule ran for an uncontested field")
+
+    outcome = merge_fields(
+        changes={"tags": [1]},
+        current={"tags": [2]},
+        clock_of=lambda _f: [1, "1", "other"],  # last written at the device's base version
+        base_version=1,
+        device="me",
+        hlc="9",
+        policy=lambda _f: Rule("refuse", refuse),
+        to_wire=lambda v: v,
+    )
+    assert outcome.writes == {"tags": [1]} and outcome.conflicts == []
