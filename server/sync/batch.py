@@ -18,11 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import utcnow
-from server.sync.bulk import any_of, delete_for, insert_rows, update_for
+from server.sync.bulk import CHUNK, any_of, delete_for, insert_rows, update_for
 from server.sync.models import sync_log, sync_records
 
 RecordKey = tuple[str, uuid.UUID]
-CHUNK = 1000
 _RECORD_KEY = ("entity", "record_id")
 _LOG_KEY = ("entity", "record_id", "scope_key")
 _STATE_COLUMNS = frozenset({"scope_key", "version", "deleted", "clocks", "updated_at"})
@@ -181,11 +180,6 @@ async def insert_log_rows(session: AsyncSession, ops: Iterable[LogOp], txid: int
 def decode_clocks(raw: str | None) -> dict[str, list[Any]]:
     """Per-field clocks from their stored JSON."""
     return _clock_decoder.decode(raw) if raw else {}
-
-
-def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(rows), CHUNK):
-        yield rows[start : start + CHUNK]
 
 
 @dataclass

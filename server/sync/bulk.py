@@ -1,10 +1,11 @@
-"""Bulk UPDATE, DELETE and SELECT by key for the push path: one statement per chunk of rows.
+"""Bulk INSERT, UPDATE, DELETE and IN for the push path: one statement per chunk of rows.
 
-On PostgreSQL the rows travel as one array per column and are joined with ``unnest`` (``UPDATE
-... FROM unnest(...)``, ``DELETE ... USING unnest(...)``, ``= ANY(array)``): the server runs one
-statement instead of one execution per row, the statement text does not depend on the number of
-rows (so it is prepared once), and an UPDATE can return the stored rows. SQLite runs in process,
-where an executemany costs little: there the same calls are an executemany and ``IN`` lists.
+On PostgreSQL the rows travel as one array per column and are joined with ``unnest`` (``INSERT
+... SELECT ... FROM unnest(...)``, ``UPDATE ... FROM unnest(...)``, ``DELETE ... USING
+unnest(...)``, ``= ANY(array)``): the server runs one statement instead of one execution per
+row, the statement text does not depend on the number of rows (so it is prepared once), and an
+UPDATE can return the stored rows. SQLite runs in process, where an executemany costs little:
+there the same calls are an executemany and ``IN`` lists.
 """
 
 from __future__ import annotations
