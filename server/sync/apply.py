@@ -27,7 +27,7 @@ from server.sync.batch import (
     WriteBatch,
     write_pending,
 )
-from server.sync.bulk import any_of
+from server.sync.bulk import rows_by_id
 from server.sync.conflicts import FIELD, OUT_OF_SCOPE, record_conflict
 from server.sync.merge import merge_fields, written_by_others
 from server.sync.registry import (
@@ -127,18 +127,10 @@ class MutationApplier:
         for entity, id_set in by_entity.items():
             spec = self.registry.entities[entity]
             ids = sorted(id_set)
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                rows = await self.session.execute(
-                    sa.select(spec.table)
-                    .where(any_of(self.session, spec.table.c.id, chunk))
-                    .order_by(spec.table.c.id)
-                    .with_for_update()
-                )
-                for row in rows:
-                    self.records[(entity, row._mapping["id"])] = row_to_wire(spec, row)
-                for record_id in chunk:
-                    self.records.setdefault((entity, record_id), None)
+            for row in await rows_by_id(self.session, spec.table, ids, lock=True):
+                self.records[(entity, row._mapping["id"])] = row_to_wire(spec, row)
+            for record_id in ids:
+                self.records.setdefault((entity, record_id), None)
             await self.writer.states(self.session, entity, ids)
         await self._prefetch_parents(mutations)
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import utcnow
-from server.sync.bulk import CHUNK, any_of, delete_for, insert_rows, update_for
+from server.sync.bulk import delete_for, insert_rows, rows_by_id, update_for
 from server.sync.models import sync_log, sync_records
 
 RecordKey = tuple[str, uuid.UUID]
@@ -255,13 +255,8 @@ async def write_pending(
                 stored[(entity, row._mapping["id"])] = row
             if not returned:
                 unread.extend(p["id"] for p in params)
-        for start in range(0, len(unread), CHUNK):
-            chunk = unread[start : start + CHUNK]
-            result = await session.execute(
-                sa.select(table).where(any_of(session, table.c.id, chunk))
-            )
-            for row in result:
-                stored[(entity, row._mapping["id"])] = row
+        for row in await rows_by_id(session, table, unread):
+            stored[(entity, row._mapping["id"])] = row
     return stored
 
 

@@ -11,8 +11,8 @@ there the same calls are an executemany and ``IN`` lists.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -35,13 +35,23 @@ _ARRAY_SAFE = (
     sa.Enum,
     sa.LargeBinary,
 )
+_NO_SYNC = {"synchronize_session": False}
+
+T = TypeVar("T")
+Rows = list[dict[str, Any]]
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
+    """``items`` in slices of at most ``size`` (a statement's bound values stay bounded)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _array_safe(column: sa.Column[Any]) -> bool:
     kind = column.type
     if isinstance(kind, sa.TypeDecorator):
         kind = kind.impl_instance
-    return isinstance(kind, _ARRAY_SAFE) and not isinstance(kind, sa.JSON)
+    return isinstance(kind, _ARRAY_SAFE)
 
 
 def arrays_allowed(table: sa.Table, names: Iterable[str]) -> bool:
@@ -60,13 +70,31 @@ def _unnest(
     return function.table_valued(*columns, with_ordinality=ordinality).render_derived(name="v")
 
 
-def _columns(rows: list[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
-    return {_PREFIX + name: [row[name] for row in rows] for name in names}
+def _as_arrays(names: Sequence[str]) -> Callable[[Sequence[dict[str, Any]]], Any]:
+    """Parameters of a chunk for an ``unnest`` statement: one list per column."""
+    return lambda chunk: {_PREFIX + name: [row[name] for row in chunk] for name in names}
 
 
-def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(rows), CHUNK):
-        yield rows[start : start + CHUNK]
+def _as_rows(renamed: dict[str, str]) -> Callable[[Sequence[dict[str, Any]]], Any]:
+    """Parameters of a chunk for an executemany: one dict per row, keys renamed."""
+    return lambda chunk: [{bound: row[name] for name, bound in renamed.items()} for row in chunk]
+
+
+async def _run_chunks(
+    session: AsyncSession,
+    statement: Any,
+    rows: Rows,
+    params: Callable[[Sequence[dict[str, Any]]], Any],
+    *,
+    returning: bool = False,
+) -> list[Any]:
+    """Execute ``statement`` once per chunk of ``rows``; the returned rows when ``returning``."""
+    stored: list[Any] = []
+    for chunk in chunks(rows):
+        result = await session.execute(statement, params(chunk), execution_options=_NO_SYNC)
+        if returning:
+            stored.extend(result)
+    return stored
 
 
 class BulkUpdate:
@@ -75,100 +103,50 @@ class BulkUpdate:
     def __init__(
         self, table: sa.Table, keys: Sequence[str], names: Iterable[str], *, returning: bool
     ) -> None:
-        self.table, self.keys, self.names = table, list(keys), sorted(names)
-        self.returning = returning
-        self._arrays: sa.Update | None = None
-        self._rows: sa.Update | None = None
+        self.table, self.returning = table, returning
+        self.columns = [*keys, *sorted(names)]
+        self.arrays_allowed = arrays_allowed(table, self.columns)
+        v = _unnest(table, self.columns)
+        by_array = (
+            sa.update(table)
+            .where(*(table.c[k] == v.c[k] for k in keys))
+            .values({name: v.c[name] for name in names})
+        )
+        self._by_array = by_array.returning(*table.c) if returning else by_array
+        self._by_row = (
+            sa.update(table)
+            .where(*(table.c[k] == sa.bindparam("b_" + k) for k in keys))
+            .values({name: sa.bindparam("v_" + name) for name in names})
+        )
+        self._renamed = {k: "b_" + k for k in keys} | {n: "v_" + n for n in names}
 
-    def _array_statement(self) -> sa.Update:
-        if self._arrays is None:
-            table = self.table
-            v = _unnest(table, self.keys + self.names)
-            statement = (
-                sa.update(table)
-                .where(*(table.c[k] == v.c[k] for k in self.keys))
-                .values({name: v.c[name] for name in self.names})
-            )
-            self._arrays = statement.returning(*table.c) if self.returning else statement
-        return self._arrays
-
-    def _row_statement(self) -> sa.Update:
-        if self._rows is None:
-            table = self.table
-            self._rows = (
-                sa.update(table)
-                .where(*(table.c[k] == sa.bindparam("b_" + k) for k in self.keys))
-                .values({name: sa.bindparam("v_" + name) for name in self.names})
-            )
-        return self._rows
-
-    async def run(self, session: AsyncSession, rows: list[dict[str, Any]]) -> list[Any]:
+    async def run(self, session: AsyncSession, rows: Rows) -> list[Any]:
         """Update every row; the stored rows when ``returning`` and the database gives them in
         the same statement (PostgreSQL), else an empty list (read them back if needed)."""
-        stored: list[Any] = []
-        if is_postgres(session) and arrays_allowed(self.table, self.keys + self.names):
-            for chunk in _chunks(rows):
-                result = await session.execute(
-                    self._array_statement(),
-                    _columns(chunk, self.keys + self.names),
-                    execution_options={"synchronize_session": False},
-                )
-                if self.returning:
-                    stored.extend(result)
-            return stored
-        statement = self._row_statement()
-        for chunk in _chunks(rows):
-            params = [
-                {**{"b_" + k: row[k] for k in self.keys}, **{"v_" + n: row[n] for n in self.names}}
-                for row in chunk
-            ]
-            await session.execute(
-                statement, params, execution_options={"synchronize_session": False}
+        if is_postgres(session) and self.arrays_allowed:
+            return await _run_chunks(
+                session, self._by_array, rows, _as_arrays(self.columns), returning=self.returning
             )
-        return stored
-
-
-def _defaults_given(table: sa.Table, names: Iterable[str]) -> bool:
-    # INSERT ... SELECT evaluates a Python-side default once per statement, not once per row
-    given = set(names)
-    return all(
-        column.name in given or column.default is None or not column.default.is_callable
-        for column in table.c
-    )
-
-
-async def insert_rows(
-    session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]], *, returning: bool = False
-) -> list[Any]:
-    """INSERT every row, in order (all rows with the same columns); the stored rows when
-    ``returning``. On PostgreSQL one ``INSERT ... SELECT ... FROM unnest(...)`` per chunk;
-    elsewhere an executemany."""
-    if not rows:
+        await _run_chunks(session, self._by_row, rows, _as_rows(self._renamed))
         return []
-    names = sorted(rows[0])
-    statement: Any
-    if is_postgres(session) and arrays_allowed(table, names) and _defaults_given(table, names):
-        # in the rows' order (WITH ORDINALITY): a serial key is assigned in that order
-        v = _unnest(table, names, ordinality="n")
-        select = sa.select(*(v.c[n] for n in names)).order_by(v.c.n)
-        statement = sa.insert(table).from_select(names, select)
-        if returning:
-            statement = statement.returning(*table.c)
-        stored: list[Any] = []
-        for chunk in _chunks(rows):
-            result = await session.execute(statement, _columns(chunk, names))
-            if returning:
-                stored.extend(result)
-        return stored
-    statement = sa.insert(table)
-    if returning:
-        statement = statement.returning(*table.c, sort_by_parameter_order=True)
-    stored = []
-    for chunk in _chunks(rows):
-        result = await session.execute(statement, chunk)
-        if returning:
-            stored.extend(result)
-    return stored
+
+
+class BulkDelete:
+    """``DELETE FROM table WHERE <keys>`` for many key tuples."""
+
+    def __init__(self, table: sa.Table, keys: Sequence[str]) -> None:
+        self.keys = list(keys)
+        v = _unnest(table, self.keys)
+        self._by_array = sa.delete(table).where(*(table.c[k] == v.c[k] for k in keys))
+        self._by_row = sa.delete(table).where(*(table.c[k] == sa.bindparam("b_" + k) for k in keys))
+        self._renamed = {k: "b_" + k for k in keys}
+
+    async def run(self, session: AsyncSession, rows: Rows) -> None:
+        """Delete the row of every key dict in ``rows``."""
+        if is_postgres(session):
+            await _run_chunks(session, self._by_array, rows, _as_arrays(self.keys))
+        else:
+            await _run_chunks(session, self._by_row, rows, _as_rows(self._renamed))
 
 
 @functools.lru_cache(maxsize=512)
@@ -185,32 +163,35 @@ def delete_for(table: sa.Table, keys: tuple[str, ...]) -> BulkDelete:
     return BulkDelete(table, keys)
 
 
-class BulkDelete:
-    """``DELETE FROM table WHERE <keys>`` for many key tuples."""
+def _defaults_given(table: sa.Table, names: Iterable[str]) -> bool:
+    # INSERT ... SELECT evaluates a Python-side default once per statement, not once per row
+    given = set(names)
+    return all(
+        column.name in given or column.default is None or not column.default.is_callable
+        for column in table.c
+    )
 
-    def __init__(self, table: sa.Table, keys: Sequence[str]) -> None:
-        self.table, self.keys = table, list(keys)
-        v = _unnest(table, self.keys)
-        self._arrays = sa.delete(table).where(*(table.c[k] == v.c[k] for k in self.keys))
-        self._rows = sa.delete(table).where(
-            *(table.c[k] == sa.bindparam("b_" + k) for k in self.keys)
-        )
 
-    async def run(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-        """Delete the row of every key dict in ``rows``."""
-        postgres = is_postgres(session)
-        for chunk in _chunks(rows):
-            if postgres:
-                await session.execute(
-                    self._arrays,
-                    _columns(chunk, self.keys),
-                    execution_options={"synchronize_session": False},
-                )
-            else:
-                params = [{"b_" + k: row[k] for k in self.keys} for row in chunk]
-                await session.execute(
-                    self._rows, params, execution_options={"synchronize_session": False}
-                )
+async def insert_rows(
+    session: AsyncSession, table: sa.Table, rows: Rows, *, returning: bool = False
+) -> list[Any]:
+    """INSERT every row, in order (all rows with the same columns); the stored rows when
+    ``returning``. On PostgreSQL one ``INSERT ... SELECT ... FROM unnest(...)`` per chunk;
+    elsewhere an executemany."""
+    if not rows:
+        return []
+    names = sorted(rows[0])
+    if is_postgres(session) and arrays_allowed(table, names) and _defaults_given(table, names):
+        # in the rows' order (WITH ORDINALITY): a serial key is assigned in that order
+        v = _unnest(table, names, ordinality="n")
+        select = sa.select(*(v.c[n] for n in names)).order_by(v.c.n)
+        by_array: Any = sa.insert(table).from_select(names, select)
+        statement = by_array.returning(*table.c) if returning else by_array
+        return await _run_chunks(session, statement, rows, _as_arrays(names), returning=returning)
+    by_row: Any = sa.insert(table)
+    if returning:
+        by_row = by_row.returning(*table.c, sort_by_parameter_order=True)
+    return await _run_chunks(session, by_row, rows, lambda chunk: chunk, returning=returning)
 
 
 def any_of(session: AsyncSession, column: sa.ColumnElement[Any], values: Sequence[Any]) -> Any:
@@ -222,3 +203,18 @@ def any_of(session: AsyncSession, column: sa.ColumnElement[Any], values: Sequenc
         )
         return column == sa.any_(array)
     return column.in_(list(values))
+
+
+async def rows_by_id(
+    session: AsyncSession, table: sa.Table, ids: Sequence[Any], *, lock: bool = False
+) -> list[sa.Row[Any]]:
+    """The rows of ``table`` whose ``id`` is among ``ids`` (those that exist), one query per
+    chunk; ``lock``: locked for the transaction (PostgreSQL), taken in id order so that two
+    transactions locking overlapping sets cannot deadlock."""
+    found: list[sa.Row[Any]] = []
+    for chunk in chunks(ids):
+        statement = sa.select(table).where(any_of(session, table.c.id, chunk))
+        if lock:
+            statement = statement.order_by(table.c.id).with_for_update()
+        found.extend(await session.execute(statement))
+    return found

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.sync import Mutation, MutationResult
 from server.db import utcnow
-from server.sync.bulk import insert_rows
+from server.sync.bulk import chunks, insert_rows
 from server.sync.models import sync_devices, sync_receipts
 from server.sync.sql import insert_ignore
 
@@ -64,11 +64,11 @@ async def load_receipts(
 ) -> dict[int, tuple[str, bytes]]:
     """Stored (body hash, result bytes) of the device's mutations among ``mids``."""
     found: dict[int, tuple[str, bytes]] = {}
-    for start in range(0, len(mids), 1000):
+    for chunk in chunks(mids):
         rows = await session.execute(
             sa.select(sync_receipts.c.mid, sync_receipts.c.body_hash, sync_receipts.c.result)
             .where(sync_receipts.c.device_id == device_id)
-            .where(sync_receipts.c.mid.in_(mids[start : start + 1000]))
+            .where(sync_receipts.c.mid.in_(chunk))
         )
         for mid, digest, result in rows:
             found[int(mid)] = (digest, bytes(result))

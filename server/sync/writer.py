@@ -21,7 +21,7 @@ from protocol import hlc as hlcs
 from server.db import utcnow
 from server.errors import NotFound
 from server.sync.batch import LogOp, RecordState, WriteBatch, decode_clocks, insert_log_rows
-from server.sync.bulk import any_of
+from server.sync.bulk import any_of, chunks, rows_by_id
 from server.sync.models import sync_records
 from server.sync.position import current_txid
 from server.sync.registry import EntitySpec, Principal, SyncRegistry
@@ -144,8 +144,8 @@ class ChangeWriter:
         clock = {"*": [1, self.clock.tick(), None]}
         clocks = _json.encode(clock).decode()
         statement = sa.insert(spec.table).returning(*spec.table.c, sort_by_parameter_order=True)
-        for start in range(0, len(rows), 1000):
-            prepared = [self.prepare(spec, values) for values in rows[start : start + 1000]]
+        for chunk in chunks(rows):
+            prepared = [self.prepare(spec, values) for values in chunk]
             result = await session.execute(statement, prepared)
             wires = [row_to_wire(spec, row) for row in result]
             keys = await self._scopes_of(session, spec, wires)
@@ -284,16 +284,8 @@ class ChangeWriter:
     ) -> dict[uuid.UUID, dict[str, Any]]:
         """Wire dicts of the records among ``ids`` that exist."""
         spec = self.spec(entity)
-        found: dict[uuid.UUID, dict[str, Any]] = {}
-        for start in range(0, len(ids), 1000):
-            rows = await session.execute(
-                sa.select(spec.table).where(
-                    any_of(session, spec.table.c.id, ids[start : start + 1000])
-                )
-            )
-            for row in rows:
-                found[row._mapping["id"]] = row_to_wire(spec, row)
-        return found
+        rows = await rows_by_id(session, spec.table, ids)
+        return {row._mapping["id"]: row_to_wire(spec, row) for row in rows}
 
     async def state(
         self, session: AsyncSession, entity: str, record_id: uuid.UUID
@@ -320,8 +312,7 @@ class ChangeWriter:
             else:
                 missing.append(record_id)
         t = sync_records.c
-        for start in range(0, len(missing), 1000):
-            chunk = missing[start : start + 1000]
+        for chunk in chunks(missing):
             rows = await session.execute(
                 sa.select(t.record_id, t.scope_key, t.version, t.deleted, t.clocks).where(
                     t.entity == entity, any_of(session, t.record_id, chunk)
