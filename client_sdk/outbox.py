@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from client_sdk.store import LocalStore, RecordKey, chunks_by_entity, dumps, json_decode
+from client_sdk.store import LocalStore, RecordKey, RowWrite, chunks_by_entity, dumps, json_decode
 
 
 class OutboxEntry(msgspec.Struct, array_like=True):
@@ -62,15 +62,6 @@ def batch(conn: sqlite3.Connection, limit: int, from_mid: int = 0) -> list[Outbo
     """The oldest pending mutations (from ``from_mid`` on), in mutation order."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM outbox WHERE mid >= ? ORDER BY mid LIMIT ?", (from_mid, limit)
-    ).fetchall()
-    return _entries(rows)
-
-
-def entries_for(conn: sqlite3.Connection, entity: str, record_id: str) -> list[OutboxEntry]:
-    """The pending mutations of one record, in order."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM outbox WHERE entity = ? AND record_id = ? ORDER BY mid",
-        (entity, record_id),
     ).fetchall()
     return _entries(rows)
 
@@ -134,20 +125,23 @@ def replay(
     return view
 
 
-def rebase(
-    store: LocalStore,
-    conn: sqlite3.Connection,
-    entity: str,
-    record_id: str,
-    version: int,
-    base: str | None,
+def rebase_many(
+    store: LocalStore, conn: sqlite3.Connection, bases: dict[RecordKey, tuple[int, str | None]]
 ) -> None:
-    """Make ``base`` (server JSON, None = the server has no copy for us) the record's new base."""
-    row = rebased(record_id, version, base, entries_for(conn, entity, record_id))
-    if row is None:
-        LocalStore.delete_row(conn, entity, record_id)
-    else:
-        store.put_row(conn, entity, record_id, *row)
+    """Make each record's ``(version, base)`` (server JSON; None = the server has no copy for
+    us) its new base, with its pending mutations replayed over it: a few statements for any
+    number of records. A record left with neither a base nor a pending create is removed."""
+    pending = entries_of(conn, bases)
+    puts: list[RowWrite] = []
+    gone: list[RecordKey] = []
+    for (entity, record_id), (version, base) in bases.items():
+        row = rebased(record_id, version, base, pending.get((entity, record_id), []))
+        if row is None:
+            gone.append((entity, record_id))
+        else:
+            puts.append((entity, record_id, *row))
+    store.put_rows(conn, puts)
+    LocalStore.delete_rows(conn, gone)
 
 
 def rebased(

@@ -195,8 +195,12 @@ def apply_page(store: LocalStore, conn: sqlite3.Connection, page: Prepared) -> i
         # an evicted or deleted record leaves the device; its outbox entries stay, and their
         # push results say what became of them
         conn.executemany(_DELETE, page.removals)
-    for entity, record_id, version, record, *_ in rebases:
-        current = LocalStore.get_row(conn, entity, record_id)
-        if current is None or version >= current[0]:
-            outbox.rebase(store, conn, entity, record_id, version, record)
+    if rebases:
+        held = LocalStore.get_rows(conn, [(p[0], p[1]) for p in rebases])
+        bases = {}
+        for entity, record_id, version, record, *_ in rebases:
+            current = held.get((entity, record_id))
+            if current is None or version >= current[0]:
+                bases[(entity, record_id)] = (version, record)
+        outbox.rebase_many(store, conn, bases)
     return len(page.removals)

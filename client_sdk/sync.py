@@ -20,7 +20,7 @@ from client_sdk import outbox
 from client_sdk.errors import MutationGapError, RequestError, SyncError
 from client_sdk.models import SyncReport
 from client_sdk.pull import Fetched, PageFetcher, apply_page, fetch_page
-from client_sdk.store import LocalStore, RecordKey, Row, RowWrite, dumps, json_decode
+from client_sdk.store import LocalStore, RecordKey, Row, dumps, json_decode
 from client_sdk.transport import Transport
 from protocol import errors as codes
 from protocol.sync import (
@@ -180,17 +180,7 @@ class Syncer:
             for key, copy in copies.items()
             if (target := _new_base(copy, rows.get(key))) is not None
         }
-        pending = outbox.entries_of(conn, targets)
-        puts: list[RowWrite] = []
-        gone: list[RecordKey] = []
-        for (entity, record_id), (version, base) in targets.items():
-            row = outbox.rebased(record_id, version, base, pending.get((entity, record_id), []))
-            if row is None:
-                gone.append((entity, record_id))
-            else:
-                puts.append((entity, record_id, *row))
-        self.store.put_rows(conn, puts)
-        LocalStore.delete_rows(conn, gone)
+        outbox.rebase_many(self.store, conn, targets)
 
     # -- pull -------------------------------------------------------------------------------
 

@@ -116,7 +116,7 @@ def test_pending_edits_after_the_acknowledged_ones_are_replayed_on_the_new_base(
     assert row(client, new) == (1, None, {"id": new, "version": 1, "name": "new"}, 1)
     assert client.get("account", new) is None
     with client.store.reading() as conn:
-        [entry] = outbox.entries_for(conn, "account", rid)
+        [entry] = outbox.entries_of(conn, [("account", rid)])[("account", rid)]
     assert entry.mid == 4 and entry.base_version == 1  # still the version it was made on
 
 
@@ -128,7 +128,7 @@ def test_a_result_older_than_a_pulled_copy_does_not_replace_it(make_client: Make
     client.update("account", fresh, {"city": "Nice"})
     pulled = {"id": stale, "version": 5, "name": "pulled", "city": "Lyon"}
     with client.store.transaction() as conn:  # a pull brought version 5 meanwhile
-        outbox.rebase(client.store, conn, "account", stale, 5, dumps(pulled))
+        outbox.rebase_many(client.store, conn, {("account", stale): (5, dumps(pulled))})
     results = [
         MutationResult(mid=1, status="applied", version=2,
                        record={"id": stale, "version": 2, "name": "a", "city": "Lyon"}),

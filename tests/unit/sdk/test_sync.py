@@ -221,6 +221,34 @@ def test_killed_between_pull_pages_resumes_from_the_stored_cursor(
     assert len(server.requests) - before == 1  # one page left, nothing pulled twice
 
 
+def test_one_page_rebases_every_record_with_pending_edits(
+    make_client: MakeClient, server: FakeServer
+) -> None:
+    rids = seed_accounts(server, 3)
+    client = make_client()
+    client.sync()
+    for n, rid in enumerate(rids):
+        server.put("account", {"id": rid, "name": f"server {n}"})
+    created: list[str] = []
+
+    def edit_offline() -> None:
+        for n, rid in enumerate(rids):
+            client.update("account", rid, {"city": f"city {n}"})
+        created.append(client.create("account", {"name": "made here", "owner_id": "o"}))
+
+    during_next_pull(server, edit_offline)
+    client.sync()
+
+    for n, rid in enumerate(rids):  # each: the server's new copy with the device's edit on top
+        assert client.get("account", rid) == {
+            "id": rid, "version": 2, "name": f"server {n}", "owner_id": "o", "city": f"city {n}"
+        }
+    assert client.get("account", created[0])["name"] == "made here"  # untouched by the page
+    client.sync()
+    for rid in rids:
+        assert client.get("account", rid) == server.records[("account", rid)]
+
+
 def test_pending_edits_are_rebased_over_an_incoming_server_version(
     make_client: MakeClient, server: FakeServer
 ) -> None:
