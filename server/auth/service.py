@@ -142,7 +142,7 @@ class AuthService:
 
     async def me(self, principal: Principal) -> MeResponse:
         """The caller and their device."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             repo = AuthRepository(session)
             user = await repo.user(principal.user_id)
             device = await repo.device(principal.device_id) if principal.device_id else None
@@ -159,7 +159,7 @@ class AuthService:
         if owner != principal.user_id and principal.role != Role.ADMIN:
             raise Forbidden("only an admin may list another user's tokens", field="user_id")
         size = page_size(limit, self.settings)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             tokens, next_cursor = await AuthRepository(session).page_active_tokens(
                 owner, utcnow(), cursor=cursor, limit=size
             )
@@ -183,7 +183,7 @@ class AuthService:
     ) -> Page[DeviceView]:
         """Devices, filtered by owner and active flag."""
         size = page_size(limit, self.settings)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             devices, next_cursor = await AuthRepository(session).page_devices(
                 user_id=user_id, active=active, cursor=cursor, limit=size
             )

@@ -105,7 +105,7 @@ class ConflictService:
         """Conflicts visible to the caller, newest ids last, keyset-paginated."""
         size = page_size(limit, self.settings)
         t = sync_conflicts.c
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             statement = sa.select(sync_conflicts).where(await self._visible(session, principal))
             if entity is not None:
                 statement = statement.where(t.entity == entity)

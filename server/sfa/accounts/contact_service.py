@@ -30,7 +30,7 @@ class ContactService(AreaService):
     ) -> Page[ContactRecord]:
         """One page of visible contacts matching ``filters``."""
         size = page_size(limit, self.settings)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             seen = await visibility(session, self.principal)
             statement = AccountRepository(session).contacts_statement(filters, seen)
             rows, next_cursor = await fetch_page(
@@ -40,7 +40,7 @@ class ContactService(AreaService):
 
     async def get_contact(self, contact_id: uuid.UUID) -> ContactRecord:
         """One visible contact; ``not_found`` when missing or outside the caller's scope."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             seen = await visibility(session, self.principal)
             row = await self._visible_row(session, seen, contact_id)
         return contact_record(row)

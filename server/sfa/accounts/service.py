@@ -37,7 +37,7 @@ class AccountService(AreaService):
     ) -> Page[AccountRecord]:
         """One page of the visible accounts matching ``filters``."""
         size = page_size(limit, self.settings)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             seen = await visibility(session, self.principal)
             statement = AccountRepository(session).accounts_statement(filters, seen)
             rows, next_cursor = await fetch_page(
@@ -47,7 +47,7 @@ class AccountService(AreaService):
 
     async def get_account(self, account_id: uuid.UUID) -> AccountRecord:
         """One visible account; ``not_found`` when it is missing or outside the caller's scope."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             row = await self._visible_row(
                 session, await visibility(session, self.principal), account_id
             )

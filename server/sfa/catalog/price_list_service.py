@@ -41,7 +41,7 @@ class PriceListService(AreaService):
     ) -> Page[PriceListRecord]:
         """One page of price lists matching ``filters``."""
         size = self._limit(limit)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             statement = CatalogRepository(session).price_lists_statement(filters)
             rows, nxt = await fetch_page(
                 session, statement, price_lists.c.id, cursor=cursor, limit=size
@@ -50,7 +50,7 @@ class PriceListService(AreaService):
 
     async def get_price_list(self, price_list_id: uuid.UUID) -> PriceListRecord:
         """One price list."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             row = await self._price_list_row(session, price_list_id)
         return record_of(PriceListRecord, row)
 
@@ -91,7 +91,7 @@ class PriceListService(AreaService):
     ) -> Page[PriceListEntryRecord]:
         """One page of a price list's entries."""
         size = self._limit(limit)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             await self._price_list_row(session, price_list_id)
             statement = CatalogRepository(session).entries_statement(price_list_id, product_id)
             rows, nxt = await fetch_page(

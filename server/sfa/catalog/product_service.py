@@ -36,7 +36,7 @@ class ProductService(AreaService):
     ) -> Page[CategoryRecord]:
         """One page of categories."""
         size = self._limit(limit)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             statement = CatalogRepository(session).categories_statement(parent_id, q)
             rows, nxt = await fetch_page(
                 session, statement, categories.c.id, cursor=cursor, limit=size
@@ -45,7 +45,7 @@ class ProductService(AreaService):
 
     async def get_category(self, category_id: uuid.UUID) -> CategoryRecord:
         """One category."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             row = await CatalogRepository(session).get_category(category_id)
         if row is None:
             raise NotFound(f"category {category_id} not found", field="id")
@@ -89,7 +89,7 @@ class ProductService(AreaService):
     ) -> Page[ProductRecord]:
         """One page of products matching ``filters``."""
         size = self._limit(limit)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             statement = CatalogRepository(session).products_statement(filters)
             rows, nxt = await fetch_page(
                 session, statement, products.c.id, cursor=cursor, limit=size
@@ -98,7 +98,7 @@ class ProductService(AreaService):
 
     async def get_product(self, product_id: uuid.UUID) -> ProductRecord:
         """One product."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             row = await CatalogRepository(session).get_product(product_id)
         if row is None:
             raise NotFound(f"product {product_id} not found", field="id")

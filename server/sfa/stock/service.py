@@ -65,7 +65,7 @@ class StockService:
     ) -> Page[WarehouseRecord]:
         """One page of warehouses."""
         size = self._limit(limit)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             statement = StockRepository(session).warehouses_statement(active, city, q)
             rows, nxt = await fetch_page(
                 session, statement, warehouses.c.id, cursor=cursor, limit=size
@@ -74,7 +74,7 @@ class StockService:
 
     async def get_warehouse(self, warehouse_id: uuid.UUID) -> WarehouseRecord:
         """One warehouse."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             row = await self._warehouse_row(session, warehouse_id)
         return record_of(WarehouseRecord, row)
 
@@ -135,7 +135,7 @@ class StockService:
     ) -> Page[StockBalanceOut]:
         """One page of balances of a warehouse and/or a product."""
         size = self._limit(limit)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             if warehouse_id is not None:
                 await self._warehouse_row(session, warehouse_id, "warehouse_id")
             statement = StockRepository(session).balances_statement(warehouse_id, product_id)

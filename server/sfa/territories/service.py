@@ -40,7 +40,7 @@ class TerritoryService(AreaService):
     ) -> Page[TerritoryRecord]:
         """One page of nodes (flat; ``parent_id`` links them into the tree)."""
         size = self._limit(limit)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             statement = TerritoryRepository(session).territories_statement(level, parent_id, q)
             rows, nxt = await fetch_page(
                 session, statement, territories.c.id, cursor=cursor, limit=size
@@ -49,7 +49,7 @@ class TerritoryService(AreaService):
 
     async def get_territory(self, territory_id: uuid.UUID) -> TerritoryRecord:
         """One node."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             row = await self._row(session, territory_id)
         return record_of(TerritoryRecord, row)
 
@@ -98,7 +98,7 @@ class TerritoryService(AreaService):
     ) -> Page[MemberRecord]:
         """One page of a node's members, ordered by user id."""
         size = self._limit(limit)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             await self._row(session, territory_id)
             statement = TerritoryRepository(session).members_statement(territory_id)
             rows, nxt = await fetch_page(

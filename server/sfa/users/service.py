@@ -134,7 +134,7 @@ class UserService:
             filters.limit, self.settings.page_size_default, self.settings.page_size_max
         )
         visible_to = self._visibility(principal)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             users, next_cursor = await UserRepository(session).page(
                 filters, visible_to=visible_to, limit=limit
             )
@@ -143,7 +143,7 @@ class UserService:
     async def get_user(self, principal: Principal, user_id: uuid.UUID) -> UserView:
         """One user the caller may see; others are ``not_found`` (their existence stays private)."""
         visible_to = self._visibility(principal)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             repo = UserRepository(session)
             user = await repo.get(user_id)
             if user is None or (

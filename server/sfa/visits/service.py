@@ -46,7 +46,7 @@ class VisitService:
             if value is not None and value.tzinfo is None:
                 raise ValidationFailed(f"{name} needs a UTC offset", field=name)
         size = page_size(limit, self.settings)
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             seen = await visibility(session, self.principal)
             rows, next_cursor = await fetch_page(
                 session, filtered_visits(seen, filters), visits.c.id, cursor=cursor, limit=size
@@ -55,7 +55,7 @@ class VisitService:
 
     async def get_visit(self, visit_id: uuid.UUID) -> VisitRecord:
         """One visible visit; ``not_found`` when missing or outside the caller's scope."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             seen = await visibility(session, self.principal)
             row = (
                 await session.execute(visible_visits(seen).where(visits.c.id == visit_id))

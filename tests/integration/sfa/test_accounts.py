@@ -350,3 +350,16 @@ async def test_concurrent_patches_of_different_fields_both_land(client, db) -> N
     assert first.status_code == 200 and second.status_code == 200
     final = (await client.get(f"/accounts/{account_id}", headers=headers)).json()
     assert final["city"] == "Xi'an" and final["industry"] == "Retail" and final["version"] == 3
+
+
+async def test_reading_accounts_does_not_wait_for_a_write_in_progress(client, db) -> None:
+    headers = await admin(db)
+    made = str(await make_account(db))
+    async with db.transaction() as session:
+        # a writer holds its lock (SQLite: BEGIN IMMEDIATE) with an uncommitted account
+        await session.execute(sa.text("UPDATE accounts SET name = 'uncommitted'"))
+        # a list or a read queued behind it would wait for SQLite's 30 s busy timeout
+        listed = await asyncio.wait_for(client.get("/accounts", headers=headers), timeout=10)
+        one = await asyncio.wait_for(client.get(f"/accounts/{made}", headers=headers), timeout=10)
+    assert [item["id"] for item in listed.json()["items"]] == [made]
+    assert one.status_code == 200 and one.json()["name"] != "uncommitted"
