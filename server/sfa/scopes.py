@@ -116,22 +116,27 @@ def _visible_nodes_statement(manager: bool) -> sa.Select[Any] | sa.CompoundSelec
 
 _REP_NODES = _visible_nodes_statement(manager=False)
 _MANAGER_NODES = _visible_nodes_statement(manager=True)
-_ALL_TERRITORIES = sa.select(_territories.c.id)
+# an admin's nodes: every territory, and every user (one statement, like the others)
+_ADMIN_NODES = sa.union_all(
+    sa.select(sa.literal("t").label("kind"), _territories.c.id),
+    sa.select(sa.literal("u").label("kind"), _users.c.id),
+)
 
 
 async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
     """What ``principal`` may see, in one indexed query (the territory tree is walked in SQL)."""
-    if principal.role == "admin":
-        ids = (await session.execute(_ALL_TERRITORIES)).scalars().all()
-        return Visibility(True, frozenset(ids), frozenset({principal.user_id}), True)
+    # An admin holds every key an account can have: each territory, each user (an account with
+    # an owner and no territory is under ``u:<owner>``) and ``unassigned``, so REST's
+    # "everything" and the keys a device syncs are one answer.
+    admin = principal.role == "admin"
     manager = principal.role == "manager"
-    statement = _MANAGER_NODES if manager else _REP_NODES
+    statement = _ADMIN_NODES if admin else _MANAGER_NODES if manager else _REP_NODES
     territories: set[uuid.UUID] = set()
     users = {principal.user_id}
-    rows = await session.execute(statement, {"user_id": principal.user_id})
+    rows = await session.execute(statement, {} if admin else {"user_id": principal.user_id})
     for kind, node_id in rows.all():
         (territories if kind == "t" else users).add(node_id)
-    return Visibility(False, frozenset(territories), frozenset(users), manager)
+    return Visibility(admin, frozenset(territories), frozenset(users), admin or manager)
 
 
 async def scope_provider(session: AsyncSession, principal: Principal) -> frozenset[str]:

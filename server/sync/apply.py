@@ -367,6 +367,13 @@ class MutationApplier:
             key = state.scope_key
         else:
             key = await self._scope(spec, record)
+            if (state is None or key != state.scope_key) and key not in self.keys:
+                # an edit may move a record only between keys its user holds (guarantee 5)
+                raise Rejected(
+                    codes.OUT_OF_SCOPE,
+                    "the edit would move the record outside your scope",
+                    field=_scope_field(spec, writes),
+                )
         if state is None or state.deleted or key != state.scope_key:
             await self.flush()
             self.wrote = True
@@ -477,3 +484,9 @@ class MutationApplier:
             conflict_id=conflict_id,
             error=ErrorBody(code=codes.OUT_OF_SCOPE, message=message),
         )
+
+
+def _scope_field(spec: EntitySpec, writes: dict[str, Any]) -> str | None:
+    """The written field that moved a record to another scope key (a child's foreign key)."""
+    depends = {spec.parent[1]} if spec.parent is not None else spec.scope_fields or set()
+    return next((name for name in writes if name in depends), None)

@@ -83,11 +83,17 @@ class ConflictService:
     ) -> None:
         self.db, self.settings, self.registry, self.writer = db, settings, registry, writer
 
-    async def _visible(self, session: AsyncSession, principal: Principal) -> sa.ColumnElement[bool]:
-        t = sync_conflicts.c
+    async def _keys(self, session: AsyncSession, principal: Principal) -> frozenset[str] | None:
+        """The caller's scope keys; None for an admin, who sees every conflict whole."""
         if principal.role == "admin":
+            return None
+        return await self.registry.scope_keys(session, principal)
+
+    @staticmethod
+    def _visible(principal: Principal, keys: frozenset[str] | None) -> sa.ColumnElement[bool]:
+        t = sync_conflicts.c
+        if keys is None:
             return sa.true()
-        keys = await self.registry.scope_keys(session, principal)
         if principal.role == "manager":
             return t.scope_key.in_(keys)
         return sa.or_(t.user_id == principal.user_id, t.scope_key.in_(keys))
@@ -106,7 +112,8 @@ class ConflictService:
         size = page_size(limit, self.settings)
         t = sync_conflicts.c
         async with self.db.reading() as session:
-            statement = sa.select(sync_conflicts).where(await self._visible(session, principal))
+            keys = await self._keys(session, principal)
+            statement = sa.select(sync_conflicts).where(self._visible(principal, keys))
             if entity is not None:
                 statement = statement.where(t.entity == entity)
             if record_id is not None:
@@ -118,17 +125,17 @@ class ConflictService:
             rows, next_cursor = await fetch_page(
                 session, statement, t.id, cursor=cursor, limit=size
             )
-        items = [msgspec.convert(dict(row._mapping), ConflictRecord) for row in rows]
+        items = [_shown(dict(row._mapping), keys) for row in rows]
         return Page(items=items, next_cursor=next_cursor)
 
     async def resolve(self, principal: Principal, conflict_id: uuid.UUID) -> ConflictRecord:
         """Mark a conflict resolved (managers, admins, or the user who pushed it)."""
         async with self.db.transaction() as session:
+            keys = await self._keys(session, principal)
             row = (
                 await session.execute(
                     sa.select(sync_conflicts).where(
-                        sync_conflicts.c.id == conflict_id,
-                        await self._visible(session, principal),
+                        sync_conflicts.c.id == conflict_id, self._visible(principal, keys)
                     )
                 )
             ).first()
@@ -137,7 +144,7 @@ class ConflictService:
             if principal.role == "rep" and row._mapping["user_id"] != principal.user_id:
                 raise Forbidden("only managers or the pusher resolve a conflict")
             if row._mapping["resolved_at"] is not None:
-                return msgspec.convert(dict(row._mapping), ConflictRecord)
+                return _shown(dict(row._mapping), keys)
             wire = await self.writer.update(
                 session,
                 CONFLICT,
@@ -145,4 +152,16 @@ class ConflictService:
                 {"resolved_at": utcnow(), "resolved_by": principal.user_id},
                 principal=principal,
             )
-        return msgspec.convert(wire, ConflictRecord)
+        return _shown(wire, keys)
+
+
+def _shown(values: Mapping[str, Any], keys: frozenset[str] | None) -> ConflictRecord:
+    """A conflict as the caller may see it. An out-of-scope conflict keeps the record's values
+    at push time (``theirs``) for the record's holders; a caller who does not hold the record's
+    key (the pusher it moved away from) gets it without them: they never learn current values
+    of a record they no longer hold."""
+    record = msgspec.convert(values, ConflictRecord)
+    if keys is None or record.kind != OUT_OF_SCOPE or record.scope_key in keys:
+        return record
+    fields = [msgspec.structs.replace(item, theirs=None) for item in record.fields]
+    return msgspec.structs.replace(record, fields=fields)

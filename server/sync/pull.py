@@ -128,6 +128,7 @@ class PullService:
         now_hash = await self._save_keyset(session, keys)
         page, state = await self._page(session, old, keys, now_hash, request.limit)
         if old is None or old.possible != state.possible:
+            served = await self._served(session, old, state)
             _check_writable(session)
             await upsert(
                 session,
@@ -135,13 +136,26 @@ class PullService:
                 {
                     "device_id": request.device_id,
                     "user_id": principal.user_id,
-                    "keyset_hash": state.possible,
+                    "keyset_hash": served,
                     "updated_at": utcnow(),
                 },
                 ["device_id"],
                 ["keyset_hash", "updated_at"],
             )
         return page, state
+
+    async def _served(
+        self, session: AsyncSession, old: CursorState | None, state: CursorState
+    ) -> str:
+        """The keyset push decides holding from: what the device proves it applied (the keys of
+        the cursor it presented) together with what this answer may give it. The answer may
+        never arrive: until the device presents the new cursor, an edit of a record under a
+        key it is losing is still an edit of a record it held (routed as a conflict)."""
+        if old is None:
+            return state.possible
+        proven = await self.keysets.get(session, old.possible) or frozenset()
+        offered = await self.keysets.get(session, state.possible) or frozenset()
+        return await self._save_keyset(session, proven | offered)
 
     async def _save_keyset(self, session: AsyncSession, keys: frozenset[str]) -> str:
         if not self.keysets.stored(keys):

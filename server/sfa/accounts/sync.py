@@ -34,12 +34,15 @@ async def validate_account(
     """Push-time rule: a rep creating an account offline may only make it theirs, unrated.
 
     A create may carry ``owner_id`` and ``territory_id`` (the engine then checks the new record's
-    scope key is one of the rep's); credit fields stay at their defaults.
+    scope key is one of the rep's); without ``owner_id`` the rep who pushed it owns it. Credit
+    fields stay at their defaults.
     """
     if before is not None or ctx.principal.role in ("manager", "admin"):
         return
     owner = record.get("owner_id")
-    if owner is not None and str(owner) != str(ctx.principal.user_id):
+    if owner is None:
+        record["owner_id"] = str(ctx.principal.user_id)
+    elif str(owner) != str(ctx.principal.user_id):
         raise Forbidden("a new account can only be owned by its creator", field="owner_id")
     for name in ("credit_limit", "arrears"):
         if decimal.Decimal(str(record.get(name) or 0)) != 0:

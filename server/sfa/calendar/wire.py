@@ -91,7 +91,8 @@ def check_owner(
     *,
     frozen: bool = False,
 ) -> None:
-    """The user a record belongs to: the pusher by default; reps may only name themselves.
+    """The user a record belongs to: the pusher by default; reps may only name themselves, on
+    the create and on every edit that changes it (a rep never hands a record to another rep).
 
     A ``frozen`` owner never changes after the create (``server_owned_field``).
     """
@@ -100,5 +101,10 @@ def check_owner(
             record[field] = str(principal_id)
         elif str(record[field]) != str(principal_id) and role == "rep":
             raise Forbidden(f"a rep can only set {field} to themselves", field=field)
-    elif frozen and str(record.get(field)) != str(old.get(field)):
+        return
+    if str(record.get(field)) == str(old.get(field)):
+        return
+    if frozen:
         raise Forbidden(f"{field} is set by the server", field=field, code=SERVER_OWNED_FIELD)
+    if role == "rep" and str(record.get(field)) != str(principal_id):
+        raise Forbidden(f"a rep can only set {field} to themselves", field=field)

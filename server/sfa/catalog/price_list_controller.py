@@ -1,4 +1,5 @@
-"""``/price-lists`` and their ``/entries``: reads for everyone signed in, writes for admins."""
+"""``/price-lists`` and their ``/entries``: reads for everyone signed in (limited to what they
+may see, as on sync), writes for admins."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Price lists and their entries: anyone signed in reads, admins write."""
+"""Price lists and their entries: admins write; anyone signed in reads the general lists and
+those negotiated with an account they may see (the same visibility as sync)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from server.sfa.catalog.schemas import (
     PriceListPatch,
     PriceListRecord,
 )
+from server.sfa.scopes import visibility
 
 
 def _duplicate_entry() -> Conflict:
@@ -42,7 +44,8 @@ class PriceListService(AreaService):
         """One page of price lists matching ``filters``."""
         size = self._limit(limit)
         async with self.db.reading() as session:
-            statement = CatalogRepository(session).price_lists_statement(filters)
+            seen = await visibility(session, self.principal)
+            statement = CatalogRepository(session).price_lists_statement(filters, seen)
             rows, nxt = await fetch_page(
                 session, statement, price_lists.c.id, cursor=cursor, limit=size
             )
@@ -148,7 +151,9 @@ class PriceListService(AreaService):
         )
 
     async def _price_list_row(self, session: AsyncSession, price_list_id: uuid.UUID) -> sa.Row[Any]:
-        row = await CatalogRepository(session).get_price_list(price_list_id)
+        # A list the caller may not read answers like a missing id: existence is not disclosed.
+        seen = await visibility(session, self.principal)
+        row = await CatalogRepository(session).get_price_list(price_list_id, seen)
         if row is None:
             raise NotFound(f"price list {price_list_id} not found", field="id")
         return row

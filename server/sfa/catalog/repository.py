@@ -9,13 +9,29 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.sfa.accounts.models import Account
 from server.sfa.catalog.models import PriceList, PriceListEntry, Product, ProductCategory
 from server.sfa.catalog.schemas import PriceListFilters, ProductFilters
+from server.sfa.scopes import Visibility
 
 categories = cast(sa.Table, ProductCategory.__table__)
 products = cast(sa.Table, Product.__table__)
 price_lists = cast(sa.Table, PriceList.__table__)
 entries = cast(sa.Table, PriceListEntry.__table__)
+_accounts = cast(sa.Table, Account.__table__)
+
+
+def visible_price_lists(seen: Visibility) -> sa.ColumnElement[bool]:
+    """The price lists a user may read: every general or segment list, and a list negotiated
+    with one account only when the user may see that account (what sync delivers too: such a
+    list lives under its account's scope key)."""
+    if seen.everything:
+        return sa.true()
+    account = _accounts.c
+    visible = sa.select(account.id).where(
+        seen.account_filter(account.territory_id, account.owner_id)
+    )
+    return sa.or_(price_lists.c.account_id.is_(None), price_lists.c.account_id.in_(visible))
 
 
 class CatalogRepository:
@@ -80,13 +96,18 @@ class CatalogRepository:
             )
         return statement
 
-    async def get_price_list(self, price_list_id: uuid.UUID) -> sa.Row[Any] | None:
-        """One price list row, or None."""
-        return await self._one(price_lists, price_list_id)
+    async def get_price_list(
+        self, price_list_id: uuid.UUID, seen: Visibility
+    ) -> sa.Row[Any] | None:
+        """One price list row the user may read, or None."""
+        statement = sa.select(price_lists).where(
+            price_lists.c.id == price_list_id, visible_price_lists(seen)
+        )
+        return (await self.session.execute(statement)).first()
 
-    def price_lists_statement(self, filters: PriceListFilters) -> sa.Select[Any]:
-        """Price lists matching ``filters``."""
-        statement = sa.select(price_lists)
+    def price_lists_statement(self, filters: PriceListFilters, seen: Visibility) -> sa.Select[Any]:
+        """Price lists the user may read matching ``filters``."""
+        statement = sa.select(price_lists).where(visible_price_lists(seen))
         exact = {
             "segment": filters.segment,
             "account_id": filters.account_id,
@@ -114,9 +135,7 @@ class CatalogRepository:
             statement = statement.where(entries.c.product_id == product_id)
         return statement
 
-    async def entry_tiers(
-        self, price_list_id: uuid.UUID, product_id: uuid.UUID
-    ) -> Sequence[Any]:
+    async def entry_tiers(self, price_list_id: uuid.UUID, product_id: uuid.UUID) -> Sequence[Any]:
         """(id, min_quantity) rows of a product's entries in a price list.
 
         Compared in Python: on SQLite the quantity is text, where "1" and "1.0" differ.

@@ -95,7 +95,7 @@ async def validate_order(
     order = typed(record, OrderRecord)
     if order.account_id is None:
         raise ValidationFailed("account_id is required", field="account_id")
-    ensure_offer_editable("order", record, old, OFFER_FIELDS)
+    ensure_offer_editable("order", record, old, ("account_id", *OFFER_FIELDS))
     repo = OrderRepository(ctx.session)
     warehouse_id, quote_id = order.warehouse_id, order.quote_id
     if (

@@ -53,7 +53,8 @@ class QuoteRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 def ensure_offer_editable(
     entity: str, record: dict[str, Any], old: dict[str, Any] | None, fields: tuple[str, ...]
 ) -> None:
-    """Refuse a change of the priced content once a document has left draft."""
+    """Refuse a change of the priced content (and of the customer: ``account_id``, passed in
+    ``fields`` by both documents) once a document has left draft."""
     if old is None or old.get("status") == "draft":
         return
     for name in fields:
@@ -74,7 +75,7 @@ async def validate_quote(
     quote = typed(record, QuoteRecord)
     if quote.account_id is None:
         raise ValidationFailed("account_id is required", field="account_id")
-    ensure_offer_editable("quote", record, old, OFFER_FIELDS)
+    ensure_offer_editable("quote", record, old, ("account_id", *OFFER_FIELDS))
     apply_totals(record)
 
 
