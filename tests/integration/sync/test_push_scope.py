@@ -68,6 +68,13 @@ async def test_out_of_scope_conflict_never_shows_current_values_to_the_pusher(
         "status": "open",
     }
 
+    resolved = await rep.client.post(
+        f"/sync/conflicts/{result['conflict_id']}/resolve", headers=rep.headers
+    )
+    assert resolved.status_code in (200, 201), resolved.text
+    assert resolved.json()["resolved_at"] is not None
+    assert [f["theirs"] for f in resolved.json()["fields"]] == [None, None, None]
+
     # the record's current holders see the values the edit met, over REST and sync
     theirs = (await owner.client.get("/sync/conflicts", headers=owner.headers)).json()["items"]
     assert {f["field"]: f["theirs"] for f in theirs[0]["fields"]}["title"] == "secret"
