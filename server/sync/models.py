@@ -54,7 +54,8 @@ class SyncRecord(Base):
 
 
 class SyncDevice(Base):
-    """Per device: the last applied mutation number and the keyset its last pull served."""
+    """Per device: the last applied mutation number and its held keyset (the keys of the cursor
+    it last presented and of the answer it was given: push decides holding from it)."""
 
     __tablename__ = "sync_devices"
 
