@@ -281,7 +281,8 @@ def test_a_phone_restored_from_a_backup_keeps_its_new_edits(world: World) -> Non
     phone.close()
     restored = OutpostClient(
         http=httpx.Client(transport=Relay(world.app_client), base_url="http://testserver"),
-        db_path=saved, sleep=lambda _: None,
+        db_path=saved,
+        sleep=lambda _: None,
     )
     made = [
         restored.create("contact", {"account_id": ids[1], "name": f"restored {n}"})
@@ -316,8 +317,12 @@ def test_applied_results_carry_the_fields_the_server_set(world: World) -> None:
     device = world.device(rep, "phone")
     world.settle(device)
     line = {
-        "id": str(uuid7()), "product_id": str(product["id"]), "quantity": "3",
-        "unit_price": "0.335", "discount_pct": "0", "tax_rate": "0.13",
+        "id": str(uuid7()),
+        "product_id": str(product["id"]),
+        "quantity": "3",
+        "unit_price": "0.335",
+        "discount_pct": "0",
+        "tax_rate": "0.13",
     }
     order = device.create("order", {"account_id": ids[0], "lines": [line]})
     device.update("account", ids[1], {"city": "Douai"})
