@@ -53,6 +53,7 @@ class FakeServer:
         self.deactivated: dict[str, str] = {}
         # what the server sets or computes on every write of a record (defaults, totals)
         self.compute: Callable[[str, dict[str, Any]], None] | None = None
+        self.key = "c"  # signs cursors: another key refuses every cursor issued before
 
     # -- setup helpers ----------------------------------------------------------------------
 
@@ -320,10 +321,10 @@ class FakeServer:
         initial: tuple[int, int] | None = None  # (total, sent) while an initial sync runs
         if body.cursor is None:
             position = 0
-        elif not body.cursor.startswith("c:"):
+        elif not body.cursor.startswith(f"{self.key}:"):
             return self._error(400, "invalid_cursor", "garbage cursor")
         else:
-            parts = [int(p) for p in body.cursor[2:].split(":")]
+            parts = [int(p) for p in body.cursor.split(":")[1:]]
             position = parts[0]
             if len(parts) == 3:
                 initial = (parts[1], parts[2])
@@ -346,12 +347,13 @@ class FakeServer:
             changes.append(change)
         has_more = len(rows) > len(page)
         end = page[-1][0] if has_more else max(self.seq, position)
-        out: dict[str, Any] = {"changes": changes, "cursor": f"c:{end}", "has_more": has_more}
+        cursor = f"{self.key}:{end}"
+        out: dict[str, Any] = {"changes": changes, "cursor": cursor, "has_more": has_more}
         if reset:
             out["reset"] = True
         if initial is not None:
             total, sent = initial[0], initial[1] + len(page)
             out["progress"] = {"total": total, "sent": sent}
             if has_more:
-                out["cursor"] = f"c:{end}:{total}:{sent}"
+                out["cursor"] = f"{cursor}:{total}:{sent}"
         return self._ok(out, msgpack)

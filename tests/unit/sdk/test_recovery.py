@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from client_sdk import AccessRevoked, InvalidCursor, OutpostClient, RequestError
+from client_sdk import (
+    AccessRevoked,
+    AuthError,
+    InvalidCursor,
+    NetworkError,
+    OutpostClient,
+    RequestError,
+)
 from tests.unit.sdk.conftest import MakeClient
 from tests.unit.sdk.fake_server import FakeServer
 from tests.unit.sdk.test_sync import pushes, seed_accounts
@@ -65,10 +72,10 @@ def test_a_token_merely_revoked_keeps_the_local_data(
     client.update("account", ids[0], {"name": "unsent"})
     server.tokens.clear()  # logged out elsewhere: log in again, nothing is lost
 
-    with pytest.raises(Exception) as info:
+    with pytest.raises(AuthError) as info:
         client.sync()
 
-    assert not isinstance(info.value, AccessRevoked)
+    assert not isinstance(info.value, AccessRevoked) and info.value.code == "not_authenticated"
     assert client.count("account") == 2 and client.status().pending == 1
 
 
@@ -89,7 +96,7 @@ def test_an_invalid_cursor_resyncs_the_scope_and_keeps_the_outbox(
         client.store.set_meta(conn, "cursor", "signed-with-the-old-key")
     server.fail("/sync/push", "drop_request", "drop_request", "drop_request", "drop_request")
     client.update("account", ids[0], {"city": "kept"})
-    with pytest.raises(Exception):  # noqa: B017 - the push fails; the edit stays queued
+    with pytest.raises(NetworkError):  # the push fails; the edit stays queued
         client.sync()
 
     report = client.sync()
@@ -102,7 +109,34 @@ def test_an_invalid_cursor_resyncs_the_scope_and_keeps_the_outbox(
     assert client.status().has_cursor
     client.sync()  # and the new cursor works
     pulls = [b for p, b in server.requests if p == "/sync/pull"]
-    assert pulls[-1].cursor is not None and pulls[-1].cursor.startswith("c:")
+    assert pulls[-1].cursor is not None and pulls[-1].cursor.startswith(f"{server.key}:")
+
+
+def test_a_cursor_refused_between_pages_restarts_the_pull_as_a_reset(
+    make_client: MakeClient, server: FakeServer
+) -> None:
+    ids = seed_accounts(server, 30)
+    client = make_client(pull_limit=10)
+    client.sync()
+    with client.store.transaction() as conn:
+        client.store.set_meta(conn, "cursor", None)  # an initial sync again, paged by 10
+        conn.execute("DELETE FROM records")
+    pulls: list[str] = []
+
+    def rotate_after_the_first_page(path: str) -> None:
+        if path == "/sync/pull":
+            pulls.append(path)
+            if len(pulls) == 2:  # the server restarts with another key mid-stream
+                server.key = "k2"
+
+    server.on_request = rotate_after_the_first_page
+    seen: list[tuple[int, int | None]] = []
+    report = client.sync(progress=lambda received, total: seen.append((received, total)))
+
+    assert report.reset and client.count("account") == 30
+    assert {a["id"] for a in client.query("account")} == set(ids)
+    assert client.status().has_cursor
+    assert seen[-1] == (30, 30)
 
 
 def test_a_fresh_stream_refused_too_is_raised(make_client: MakeClient, server: FakeServer) -> None:
