@@ -79,7 +79,7 @@ class MutationApplier:
         self.pending = PendingWrites()
         self.stored: dict[RecordKey, Record] = {}  # rows as last flushed
         self._with_record: list[tuple[MutationResult, RecordKey]] = []
-        # applied upserts: (result, record, what the device expects, the record as computed)
+        # applied upserts: (result, record key, what the device expects, the record as computed)
         self._applied: list[tuple[MutationResult, RecordKey, Record, Record]] = []
 
     @property
