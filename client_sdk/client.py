@@ -17,7 +17,7 @@ import httpx
 import msgspec
 
 from client_sdk import outbox
-from client_sdk.errors import AuthError, OutpostError, RecordNotFound
+from client_sdk.errors import AccessRevoked, AuthError, OutpostError, RecordNotFound
 from client_sdk.models import (
     LocalConflict,
     LoggedInUser,
@@ -280,6 +280,13 @@ class OutpostClient:
             )
             try:
                 report = syncer.run(progress)
+            except AccessRevoked as exc:
+                # the user or the device was deactivated: nothing here may be kept or sent
+                exc.discarded = self._wipe()
+                with self.store.transaction() as conn:
+                    LocalStore.set_meta(conn, "last_error", str(exc))
+                    LocalStore.set_meta(conn, "last_error_code", exc.code)
+                raise
             except Exception as exc:
                 self.pull_limit, self.push_batch = syncer.pull_limit, syncer.push_batch
                 code = exc.code if isinstance(exc, OutpostError) else type(exc).__name__
@@ -295,6 +302,19 @@ class OutpostClient:
                 LocalStore.set_meta(conn, "last_error", None)
                 LocalStore.set_meta(conn, "last_error_code", None)
             return report
+
+    def _wipe(self) -> int:
+        """Drop every synced record, the outbox, the cursor, the reported conflicts and
+        rejections, and the login; returns how many unsent mutations were discarded. The device
+        id, the mutation counter and the clock stay (numbers are never reused)."""
+        with self.store.transaction() as conn:
+            discarded = outbox.count(conn)
+            for table in ("records", "outbox", "conflicts", "rejected"):
+                conn.execute(f"DELETE FROM {table}")
+            for key in ("cursor", "token", "user", "token_expires_at"):
+                LocalStore.set_meta(conn, key, None)
+        self.transport.token = None
+        return discarded
 
     def status(self) -> SyncStatus:
         """Last success, pending mutations, last error, whether a cursor is held."""

@@ -36,7 +36,13 @@ class AuthError(OutpostError):
 
 
 class AccessRevoked(AuthError):
-    """The user or this device was deactivated by an administrator."""
+    """The user or this device was deactivated by an administrator.
+
+    Raised by ``sync()`` after the local copy was wiped: ``discarded`` is how many unsent
+    mutations were dropped with it (they can never be pushed).
+    """
+
+    discarded: int = 0
 
 
 class ForbiddenError(OutpostError):

@@ -20,6 +20,8 @@ class SyncReport(msgspec.Struct, kw_only=True):
     removed: int = 0
     pages: int = 0
     reset: bool = False
+    # pending mutations moved above the server's last applied number (a restored backup)
+    renumbered: int = 0
     seconds: float = 0.0
 
 

@@ -54,6 +54,30 @@ def append(
     return mid
 
 
+def renumber(conn: sqlite3.Connection, first_mid: int, above: int) -> int:
+    """Give the pending mutations numbered from ``first_mid`` on the numbers after ``above``
+    (the server's last applied number), keeping their order; returns how many moved.
+
+    The server already applied other mutations under those numbers (this device's store was
+    restored from a backup, say), so they must be sent again under numbers it has not seen.
+    """
+    mids = [
+        row[0]
+        for row in conn.execute("SELECT mid FROM outbox WHERE mid >= ? ORDER BY mid", (first_mid,))
+    ]
+    if not mids or mids[0] > above:
+        return 0
+    # through negative numbers: the old and the new ranges may overlap
+    conn.execute("UPDATE outbox SET mid = -mid WHERE mid >= ?", (first_mid,))
+    conn.executemany(
+        "UPDATE outbox SET mid = ? WHERE mid = ?",
+        [(above + 1 + i, -mid) for i, mid in enumerate(mids)],
+    )
+    last = max(int(LocalStore.get_meta(conn, "last_mid", 0)), above + len(mids))
+    LocalStore.set_meta(conn, "last_mid", last)
+    return len(mids)
+
+
 def _entries(rows: list[Any]) -> list[OutboxEntry]:
     return [OutboxEntry(*row) for row in rows]
 

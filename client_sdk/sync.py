@@ -17,7 +17,7 @@ import httpx
 import msgspec
 
 from client_sdk import outbox
-from client_sdk.errors import MutationGapError, RequestError, SyncError
+from client_sdk.errors import InvalidCursor, MutationGapError, RequestError, SyncError
 from client_sdk.models import SyncReport
 from client_sdk.pull import Fetched, PageFetcher, apply_page, fetch_page
 from client_sdk.store import LocalStore, RecordKey, Row, dumps, json_decode
@@ -53,10 +53,12 @@ _KEEP = object()
 
 
 class _Apply:
-    """An accepted mutation answered without the record: the device's edit is the new state."""
+    """An accepted mutation answered without the record: the device's edit, with the fields the
+    server set or changed (``server_changes``), is the new state."""
 
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int, server_changes: dict[str, Any] | None) -> None:
         self.version = version
+        self.server_changes = server_changes
 
 
 class Syncer:
@@ -92,7 +94,7 @@ class Syncer:
     def push(self, report: SyncReport) -> None:
         """Push the outbox in mid order, batch by batch, until it is empty."""
         from_mid = 0
-        gaps = 0
+        gaps = renumbered = 0
         while True:
             with self.store.reading() as conn:
                 entries = outbox.batch(conn, self.push_batch, from_mid)
@@ -112,14 +114,21 @@ class Syncer:
                     raise
                 continue
             except RequestError as exc:
+                if exc.code == codes.MUTATION_REUSED and "last_mid" in exc.data:
+                    # numbers the server already applied: it applied nothing of this batch
+                    renumbered += 1
+                    if renumbered > 3 or not self._renumber(exc.data, report):
+                        raise
+                    from_mid = 0
+                    continue
                 # a server with a lower maximum per push: halve the batch until it is accepted
                 if exc.status != 413 or exc.field != "mutations" or len(entries) <= 1:
                     raise
                 self.push_batch = len(entries) // 2
                 continue
             from_mid = 0
-            results = Transport.decode(response, _push_json, _push_msgpack).results
-            if not self._apply_results(entries, results, report):
+            answer = Transport.decode(response, _push_json, _push_msgpack)
+            if not self._apply_results(entries, answer.results, report, answer.last_mid):
                 raise SyncError(
                     "the server acknowledged none of the pushed mutations", code="push_stalled"
                 )
@@ -139,19 +148,41 @@ class Syncer:
             ) from exc
         return resend_from
 
+    def _renumber(self, data: dict[str, Any], report: SyncReport) -> int:
+        """After a 409 ``mutation_reused``: move the pending mutations from the first reused
+        number on above the server's ``last_mid``; returns how many moved."""
+        with self.store.transaction() as conn:
+            moved = outbox.renumber(conn, int(data["first_reused"]), int(data["last_mid"]))
+        report.renumbered += moved
+        return moved
+
     def _apply_results(
-        self, entries: list[outbox.OutboxEntry], results: list[MutationResult], report: SyncReport
+        self,
+        entries: list[outbox.OutboxEntry],
+        results: list[MutationResult],
+        report: SyncReport,
+        last_mid: int = 0,
     ) -> int:
-        """Store one batch's results and drop what they acknowledge, in one transaction.
+        """Store one batch's results and drop what they acknowledge, in one transaction;
+        returns how many mutations were acknowledged or renumbered.
 
         A few statements per batch, whatever its size: the rows of the records concerned are read
         at once, the results are folded into one server copy per record in Python, then the
         outbox entries still pending on those records are read at once and everything is written
-        with ``executemany``.
+        with ``executemany``. A ``mutation_reused`` result is no answer to our mutation (the
+        server applied another one under its number): it and every later pending mutation are
+        renumbered above the server's ``last_mid``, to be pushed again.
         """
         by_mid = {e.mid: e for e in entries}
+        reused = [
+            r.mid
+            for r in results
+            if r.mid in by_mid and r.error is not None and r.error.code == codes.MUTATION_REUSED
+        ]
         answered = [
-            (by_mid[r.mid], r) for r in sorted(results, key=lambda r: r.mid) if r.mid in by_mid
+            (by_mid[r.mid], r)
+            for r in sorted(results, key=lambda r: r.mid)
+            if r.mid in by_mid and r.mid not in reused
         ]
         acked = [entry.mid for entry, _ in answered]
         now = self.now()
@@ -168,8 +199,10 @@ class Syncer:
             last = max(acked, default=0)
             if last > int(LocalStore.get_meta(conn, "acked_mid", 0)):
                 LocalStore.set_meta(conn, "acked_mid", last)
+            moved = outbox.renumber(conn, min(reused), last_mid) if reused else 0
         report.pushed += len(acked)
-        return len(acked)
+        report.renumbered += moved
+        return len(acked) + moved
 
     def _rebase_all(
         self, conn: sqlite3.Connection, copies: dict[RecordKey, Any], rows: dict[RecordKey, Row]
@@ -193,9 +226,24 @@ class Syncer:
         """
         with self.store.reading() as conn:
             cursor = LocalStore.get_meta(conn, "cursor")
+        try:
+            self._pull_pages(cursor, report, progress, reset=False)
+        except InvalidCursor:
+            # The server no longer accepts the stored cursor (its secret key changed, or the
+            # cursor is damaged): start over as a ``reset`` does, keeping the outbox. Once only:
+            # a fresh stream that is refused too is raised.
+            self._pull_pages(None, report, progress, reset=True)
+
+    def _pull_pages(
+        self, cursor: str | None, report: SyncReport, progress: Progress | None, *, reset: bool
+    ) -> None:
+        """Pull from ``cursor`` until done; ``reset``: the first page replaces every synced
+        record without pending mutations (in the same transaction)."""
         # The first page is fetched on this thread: an incremental sync is usually one small
         # page, and a thread and a WAL checkpoint would cost more than they save there.
-        first = fetch_page(self.request_page, self.store, cursor, restarted=False)
+        first = fetch_page(self.request_page, self.store, cursor, restarted=reset)
+        if reset:
+            first.page.reset = True
         received = self._apply_fetched(first, report, progress, 0)
         if first.last:
             return
@@ -276,7 +324,7 @@ class _BatchFold:
         key = (entry.entity, entry.record_id)
         copy = self._server_copy(entry, result)
         if isinstance(copy, _Apply):
-            copy = self._applied_copy(entry, self.copies.get(key, _KEEP), copy.version)
+            copy = self._applied_copy(entry, self.copies.get(key, _KEEP), copy)
         if copy is not _KEEP:
             self.copies[key] = copy
         else:
@@ -316,7 +364,9 @@ class _BatchFold:
             return result.record
         if entry.op == "delete":
             return None
-        return _Apply(result.version) if entry.op == "upsert" else _KEEP
+        if entry.op == "upsert":
+            return _Apply(result.version, result.server_changes)
+        return _KEEP
 
     def _refused(self, entry: outbox.OutboxEntry, result: MutationResult) -> Any:
         """A rejection: the server's record when it sent one, None when it will not give us the
@@ -336,9 +386,9 @@ class _BatchFold:
             return None
         return _KEEP
 
-    def _applied_copy(self, entry: outbox.OutboxEntry, previous: Any, version: int) -> Any:
+    def _applied_copy(self, entry: outbox.OutboxEntry, previous: Any, applied: _Apply) -> Any:
         """The server's copy after an accepted upsert it did not echo: the copy before plus
-        the mutation's changes (a later pull brings any server-side additions)."""
+        the mutation's changes plus the fields the server set or changed."""
         if previous is _KEEP:
             row = self.rows.get((entry.entity, entry.record_id))
             base = None if row is None else _server_json(row)
@@ -348,8 +398,10 @@ class _BatchFold:
         copy = outbox.replay(entry.record_id, previous, [entry])
         if copy is None:
             return _KEEP
-        if version:
-            copy["version"] = version
+        if applied.server_changes:
+            copy.update(applied.server_changes)
+        if applied.version:
+            copy["version"] = applied.version
         return copy
 
 

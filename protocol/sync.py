@@ -59,6 +59,11 @@ class FieldConflict(msgspec.Struct, omit_defaults=True):
 
 
 class MutationResult(msgspec.Struct, omit_defaults=True):
+    """One mutation's outcome. ``record`` is the whole record as stored (merged, conflict,
+    actions, rejections). An ``applied`` upsert carries ``server_changes`` instead: the fields
+    whose stored value is not what the device sent over its base (defaults, computed totals,
+    status, normalised values, timestamps), so base + changes + server_changes is the record."""
+
     mid: int
     status: MutationStatus
     version: int = 0
@@ -66,6 +71,7 @@ class MutationResult(msgspec.Struct, omit_defaults=True):
     conflicts: list[FieldConflict] | None = None
     error: ErrorBody | None = None
     conflict_id: uuid.UUID | None = None
+    server_changes: dict[str, Any] | None = None
 
 
 class PushResponse(msgspec.Struct, omit_defaults=True):

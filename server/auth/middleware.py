@@ -78,14 +78,16 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         ) = row
         if not hmac.compare_digest(secret_hash, hash_secret(secret, settings.secret_key)):
             raise NotAuthenticated("invalid token", code=codes.NOT_AUTHENTICATED)
-        if revoked_at is not None:
-            raise NotAuthenticated("token revoked", code=codes.TOKEN_REVOKED)
-        if expires_at <= utcnow():
-            raise NotAuthenticated("token expired", code=codes.TOKEN_EXPIRED)
+        # Deactivation is told before revocation (deactivating revokes the tokens too): its
+        # distinct code is what makes a device wipe the user's data (docs/protocol.md).
         if not device_active:
             raise NotAuthenticated("device deactivated", code=codes.DEVICE_DEACTIVATED)
         if not user_active:
             raise NotAuthenticated("user deactivated", code=codes.USER_DEACTIVATED)
+        if revoked_at is not None:
+            raise NotAuthenticated("token revoked", code=codes.TOKEN_REVOKED)
+        if expires_at <= utcnow():
+            raise NotAuthenticated("token expired", code=codes.TOKEN_EXPIRED)
         principal = Principal(
             user_id=user_id, role=getattr(role, "value", role), device_id=device_id
         )

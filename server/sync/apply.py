@@ -79,6 +79,8 @@ class MutationApplier:
         self.pending = PendingWrites()
         self.stored: dict[RecordKey, Record] = {}  # rows as last flushed
         self._with_record: list[tuple[MutationResult, RecordKey]] = []
+        # applied upserts: (result, record key, what the device expects, the record as computed)
+        self._applied: list[tuple[MutationResult, RecordKey, Record, Record]] = []
 
     @property
     def batch(self) -> WriteBatch:
@@ -117,6 +119,11 @@ class MutationApplier:
             wire = self.stored.get(key)
             if wire is not None and result.version == int(wire["version"]):
                 result.record = wire
+        for result, key, expected, computed in self._applied:
+            wire = self.stored.get(key)
+            if wire is None or result.version != int(wire["version"]):
+                wire = computed
+            result.server_changes = server_changes(wire, expected)
 
     async def prefetch(self, mutations: Iterable[Mutation]) -> None:
         """Load (and on PostgreSQL lock, in id order) every record the batch names."""
@@ -272,6 +279,9 @@ class MutationApplier:
         if status != "applied":
             result.record = record
             self._with_record.append((result, (spec.name, mutation.id)))
+        else:
+            expected = {**current, **mutation.changes}
+            self._applied.append((result, (spec.name, mutation.id), expected, record))
         if outcome.conflicts:
             self.wrote = True
             result.conflicts = outcome.conflicts
@@ -337,7 +347,10 @@ class MutationApplier:
         op = LogOp(spec.name, mutation.id, key, "upsert", 1, wire, self.principal.device_id)
         self.batch.log(op)
         self.pending.add(PendingWrite(spec.name, mutation.id, row, True, op))
-        return MutationResult(mid=mutation.mid, status="applied", version=1)
+        result = MutationResult(mid=mutation.mid, status="applied", version=1)
+        expected = {**mutation.changes, "id": str(mutation.id)}
+        self._applied.append((result, (spec.name, mutation.id), expected, wire))
+        return result
 
     async def _scope(self, spec: EntitySpec, record: Record) -> str:
         """The scope key a record would have; a reference to a missing parent is refused."""
@@ -490,3 +503,14 @@ def _scope_field(spec: EntitySpec, writes: dict[str, Any]) -> str | None:
     """The written field that moved a record to another scope key (a child's foreign key)."""
     depends = {spec.parent[1]} if spec.parent is not None else spec.scope_fields or set()
     return next((name for name in writes if name in depends), None)
+
+
+def server_changes(stored: Record, expected: Record) -> Record | None:
+    """The fields of a stored record that are not what the device expects (its base with its
+    changes): defaults, computed totals, status, normalised values, timestamps."""
+    changed = {
+        name: value
+        for name, value in stored.items()
+        if name != "version" and (name not in expected or expected[name] != value)
+    }
+    return changed or None

@@ -77,6 +77,18 @@ class PushService:
                         data={"resend_from": last_mid + 1},
                     )
             results = await self._replay(session, device_id, old)
+            reused = [m.mid for m in old if _code(results[m.mid]) == codes.MUTATION_REUSED]
+            if reused and new:
+                # The device numbers new mutations with numbers it already used (a phone restored
+                # from a backup): applying the numbers above last_mid now would put them before
+                # the reused ones, which the device renumbers above last_mid and sends again.
+                raise Conflict(
+                    f"mutation {reused[0]} reuses a number already applied; the last applied is "
+                    f"{last_mid}",
+                    field="mutations",
+                    code=codes.MUTATION_REUSED,
+                    data={"last_mid": last_mid, "first_reused": reused[0]},
+                )
             if new:
                 results.update(await self._apply(session, principal, new, keyset, safe))
                 await devices.set_last_mid(session, device_id, new[-1].mid)
@@ -176,6 +188,10 @@ class PushService:
 
 class _Unsafe(Exception):
     """An unguarded mutation failed after writing: redo the push with savepoints."""
+
+
+def _code(result: MutationResult) -> str | None:
+    return result.error.code if result.error is not None else None
 
 
 def _rejected(mid: int, code: str, message: str) -> MutationResult:

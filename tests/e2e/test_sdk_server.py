@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import sqlite3
+import time
 import uuid
 
 import httpx
+import msgspec
 import pytest
+from litestar.testing import TestClient
 
-from client_sdk import AuthError
+from client_sdk import AccessRevoked, AuthError, NetworkError, OutpostClient
+from protocol.ids import uuid7
+from server.app import create_app
+from server.settings import Settings
+from tests.builders import TEST_PASSWORD
 from tests.e2e.conftest import Relay, World
 
 
@@ -194,3 +202,147 @@ def test_messagepack(world: World) -> None:
     world.settle(device)
     assert device.get("account", ids[2]) == world.load("account", ids[2])
     assert device.count("contact") == 3
+
+
+# -- what the server tells a device about itself (issue 13: items 5, 17, 18, 21) ---------------
+
+
+def admin_headers(world: World) -> dict[str, str]:
+    admin = world.user("admin")
+    response = world.app_client.post(
+        "/auth/login",
+        json={"email": admin.email, "password": TEST_PASSWORD, "device_id": str(uuid.uuid4())},
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.mark.parametrize("what", ["user", "device"])
+def test_a_deactivated_user_or_device_is_wiped_from_the_device(world: World, what: str) -> None:
+    _m, rep, ids = scope(world)
+    device = world.device(rep, "phone")
+    world.settle(device)
+    device.update("account", ids[0], {"city": "Lens"})
+    device.create("contact", {"account_id": ids[1], "name": "Unsent"})
+    headers = admin_headers(world)
+    if what == "user":  # deactivation also revokes every token of the user
+        answer = world.app_client.patch(f"/users/{rep.id}", headers=headers, json={"active": False})
+    else:
+        answer = world.app_client.post(f"/devices/{device.device_id}/deactivate", headers=headers)
+    assert answer.status_code == 200, answer.text
+
+    with pytest.raises(AccessRevoked) as info:
+        device.sync()
+
+    assert info.value.code == f"{what}_deactivated" and info.value.discarded == 2
+    assert World.local(device) == {} and device.pending_mutations() == []
+    assert not device.status().has_cursor and device.user is None
+    assert world.load("account", ids[0])["city"] != "Lens"  # type: ignore[index]
+
+
+def test_a_changed_secret_key_resyncs_the_scope_instead_of_failing_every_pull(
+    world: World, settings: Settings
+) -> None:
+    _m, rep, ids = scope(world)
+    relay = Relay(world.app_client)  # later pointed at the restarted server
+    device = world.device(rep, "phone", transport=relay)
+    world.settle(device)
+    assert device.status().has_cursor
+    rotated_settings = msgspec.structs.replace(settings, secret_key="rotated")
+    rotated = create_app(rotated_settings, check_schema=False)
+    with TestClient(app=rotated) as app_client:
+        relay.app_client = app_client
+        with pytest.raises(AuthError):  # tokens are signed with the key too: log in again
+            device.sync()
+        device.login(rep.email, TEST_PASSWORD)  # type: ignore[attr-defined]
+        device.update("account", ids[0], {"city": "Arras"})
+
+        report = device.sync()
+        # on PostgreSQL a pull may lag behind other work on the cluster (see World.settle)
+        deadline = time.monotonic() + 30
+        while World.local(device) != world.expected(device) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            device.sync()
+
+    assert report.reset and report.pushed == 1
+    assert world.load("account", ids[0])["city"] == "Arras"  # type: ignore[index]
+    assert World.local(device) == world.expected(device)
+
+
+def test_a_phone_restored_from_a_backup_keeps_its_new_edits(world: World) -> None:
+    _m, rep, ids = scope(world)
+    phone = world.device(rep, "phone")
+    world.settle(phone)
+    phone.update("account", ids[0], {"city": "before the backup"})
+    phone.sync()
+    saved = world.tmp_path / "restored.sqlite3"
+    target = sqlite3.connect(saved)
+    with phone.store.reading() as conn:
+        conn.backup(target)
+    target.close()
+    for n in range(3):  # mutations 2..4, applied after the backup was taken
+        phone.create("contact", {"account_id": ids[0], "name": f"after backup {n}"})
+    phone.sync()
+    phone.close()
+    restored = OutpostClient(
+        http=httpx.Client(transport=Relay(world.app_client), base_url="http://testserver"),
+        db_path=saved,
+        sleep=lambda _: None,
+    )
+    made = [
+        restored.create("contact", {"account_id": ids[1], "name": f"restored {n}"})
+        for n in range(5)  # numbers 2..6: three reused, then two the server has not seen
+    ]
+    restored.update("account", ids[2], {"city": "restored"})
+
+    report = restored.sync()
+
+    assert restored.rejected_mutations() == [] and report.renumbered == 6
+    for n, rid in enumerate(made):
+        assert world.load("contact", rid)["name"] == f"restored {n}"  # type: ignore[index]
+        assert restored.get("contact", rid) == world.load("contact", rid)
+    assert world.load("account", ids[2])["city"] == "restored"  # type: ignore[index]
+    assert world.scalar("SELECT last_mid FROM sync_devices") == 10
+    world.settle(restored)
+    restored.close()
+
+
+class NoPull(Relay):
+    """Pushes reach the server; pulls never do (the device stays on what push results said)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/sync/pull":
+            raise httpx.ConnectError("no network", request=request)
+        return self.deliver(request)
+
+
+def test_applied_results_carry_the_fields_the_server_set(world: World) -> None:
+    _m, rep, ids = scope(world)
+    product = world.create("product", sku="SKU-1", name="Widget")
+    device = world.device(rep, "phone")
+    world.settle(device)
+    line = {
+        "id": str(uuid7()),
+        "product_id": str(product["id"]),
+        "quantity": "3",
+        "unit_price": "0.335",
+        "discount_pct": "0",
+        "tax_rate": "0.13",
+    }
+    order = device.create("order", {"account_id": ids[0], "lines": [line]})
+    device.update("account", ids[1], {"city": "Douai"})
+    device.http._transport = NoPull(world.app_client)  # the pull after the push fails
+
+    with pytest.raises(NetworkError):
+        device.sync()
+
+    assert device.rejected_mutations() == []
+    local = device.get("order", order)
+    assert local is not None and (local["status"], local["total"]) == ("draft", "1.14")
+    assert local == world.load("order", order)  # defaults, totals, owner, timestamps
+    assert device.get("account", ids[1]) == world.load("account", ids[1])  # updated_at
+    device.update("order", order, {"lines": [{**line, "quantity": "6"}]})
+    with pytest.raises(NetworkError):
+        device.sync()
+    assert device.get("order", order) == world.load("order", order)
+    assert device.get("order", order)["total"] == "2.27"  # type: ignore[index]

@@ -24,7 +24,7 @@ _push_mp = msgspec.msgpack.Decoder(PushRequest)
 _pull_mp = msgspec.msgpack.Decoder(PullRequest)
 
 PASSWORD = "secret"
-Fault = str  # "drop_request" | "drop_response" | "500" | "429"
+Fault = str  # "drop_request" | "drop_response" | "500" | "429" | "400"
 
 
 class FakeServer:
@@ -49,6 +49,11 @@ class FakeServer:
         self.echo_applied = True  # False: "applied" results carry the version only
         self.max_limit = 5000  # a bigger pull limit is refused, as the real server does
         self.max_push = 2000  # so is a push with more mutations
+        # user id -> the 401 code its requests get (user_deactivated / device_deactivated)
+        self.deactivated: dict[str, str] = {}
+        # what the server sets or computes on every write of a record (defaults, totals)
+        self.compute: Callable[[str, dict[str, Any]], None] | None = None
+        self.key = "c"  # signs cursors: another key refuses every cursor issued before
 
     # -- setup helpers ----------------------------------------------------------------------
 
@@ -115,6 +120,8 @@ class FakeServer:
             raise httpx.ConnectError("connection refused", request=request)
         if fault in ("500", "429"):
             return self._error(int(fault), "server_error", "try later")
+        if fault == "400":
+            return self._error(400, "bad_request", "refused")
         msgpack = request.headers.get("content-type", "").startswith(MSGPACK)
         if path == "/auth/login":
             response = self._login(msgspec.json.decode(request.content))
@@ -123,6 +130,8 @@ class FakeServer:
             session = self.tokens.get(auth.removeprefix("Bearer "))
             if session is None:
                 response = self._error(401, "not_authenticated", "bad token")
+            elif session[0] in self.deactivated:
+                response = self._error(401, self.deactivated[session[0]], "deactivated")
             elif path == "/auth/logout":
                 self.tokens.pop(auth.removeprefix("Bearer "))
                 response = httpx.Response(204)
@@ -190,13 +199,26 @@ class FakeServer:
                 stored = self.receipts.get((device, mutation.mid))
                 if stored and stored[0] == digest:
                     results.append(stored[1])
+                elif new:  # new numbers after a reused one are not applied, as the server does
+                    return self._error(
+                        409, "mutation_reused", "reused", last_mid=last, first_reused=mutation.mid
+                    )
                 else:
                     results.append({"mid": mutation.mid, "status": "rejected", "error": {
                         "code": "mutation_reused", "message": "reused"}})
                 continue
             result = self._apply(device, mutation)
             if not self.echo_applied and result["status"] == "applied" and mutation.op == "upsert":
-                result.pop("record", None)
+                record = result.pop("record", None)
+                if record is not None:
+                    changed = {
+                        k: v
+                        for k, v in record.items()
+                        if k != "version" and result["expected"].get(k) != v
+                    }
+                    if changed:
+                        result["server_changes"] = changed
+            result.pop("expected", None)
             self.receipts[(device, mutation.mid)] = (digest, result)
             self.last_mid[device] = last = mutation.mid
             self.applied.append((device, mutation.mid))
@@ -239,7 +261,7 @@ class FakeServer:
                 return reject("not_held", "unknown record")
             version = self._write(key, m.changes, m.hlc, device)
             return {"mid": m.mid, "status": "applied", "version": version,
-                    "record": dict(self.records[key])}
+                    "record": dict(self.records[key]), "expected": {"id": key[1], **m.changes}}
         clocks = self.clocks.get(key, {})
         writes: dict[str, Any] = {}
         conflicts = []
@@ -269,12 +291,16 @@ class FakeServer:
         if conflicts:
             result["conflicts"] = conflicts
             result["conflict_id"] = str(uuid.uuid4())
+        if status == "applied":
+            result["expected"] = {**current, **m.changes}
         return result
 
     def _write(self, key: tuple[str, str], writes: dict[str, Any], hlc: str, device: str) -> int:
         current = self.records.get(key, {"id": key[1], "version": 0})
         version = int(current["version"]) + 1
-        self.records[key] = {**current, **writes, "version": version}
+        self.records[key] = record = {**current, **writes, "version": version}
+        if self.compute is not None:
+            self.compute(key[0], record)
         clocks = self.clocks.setdefault(key, {})
         for name in writes:
             clocks[name] = (version, hlc, device)
@@ -295,10 +321,10 @@ class FakeServer:
         initial: tuple[int, int] | None = None  # (total, sent) while an initial sync runs
         if body.cursor is None:
             position = 0
-        elif not body.cursor.startswith("c:"):
+        elif not body.cursor.startswith(f"{self.key}:"):
             return self._error(400, "invalid_cursor", "garbage cursor")
         else:
-            parts = [int(p) for p in body.cursor[2:].split(":")]
+            parts = [int(p) for p in body.cursor.split(":")[1:]]
             position = parts[0]
             if len(parts) == 3:
                 initial = (parts[1], parts[2])
@@ -321,12 +347,13 @@ class FakeServer:
             changes.append(change)
         has_more = len(rows) > len(page)
         end = page[-1][0] if has_more else max(self.seq, position)
-        out: dict[str, Any] = {"changes": changes, "cursor": f"c:{end}", "has_more": has_more}
+        cursor = f"{self.key}:{end}"
+        out: dict[str, Any] = {"changes": changes, "cursor": cursor, "has_more": has_more}
         if reset:
             out["reset"] = True
         if initial is not None:
             total, sent = initial[0], initial[1] + len(page)
             out["progress"] = {"total": total, "sent": sent}
             if has_more:
-                out["cursor"] = f"c:{end}:{total}:{sent}"
+                out["cursor"] = f"{cursor}:{total}:{sent}"
         return self._ok(out, msgpack)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import pytest
 
 from client_sdk import (
-    InvalidCursor,
     NetworkError,
     RequestError,
     ServerError,
@@ -148,12 +147,13 @@ def test_4xx_is_not_retried(
     make_client: MakeClient, server: FakeServer, sleeps: list[float]
 ) -> None:
     client = make_client()
-    with client.store.transaction() as conn:
-        client.store.set_meta(conn, "cursor", "garbage")
-    with pytest.raises(InvalidCursor) as info:
+    seen: list[str] = []
+    server.on_request = seen.append
+    server.fail("/sync/pull", "400")
+    with pytest.raises(RequestError) as info:
         client.sync()
-    assert info.value.status == 400 and sleeps == []
-    assert len([p for p, _ in server.requests if p == "/sync/pull"]) == 1
+    assert info.value.status == 400 and info.value.code == "bad_request" and sleeps == []
+    assert seen.count("/sync/pull") == 1
 
 
 def test_lost_response_is_resent_with_the_same_mids_and_applied_once(
