@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.models import User
-from server.auth.passwords import hash_password
+from server.auth.passwords import Passwords
 from server.db import Database, utcnow
 from server.models import Base
 from server.seed.generate import ADMIN_EMAIL, DEMO_PASSWORD, DemoData, Row, build_demo
@@ -69,10 +69,8 @@ async def seed_demo(
         return SeedResult(created=False)
     data = build_demo(seed, accounts)
     # The KDF runs before the transaction: SQLite holds its write lock for the whole of it.
-    hashes = await asyncio.gather(*(
-        asyncio.to_thread(hash_password, DEMO_PASSWORD, n=settings.password_kdf_n)
-        for _ in data.users
-    ))
+    passwords = Passwords(settings)
+    hashes = await asyncio.gather(*(passwords.hash(DEMO_PASSWORD) for _ in data.users))
     users = [
         {**user, "password_hash": hashed}
         for user, hashed in zip(data.users, hashes, strict=True)

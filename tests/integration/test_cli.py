@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from server.cli import COMMANDS, build_parser, main
 from server.db import Database, create_engine
 
+CHEAP_KDF = {"OUTPOST_PASSWORD_MEMORY_KIB": "8", "OUTPOST_PASSWORD_TIME_COST": "1"}
+
 
 async def wipe(url: str) -> None:
     db = Database(create_engine(url))
@@ -32,13 +34,14 @@ def empty_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     if database_url.startswith("postgresql"):
         asyncio.run(wipe(database_url))  # the session's database is shared: start empty
     monkeypatch.setenv("OUTPOST_DATABASE_URL", database_url)
-    monkeypatch.setenv("OUTPOST_PASSWORD_KDF_N", "1024")
+    monkeypatch.setenv("OUTPOST_PASSWORD_MEMORY_KIB", "8")
+    monkeypatch.setenv("OUTPOST_PASSWORD_TIME_COST", "1")
     return database_url
 
 
 def outpost(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``outpost <args>`` against ``url``; returns the finished process."""
-    env = {**os.environ, "OUTPOST_DATABASE_URL": url, "OUTPOST_PASSWORD_KDF_N": "1024"}
+    env = {**os.environ, "OUTPOST_DATABASE_URL": url, **CHEAP_KDF}
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
