@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from typing import Any, cast
 
@@ -33,6 +34,7 @@ _TOKEN_QUERY = (
         _users.c.active,
         _devices.c.id,
         _devices.c.active,
+        _devices.c.last_seen_at,
     )
     .select_from(_tokens)
     .join(_users, _users.c.id == _tokens.c.user_id)
@@ -46,6 +48,31 @@ async def _token_row(db: Database, token_id: Any) -> Any:
     async with db.engine.connect() as conn:
         conn = await conn.execution_options(**db.read_options)
         return (await conn.execute(_TOKEN_QUERY, {"token_id": token_id})).first()
+
+
+# A device's last_seen_at is kept to the minute: one write per device per minute at most.
+SEEN_RESOLUTION = dt.timedelta(seconds=60)
+
+
+async def touch_device(db: Database, device_id: Any, last_seen_at: dt.datetime | None) -> None:
+    """Set the device's ``last_seen_at`` to now when it is older than ``SEEN_RESOLUTION``.
+
+    The token query already read it, so most requests write nothing; the conditional UPDATE
+    keeps concurrent requests (and server processes) to one write per device per minute.
+    """
+    now = utcnow()
+    if last_seen_at is not None and now - last_seen_at < SEEN_RESOLUTION:
+        return
+    stale = now - SEEN_RESOLUTION
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            sa.update(_devices)
+            .where(
+                _devices.c.id == device_id,
+                sa.or_(_devices.c.last_seen_at.is_(None), _devices.c.last_seen_at < stale),
+            )
+            .values(last_seen_at=now)
+        )
 
 
 class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -75,6 +102,7 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
             user_active,
             device_id,
             device_active,
+            last_seen_at,
         ) = row
         if not hmac.compare_digest(secret_hash, hash_secret(secret, settings.secret_key)):
             raise NotAuthenticated("invalid token", code=codes.NOT_AUTHENTICATED)
@@ -86,6 +114,7 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthenticated("device deactivated", code=codes.DEVICE_DEACTIVATED)
         if not user_active:
             raise NotAuthenticated("user deactivated", code=codes.USER_DEACTIVATED)
+        await touch_device(db, device_id, last_seen_at)
         principal = Principal(
             user_id=user_id, role=getattr(role, "value", role), device_id=device_id
         )
