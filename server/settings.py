@@ -34,6 +34,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_failure_window_seconds: int = 15 * 60
     login_max_failures_per_account: int = 10
     login_max_failures_per_address: int = 50
+    # `outpost serve`: worker processes; on SIGTERM, 503 to new requests for the drain, then
+    # running requests get up to the timeout to finish (the process exits within 30 s)
+    workers: int = 1
+    shutdown_drain_seconds: float = 1.0
+    shutdown_timeout_seconds: int = 20
     # serve with the default secret key anyway (development only; `serve --insecure-dev-secret`)
     allow_insecure_dev_secret: bool = False
     debug: bool = False
