@@ -331,7 +331,8 @@ def test_create_user_takes_the_password_from_the_environment_or_stdin(
 
     from_env = subprocess.run(
         [*base, "--email", "env@example.com"], cwd=tmp_path, capture_output=True, text=True,
-        timeout=120, env={**env, "OUTPOST_PASSWORD": "password from env"}, stdin=subprocess.DEVNULL,
+        timeout=120, env={**env, "OUTPOST_PASSWORD": "password from env"},
+        stdin=subprocess.DEVNULL,
     )
     from_stdin = subprocess.run(
         [*base, "--email", "stdin@example.com", "--password-stdin"], cwd=tmp_path,
@@ -373,7 +374,8 @@ def test_a_failing_create_user_names_the_field_by_its_flag(
     assert main(["create-user", "--email", "b@example.com", *rep,
                  "--manager-email", "rep@example.com"]) == 1
     under_a_rep = capsys.readouterr().err
-    assert main(["create-user", "--email", "c@example.com", *rep, "--timezone", "Mars/Olympus"]) == 1
+    assert main(["create-user", "--email", "c@example.com", *rep,
+                 "--timezone", "Mars/Olympus"]) == 1
     bad_zone = capsys.readouterr().err
     assert main(["create-user", "--email", "not an email", *rep]) == 1
     bad_email = capsys.readouterr().err
