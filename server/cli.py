@@ -66,9 +66,11 @@ def app_from_env() -> Any:
     ``GracefulShutdown`` (503 to new requests once SIGTERM arrives, see server/serving.py).
     """
     from server.app import create_app
+    from server.auth.passwords import give_kdf_memory_back
 
     settings = Settings.from_env()
     check_secret(settings)
+    give_kdf_memory_back()
     app = GracefulShutdown(create_app(settings), settings.shutdown_drain_seconds)
     gc.collect()
     gc.freeze()
