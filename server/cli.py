@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from server.db import Database, create_engine
 from server.errors import DomainError
@@ -408,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
               "was written", file=sys.stderr)
     except DBAPIError as exc:
         print(f"error: cannot use the database {shown_url(settings)}: {database_reason(exc)}",
+              file=sys.stderr)
+    except SQLAlchemyError as exc:
+        # its text may quote the statement and its parameters: the kind of error only
+        print(f"error: database error ({type(exc).__name__}) on {shown_url(settings)}",
               file=sys.stderr)
     except OSError as exc:
         print(f"error: cannot use the database {shown_url(settings)}: {exc}", file=sys.stderr)

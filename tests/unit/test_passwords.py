@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -94,23 +95,33 @@ def test_the_dummy_hash_has_the_requested_cost_and_matches_nothing_guessable() -
 
 async def test_concurrent_password_hashes_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     running, peak, lock = 0, 0, threading.Lock()
-    real = passwords_module.hash_password
+    real_hash, real_verify = passwords_module.hash_password, passwords_module.verify_password
 
-    def slow(password: str, params: KdfParams) -> str:
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.02)
-        with lock:
-            running -= 1
-        return real(password, params)
+    def counted(real: Any) -> Any:
+        def run(*args: Any) -> Any:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            time.sleep(0.02)
+            with lock:
+                running -= 1
+            return real(*args)
 
-    monkeypatch.setattr(passwords_module, "hash_password", slow)
+        return run
+
+    monkeypatch.setattr(passwords_module, "hash_password", counted(real_hash))
+    monkeypatch.setattr(passwords_module, "verify_password", counted(real_verify))
     passwords = Passwords(
         Settings(password_memory_kib=8, password_time_cost=1, password_hash_concurrency=3)
     )
-    hashes = await asyncio.gather(*(passwords.hash("pw") for _ in range(20)))
+    stored = hash_password("pw", CHEAP)
+    results = await asyncio.gather(
+        *(passwords.hash("pw") for _ in range(10)),
+        *(passwords.verify("pw", stored) for _ in range(10)),
+        *(passwords.verify("pw", None) for _ in range(5)),
+    )
 
-    assert len(set(hashes)) == 20
+    assert len(set(results[:10])) == 10
+    assert results[10:20] == [True] * 10 and results[20:] == [False] * 5
     assert peak == 3
