@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 from typing import Any, cast
 
@@ -11,6 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from protocol import errors as codes
+from server.auth.last_seen import touch_device
 from server.auth.models import AccessToken, Device, User
 from server.auth.tokens import hash_secret, parse_token
 from server.db import Database, utcnow
@@ -48,31 +48,6 @@ async def _token_row(db: Database, token_id: Any) -> Any:
     async with db.engine.connect() as conn:
         conn = await conn.execution_options(**db.read_options)
         return (await conn.execute(_TOKEN_QUERY, {"token_id": token_id})).first()
-
-
-# A device's last_seen_at is kept to the minute: one write per device per minute at most.
-SEEN_RESOLUTION = dt.timedelta(seconds=60)
-
-
-async def touch_device(db: Database, device_id: Any, last_seen_at: dt.datetime | None) -> None:
-    """Set the device's ``last_seen_at`` to now when it is older than ``SEEN_RESOLUTION``.
-
-    The token query already read it, so most requests write nothing; the conditional UPDATE
-    keeps concurrent requests (and server processes) to one write per device per minute.
-    """
-    now = utcnow()
-    if last_seen_at is not None and now - last_seen_at < SEEN_RESOLUTION:
-        return
-    stale = now - SEEN_RESOLUTION
-    async with db.engine.begin() as conn:
-        await conn.execute(
-            sa.update(_devices)
-            .where(
-                _devices.c.id == device_id,
-                sa.or_(_devices.c.last_seen_at.is_(None), _devices.c.last_seen_at < stale),
-            )
-            .values(last_seen_at=now)
-        )
 
 
 class TokenAuthMiddleware(AbstractAuthenticationMiddleware):

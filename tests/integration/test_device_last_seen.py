@@ -61,3 +61,14 @@ async def test_a_refused_token_does_not_touch_last_seen_at(client, db) -> None:
     response = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert await seen(db, device_id) is None
+
+
+async def test_a_failed_last_seen_write_does_not_fail_the_request(tmp_path) -> None:
+    from server.auth.last_seen import touch_device
+    from server.db import create_engine
+
+    broken = Database(create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/outpost.db"))
+    try:
+        await touch_device(broken, uuid.uuid4(), None)  # logs a warning, raises nothing
+    finally:
+        await broken.dispose()
