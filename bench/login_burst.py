@@ -35,9 +35,14 @@ async def burst(base_url: str, logins: int) -> collections.Counter[int]:
     async with httpx.AsyncClient(base_url=base_url, timeout=300, limits=limits) as client:
 
         async def one() -> int:
-            response = await client.post("/auth/login", json={
-                "email": EMAIL, "password": PASSWORD, "device_id": str(uuid.uuid4()),
-            })
+            response = await client.post(
+                "/auth/login",
+                json={
+                    "email": EMAIL,
+                    "password": PASSWORD,
+                    "device_id": str(uuid.uuid4()),
+                },
+            )
             return response.status_code
 
         return collections.Counter(await asyncio.gather(*(one() for _ in range(logins))))
@@ -52,12 +57,21 @@ def main() -> int:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'burst.db'}"
         env = {**os.environ, "OUTPOST_DATABASE_URL": url, "PYTHONPATH": str(args.root)}
         for command in (["migrate"], ["seed-demo", "--accounts", "5"]):
-            subprocess.run([sys.executable, "-m", "server.cli", *command], cwd=args.root,
-                           env=env, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "server.cli", *command],
+                cwd=args.root,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
         server = ServerProcess(args.root, url, Path(tmp) / "server.log")
-        server.env.update({"PYTHONPATH": str(args.root),
-                           "OUTPOST_LOGIN_MAX_FAILURES_PER_ACCOUNT": str(args.logins * 2),
-                           "OUTPOST_LOGIN_MAX_FAILURES_PER_ADDRESS": str(args.logins * 2)})
+        server.env.update(
+            {
+                "PYTHONPATH": str(args.root),
+                "OUTPOST_LOGIN_MAX_FAILURES_PER_ACCOUNT": str(args.logins * 2),
+                "OUTPOST_LOGIN_MAX_FAILURES_PER_ADDRESS": str(args.logins * 2),
+            }
+        )
         with server:
             asyncio.run(burst(server.base_url, 1))  # warm up: first-request allocations
             before = server.rss_mib()
@@ -69,8 +83,10 @@ def main() -> int:
             after = server.rss_mib()
         print(f"code: {args.root}")
         print(f"{args.logins} concurrent logins in {elapsed:.1f} s, statuses {dict(statuses)}")
-        print(f"server RSS: before {before:.0f} MiB, peak {sampler.peak_kib / 1024:.0f} MiB, "
-              f"2 s after {after:.0f} MiB")
+        print(
+            f"server RSS: before {before:.0f} MiB, peak {sampler.peak_kib / 1024:.0f} MiB, "
+            f"2 s after {after:.0f} MiB"
+        )
     return 0
 
 
