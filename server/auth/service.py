@@ -91,6 +91,7 @@ class AuthService:
         after the same password check, so the answer tells nothing about the account.
         """
         email = normalize_email(request.email)
+        address = address[:64]  # the column's width (an IPv6 address takes at most 45)
         async with self.db.transaction() as session:
             repo = AuthRepository(session)
             await check_login_allowed(repo, self.settings, email, address, utcnow())
