@@ -32,6 +32,7 @@ FORBIDDEN = "forbidden"
 NOT_FOUND = "not_found"
 CONFLICT = "conflict"
 UPGRADE_REQUIRED = "upgrade_required"
+TOO_MANY_ATTEMPTS = "too_many_attempts"
 
 # Sync codes (per mutation or per request)
 MUTATION_GAP = "mutation_gap"

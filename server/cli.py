@@ -1,4 +1,4 @@
-"""The ``outpost`` command line: serve, migrate, create-user, seed-demo.
+"""The ``outpost`` command line: serve, migrate, create-user, seed-demo, prune.
 
 Each subcommand is one ``add_<name>`` function that declares its arguments and the function
 that runs it; ``COMMANDS`` lists them (a ``scheduler`` command is one more entry).
@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import gc
 import getpass
+import os
+import re
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,11 +20,12 @@ from typing import Any
 
 import msgspec
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from server.db import Database, create_engine
 from server.errors import DomainError
 from server.schema import SchemaNotReady, current_revisions, ensure_migrated, upgrade
+from server.serving import GracefulShutdown, InsecureSecret, check_secret
 from server.settings import Settings
 
 Runner = Callable[[Settings, argparse.Namespace], int]
@@ -57,10 +61,17 @@ def app_from_env() -> Any:
     the process: it is moved out of the cyclic garbage collector's reach (``gc.freeze``), so a
     full collection during a request walks that request's objects only. Without it, a full
     collection in the middle of a 1,000-mutation push took ~90 ms here.
+
+    It refuses the default secret key (``check_secret``) and is wrapped in
+    ``GracefulShutdown`` (503 to new requests once SIGTERM arrives, see server/serving.py).
     """
     from server.app import create_app
+    from server.auth.passwords import give_kdf_memory_back
 
-    app = create_app(Settings.from_env())
+    settings = Settings.from_env()
+    check_secret(settings)
+    give_kdf_memory_back()
+    app = GracefulShutdown(create_app(settings), settings.shutdown_drain_seconds)
     gc.collect()
     gc.freeze()
     return app
@@ -70,15 +81,31 @@ def app_from_env() -> Any:
 
 
 def run_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Refuse an unmigrated database, then serve the API with uvicorn."""
+    """Refuse the default secret key and an unmigrated database, then serve with uvicorn."""
     import uvicorn
 
+    if args.insecure_dev_secret:
+        # the workers build their settings from the environment: they must see it too
+        os.environ["OUTPOST_ALLOW_INSECURE_DEV_SECRET"] = "true"
+        settings = msgspec.structs.replace(settings, allow_insecure_dev_secret=True)
+    try:
+        check_secret(settings)
+    except InsecureSecret as exc:
+        raise CommandFailed(str(exc)) from None
     on_database(settings, ensure_migrated_ok)
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"Outpost serving {shown_url(settings)} on http://{host}:{port}", flush=True)
+    workers = args.workers or settings.workers
+    if workers > 1 and args.reload:
+        raise CommandFailed("--reload and --workers cannot be combined")
+    print(f"Outpost serving {shown_url(settings)} on http://{host}:{port} "
+          f"({workers} worker{'s' if workers > 1 else ''})", flush=True)
+    if settings.insecure_secret:
+        print("warning: signing tokens with the public default OUTPOST_SECRET_KEY "
+              "(development only)", flush=True)
     print(f"OpenAPI docs: http://{host}:{port}/schema", flush=True)
     uvicorn.run("server.cli:app_from_env", factory=True, host=host, port=port,
-                reload=args.reload, log_level="info")
+                reload=args.reload, workers=workers if workers > 1 else None, log_level="info",
+                timeout_graceful_shutdown=settings.shutdown_timeout_seconds)
     return EXIT_OK
 
 
@@ -92,7 +119,12 @@ def add_serve(commands: Any) -> None:
     parser = commands.add_parser("serve", help="serve the HTTP API (OpenAPI docs at /schema)")
     parser.add_argument("--host", help="address to bind (default: OUTPOST_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: OUTPOST_PORT or 8000)")
+    parser.add_argument("--workers", type=positive,
+                        help="worker processes (default: OUTPOST_WORKERS or 1)")
     parser.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    parser.add_argument("--insecure-dev-secret", action="store_true",
+                        help="serve even with the public default OUTPOST_SECRET_KEY "
+                             "(development only; `make run` passes it)")
     parser.set_defaults(run=run_serve)
 
 
@@ -123,23 +155,42 @@ def add_migrate(commands: Any) -> None:
 # --- create-user -------------------------------------------------------------------------
 
 
-def ask_password() -> str:
-    """Prompt twice for a password (only when a terminal is attached)."""
+def read_password(args: argparse.Namespace) -> str:
+    """The new user's password: ``--password``, ``OUTPOST_PASSWORD``, ``--password-stdin``
+    (its first line), or typed twice at a terminal."""
+    if args.password is not None:
+        return str(args.password)
+    from_env = os.environ.get("OUTPOST_PASSWORD")
+    if from_env:
+        return from_env
+    if args.password_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise CommandFailed("--password-stdin: no password on standard input")
+        return line
     if not sys.stdin.isatty():
-        raise CommandFailed("--password is required when not run from a terminal")
+        raise CommandFailed("no terminal to ask for the password: set OUTPOST_PASSWORD, "
+                            "or pipe it in with --password-stdin (or pass --password)")
     password = getpass.getpass("password: ")
     if getpass.getpass("again: ") != password:
         raise CommandFailed("the two passwords differ")
     return password
 
 
+# Service fields by the flag that sets them, so errors name what the user typed.
+CREATE_USER_FLAGS = {"email": "--email", "name": "--name", "role": "--role",
+                     "password": "--password", "manager_id": "--manager-email",
+                     "timezone": "--timezone"}
+
+
 def run_create_user(settings: Settings, args: argparse.Namespace) -> int:
     """Create a user (the first admin, typically)."""
+    from server.auth.models import Role
     from server.auth.repository import AuthRepository
     from server.sfa.users.rules import normalize_email
     from server.sfa.users.service import create_user
 
-    password = args.password if args.password is not None else ask_password()
+    password = read_password(args)
 
     async def work(db: Database) -> int:
         await ensure_migrated(db)
@@ -150,7 +201,10 @@ def run_create_user(settings: Settings, args: argparse.Namespace) -> int:
                     normalize_email(args.manager_email)
                 )
             if manager is None:
-                raise CommandFailed(f"no user with email {args.manager_email}")
+                raise CommandFailed(f"--manager-email: no user with email {args.manager_email}")
+            if manager.role not in (Role.MANAGER, Role.ADMIN):
+                raise CommandFailed(f"--manager-email: {manager.email} is a {manager.role}; "
+                                    "a manager must be a manager or an admin")
             manager_id = manager.id
         user = await create_user(db, settings, args.email, args.name, args.role, password,
                                  manager_id=manager_id, timezone=args.timezone)
@@ -161,14 +215,21 @@ def run_create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_create_user(commands: Any) -> None:
-    parser = commands.add_parser("create-user", help="create a user (rep, manager or admin)")
+    parser = commands.add_parser(
+        "create-user", help="create a user (rep, manager or admin)",
+        description="Create a user. The password comes from --password, OUTPOST_PASSWORD, "
+                    "--password-stdin, or is asked for twice at a terminal.",
+    )
     parser.add_argument("--email", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--role", required=True, choices=["rep", "manager", "admin"])
-    parser.add_argument("--password", help="the password (prompted for when omitted)")
+    parser.add_argument("--password", help="the password (visible to other local users: "
+                                           "prefer OUTPOST_PASSWORD or --password-stdin)")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of standard input")
     parser.add_argument("--manager-email", help="email of the user's manager")
     parser.add_argument("--timezone", default="UTC", help="IANA time zone (default: UTC)")
-    parser.set_defaults(run=run_create_user)
+    parser.set_defaults(run=run_create_user, flags=CREATE_USER_FLAGS)
 
 
 # --- seed-demo ---------------------------------------------------------------------------
@@ -190,7 +251,7 @@ def print_progress(what: str, done: int, total: int) -> None:
 def run_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     """Insert the demo company (idempotent: a second run changes nothing)."""
     from server.app import build_registry
-    from server.seed.demo import seed_demo
+    from server.seed.demo import SeedRefused, seed_demo
     from server.seed.generate import ADMIN_EMAIL, DEMO_PASSWORD
     from server.sync.writer import ChangeWriter
 
@@ -198,31 +259,117 @@ def run_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         await ensure_migrated(db)
         print(f"seeding demo data (seed {args.seed}, {args.accounts} accounts) "
               f"into {shown_url(settings)}", flush=True)
-        result = await seed_demo(db, settings, ChangeWriter(build_registry()), seed=args.seed,
-                                 accounts=args.accounts, progress=print_progress)
-        if not result.created:
-            print(f"demo data already present ({ADMIN_EMAIL} exists); nothing to do")
-        else:
+        try:
+            result = await seed_demo(db, settings, ChangeWriter(build_registry()),
+                                     seed=args.seed, accounts=args.accounts,
+                                     progress=print_progress, force=args.force)
+        except SeedRefused as exc:
+            raise CommandFailed(str(exc)) from None
+        present = result.present
+        if present is None:
             summary = ", ".join(f"{count} {name}" for name, count in result.counts.items())
             print(f"demo data created: {summary}")
             print(f"log in as {ADMIN_EMAIL} / {DEMO_PASSWORD}")
-        return EXIT_OK
+            return EXIT_OK
+        if present.seed is None:
+            print(f"demo data already present ({ADMIN_EMAIL} exists, its --seed and --accounts "
+                  f"not recorded); nothing written")
+            return EXIT_OK
+        if (present.seed, present.accounts) == (args.seed, args.accounts):
+            print(f"demo data already present (--seed {present.seed} --accounts "
+                  f"{present.accounts}); nothing to do")
+            return EXIT_OK
+        raise CommandFailed(
+            f"the database already holds the demo data of --seed {present.seed} --accounts "
+            f"{present.accounts}: --seed {args.seed} --accounts {args.accounts} was NOT "
+            "written (nothing changed); demo data is seeded once, into an empty database"
+        )
 
     return on_database(settings, work)
 
 
 def add_seed_demo(commands: Any) -> None:
-    parser = commands.add_parser("seed-demo", help="insert deterministic demo data (idempotent)")
+    parser = commands.add_parser(
+        "seed-demo", help="insert deterministic demo data (idempotent)",
+        description="Insert the demo company into an empty database; a second run with the "
+                    "same --seed and --accounts does nothing, other ones are refused.",
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     parser.add_argument("--accounts", type=positive, default=2000,
                         help="number of customer accounts (default: 2000)")
+    parser.add_argument("--force", action="store_true",
+                        help="add the demo data to a database that already has users (but no "
+                             "demo data, and none of the demo users' emails)")
     parser.set_defaults(run=run_seed_demo)
+
+
+# --- prune -------------------------------------------------------------------------------
+
+
+def run_prune(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete tombstones, receipts and login failures older than their retention."""
+    from server.auth.repository import AuthRepository
+    from server.db import utcnow
+    from server.sync.retention import prune_log
+
+    async def work(db: Database) -> int:
+        await ensure_migrated(db)
+        now = utcnow()
+        retention = settings.tombstone_retention_seconds
+        cutoff = now - dt.timedelta(seconds=retention)
+        print(f"pruning {shown_url(settings)}: tombstones and receipts older than "
+              f"{retention} s (before {cutoff.isoformat(timespec='seconds')})", flush=True)
+        report = await prune_log(db, settings, now, progress=print_pruned)
+        window = dt.timedelta(seconds=settings.login_failure_window_seconds)
+        async with db.transaction() as session:
+            failures = await AuthRepository(session).prune_login_failures(now - window)
+        print_pruned("expired login failures", failures)
+        print(f"pruned {report.log_rows} tombstones, {report.receipts} receipts, "
+              f"{report.records} deleted records and {failures} login failures; "
+              f"sync horizon at {report.horizon}")
+        return EXIT_OK
+
+    return on_database(settings, work)
+
+
+def print_pruned(what: str, count: int) -> None:
+    """One progress line per pruning step: ``  receipts: 120 deleted``."""
+    print(f"  {what}: {count} deleted", flush=True)
+
+
+def add_prune(commands: Any) -> None:
+    parser = commands.add_parser(
+        "prune", help="delete tombstones and receipts older than the retention",
+        description="Delete change-log tombstones, push receipts and deleted records older "
+                    "than OUTPOST_TOMBSTONE_RETENTION_SECONDS (devices whose cursor is older "
+                    "re-sync from the start), and expired login failures.",
+    )
+    parser.set_defaults(run=run_prune)
 
 
 # --- entry point -------------------------------------------------------------------------
 
 COMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_migrate, add_create_user,
-                                              add_seed_demo)
+                                              add_seed_demo, add_prune)
+
+
+def domain_message(exc: DomainError, flags: dict[str, str]) -> str:
+    """A service error in the command's terms: its field named by the flag that set it."""
+    if not exc.field:
+        return exc.message
+    flag = flags.get(exc.field, exc.field)
+    message = exc.message
+    if "_" in exc.field:  # an identifier such as manager_id, not a word such as "email"
+        message = message.replace(exc.field, flag)
+    return f"{message} ({flag})"
+
+
+def database_reason(exc: DBAPIError) -> str:
+    """What the database said, without the statement or its parameters (they can carry
+    password hashes): the driver's first line, its class-name prefix removed."""
+    text = str(exc.orig) if exc.orig is not None else type(exc).__name__
+    first = text.strip().splitlines()[0] if text.strip() else type(exc.orig).__name__
+    return re.sub(r"^<class '[^']*'>:\s*", "", first)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,11 +400,20 @@ def main(argv: list[str] | None = None) -> int:
     except SchemaNotReady as exc:
         print(f"error: {exc}", file=sys.stderr)
     except DomainError as exc:
-        where = f" ({exc.field})" if exc.field else ""
-        print(f"error: {exc.message}{where}", file=sys.stderr)
+        print(f"error: {domain_message(exc, getattr(args, 'flags', {}))}", file=sys.stderr)
     except CommandFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
-    except (DBAPIError, OSError) as exc:
+    except IntegrityError as exc:
+        print(f"error: the database refused the change ({database_reason(exc)}); nothing "
+              "was written", file=sys.stderr)
+    except DBAPIError as exc:
+        print(f"error: cannot use the database {shown_url(settings)}: {database_reason(exc)}",
+              file=sys.stderr)
+    except SQLAlchemyError as exc:
+        # its text may quote the statement and its parameters: the kind of error only
+        print(f"error: database error ({type(exc).__name__}) on {shown_url(settings)}",
+              file=sys.stderr)
+    except OSError as exc:
         print(f"error: cannot use the database {shown_url(settings)}: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130

@@ -9,13 +9,14 @@ from collections.abc import Mapping
 import msgspec
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///outpost.db"
+DEFAULT_SECRET_KEY = "dev-insecure-secret-change-me"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the server needs to know about its environment."""
 
     database_url: str = DEFAULT_DATABASE_URL
-    secret_key: str = "dev-insecure-secret-change-me"
+    secret_key: str = DEFAULT_SECRET_KEY
     access_token_ttl_seconds: int = 30 * 24 * 3600
     max_body_bytes: int = 8 * 1024 * 1024
     page_size_default: int = 50
@@ -23,7 +24,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tombstone_retention_seconds: int = 30 * 24 * 3600
     sync_push_max_mutations: int = 2000
     sync_pull_max_limit: int = 5000
-    password_kdf_n: int = 2**14
+    # argon2id at OWASP's first recommendation (19 MiB, 2 passes, 1 lane); tests lower them
+    password_memory_kib: int = 19 * 1024
+    password_time_cost: int = 2
+    password_parallelism: int = 1
+    # at most this many password hashes at once per process (each holds its memory_kib)
+    password_hash_concurrency: int = 2
+    # login throttling: failed attempts counted over a sliding window, in the database
+    login_failure_window_seconds: int = 15 * 60
+    login_max_failures_per_account: int = 10
+    login_max_failures_per_address: int = 50
+    # `outpost serve`: worker processes; on SIGTERM, 503 to new requests for the drain, then
+    # running requests get up to the timeout to finish (the process exits within 30 s)
+    workers: int = 1
+    shutdown_drain_seconds: float = 1.0
+    shutdown_timeout_seconds: int = 20
+    # serve with the default secret key anyway (development only; `serve --insecure-dev-secret`)
+    allow_insecure_dev_secret: bool = False
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
@@ -39,6 +56,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raw[field] = env[key]
         settings = msgspec.convert(raw, cls, strict=False)
         return settings
+
+    @property
+    def insecure_secret(self) -> bool:
+        """True when tokens would be signed with the public default key."""
+        return self.secret_key == DEFAULT_SECRET_KEY
 
     @property
     def is_sqlite(self) -> bool:

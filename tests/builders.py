@@ -7,13 +7,14 @@ import uuid
 from typing import Any
 
 from server.auth.models import Role, User
-from server.auth.passwords import hash_password
+from server.auth.passwords import KdfParams, hash_password
 from server.auth.service import issue_token as mint_token
 from server.db import Database, new_id
 from server.settings import Settings
 
 TEST_PASSWORD = "correct horse battery staple"
 TEST_SECRET_KEY = "test-secret"
+TEST_KDF = KdfParams(memory_kib=8, time_cost=1)  # the cost tests/conftest.py's settings use
 
 
 async def make_user(db: Database, role: Role | str = Role.REP, **overrides: Any) -> User:
@@ -24,7 +25,7 @@ async def make_user(db: Database, role: Role | str = Role.REP, **overrides: Any)
         "email": f"{role}-{uid.hex[-12:]}@example.com",  # the random tail: v7 heads repeat
         "name": f"Test {role}",
         "role": Role(role),
-        "password_hash": hash_password(TEST_PASSWORD, n=2**10),
+        "password_hash": hash_password(TEST_PASSWORD, TEST_KDF),
         **overrides,
     }
     user = User(**values)

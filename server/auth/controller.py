@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeAlias
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from protocol.errors import ErrorBody
 from server.auth.guards import admins_only
 from server.auth.schemas import (
     DeviceView,
@@ -20,6 +21,7 @@ from server.auth.schemas import (
     TokenView,
 )
 from server.auth.service import AuthService
+from server.auth.throttle import TooManyAttempts
 from server.pagination import Page
 from server.sync.registry import Principal
 
@@ -35,17 +37,35 @@ def provide_auth_service(state: State) -> AuthService:
 _DEPENDENCIES = {"auth_service": Provide(provide_auth_service, sync_to_thread=False)}
 
 
+def too_many_attempts(_: Request[Any, Any, Any], exc: TooManyAttempts) -> Response[ErrorBody]:
+    """429 with ``Retry-After`` (the generic error body plus the header)."""
+    return Response(
+        content=ErrorBody(code=exc.code, message=exc.message, field=exc.field, data=exc.data),
+        status_code=exc.status, media_type=MediaType.JSON,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
 class AuthController(Controller):
     """Login and the caller's own session, tokens and devices."""
 
     path = "/auth"
     tags = ["auth"]
     dependencies = _DEPENDENCIES
+    exception_handlers = {TooManyAttempts: too_many_attempts}
 
     @post("/login", status_code=200, exclude_from_auth=True, security=[{}])
-    async def login(self, data: JSONBody[LoginRequest], auth_service: Service) -> LoginResponse:
-        """Exchange email, password and device id for a bearer token bound to the device."""
-        return await auth_service.login(data)
+    async def login(
+        self, data: JSONBody[LoginRequest], request: Request[Any, Any, Any],
+        auth_service: Service,
+    ) -> LoginResponse:
+        """Exchange email, password and device id for a bearer token bound to the device.
+
+        Throttled: 429 ``too_many_attempts`` with ``Retry-After`` after too many failures of
+        the account or of the client address (see README, ``OUTPOST_LOGIN_*``).
+        """
+        address = request.client.host if request.client is not None else ""
+        return await auth_service.login(data, address)
 
     @post("/logout", status_code=200)
     async def logout(

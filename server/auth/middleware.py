@@ -10,6 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from protocol import errors as codes
+from server.auth.last_seen import touch_device
 from server.auth.models import AccessToken, Device, User
 from server.auth.tokens import hash_secret, parse_token
 from server.db import Database, utcnow
@@ -33,6 +34,7 @@ _TOKEN_QUERY = (
         _users.c.active,
         _devices.c.id,
         _devices.c.active,
+        _devices.c.last_seen_at,
     )
     .select_from(_tokens)
     .join(_users, _users.c.id == _tokens.c.user_id)
@@ -75,6 +77,7 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
             user_active,
             device_id,
             device_active,
+            last_seen_at,
         ) = row
         if not hmac.compare_digest(secret_hash, hash_secret(secret, settings.secret_key)):
             raise NotAuthenticated("invalid token", code=codes.NOT_AUTHENTICATED)
@@ -88,6 +91,7 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthenticated("token revoked", code=codes.TOKEN_REVOKED)
         if expires_at <= utcnow():
             raise NotAuthenticated("token expired", code=codes.TOKEN_EXPIRED)
+        await touch_device(db, device_id, last_seen_at)
         principal = Principal(
             user_id=user_id, role=getattr(role, "value", role), device_id=device_id
         )

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.models import AccessToken, Device, User
+from server.auth.models import AccessToken, Device, LoginFailure, User
+from server.db import new_id
 from server.pagination import fetch_page
 
 
@@ -124,3 +125,39 @@ class AuthRepository:
             self.session, statement, Device.id, cursor=cursor, limit=limit  # type: ignore[arg-type]
         )
         return [row[0] for row in rows], next_cursor
+
+    async def add_login_failure(self, email: str, address: str, now: dt.datetime) -> uuid.UUID:
+        """Record a login attempt as failed (until ``clear_login_failures``); returns its id."""
+        failure_id = new_id()
+        await self.session.execute(
+            sa.insert(LoginFailure).values(id=failure_id, email=email, address=address,
+                                           created_at=now)
+        )
+        return failure_id
+
+    async def nth_recent_failure(
+        self, *, email: str | None = None, address: str | None = None, since: dt.datetime,
+        nth: int,
+    ) -> dt.datetime | None:
+        """When the ``nth`` most recent failure since ``since`` of an email (or an address)
+        happened; None when there are fewer."""
+        column = LoginFailure.email if email is not None else LoginFailure.address
+        return await self.session.scalar(
+            sa.select(LoginFailure.created_at)
+            .where(column == (email if email is not None else address),
+                   LoginFailure.created_at > since)
+            .order_by(LoginFailure.created_at.desc())
+            .offset(nth - 1)
+            .limit(1)
+        )
+
+    async def clear_login_failures(self, email: str) -> None:
+        """Forget an account's failed attempts (it just logged in)."""
+        await self.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
+
+    async def prune_login_failures(self, before: dt.datetime) -> int:
+        """Delete failures older than ``before`` (outside every throttle window)."""
+        result = await self.session.execute(
+            sa.delete(LoginFailure).where(LoginFailure.created_at < before)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

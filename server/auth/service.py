@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 
@@ -10,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from protocol import errors as codes
 from server.auth.models import Role
-from server.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
+from server.auth.passwords import Passwords
 from server.auth.repository import AuthRepository
 from server.auth.schemas import (
     DeviceView,
@@ -22,6 +21,7 @@ from server.auth.schemas import (
     TokenView,
     UserSummary,
 )
+from server.auth.throttle import check_login_allowed
 from server.auth.tokens import format_token, hash_secret, new_secret
 from server.db import Database, new_id, utcnow
 from server.errors import Conflict, Forbidden, NotAuthenticated, NotFound
@@ -81,39 +81,48 @@ class AuthService:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        self.passwords = Passwords(settings)
 
-    async def login(self, request: LoginRequest) -> LoginResponse:
-        """Check credentials, register the device on first use, and mint a bearer token."""
+    async def login(self, request: LoginRequest, address: str = "") -> LoginResponse:
+        """Check credentials, register the device on first use, and mint a bearer token.
+
+        Throttled per account and per client ``address`` (``server.auth.throttle``). Unknown
+        emails, wrong passwords and deactivated users all answer ``invalid_credentials``
+        after the same password check, so the answer tells nothing about the account.
+        """
         email = normalize_email(request.email)
+        address = address[:64]  # the column's width (an IPv6 address takes at most 45)
         async with self.db.transaction() as session:
-            found = await AuthRepository(session).user_by_email(email)
+            repo = AuthRepository(session)
+            await check_login_allowed(repo, self.settings, email, address, utcnow())
+            await repo.add_login_failure(email, address, utcnow())  # until it succeeds
+            found = await repo.user_by_email(email)
             stored = found.password_hash if found is not None else None
         # The KDF runs outside any transaction (SQLite would hold its write lock meanwhile) and
-        # in a thread (it would stall the event loop); unknown emails pay the same cost.
-        n = self.settings.password_kdf_n
-        valid = await asyncio.to_thread(verify_password, request.password, stored or dummy_hash(n))
-        if found is None or not valid:
+        # in the bounded hashing pool (it would stall the event loop); unknown emails pay the
+        # same cost.
+        valid = await self.passwords.verify(request.password, stored)
+        if found is None or stored is None or not valid or not found.active:
             raise NotAuthenticated(_BAD_CREDENTIALS, code=codes.INVALID_CREDENTIALS)
         rehashed = None
-        if stored is not None and needs_rehash(stored, n=n):
-            rehashed = await asyncio.to_thread(hash_password, request.password, n=n)
+        if self.passwords.needs_rehash(stored):
+            rehashed = await self.passwords.hash(request.password)
         try:
-            return await self._open_session(found.id, request, rehashed)
+            return await self._open_session(found.id, email, request, rehashed)
         except IntegrityError:
             # A concurrent first login registered the same device id; the retry sees its row
             # and answers by the normal rules (same user: fine; another user: device_in_use).
-            return await self._open_session(found.id, request, rehashed)
+            return await self._open_session(found.id, email, request, rehashed)
 
     async def _open_session(
-        self, user_id: uuid.UUID, request: LoginRequest, rehashed: str | None
+        self, user_id: uuid.UUID, email: str, request: LoginRequest, rehashed: str | None
     ) -> LoginResponse:
         async with self.db.transaction() as session:
             repo = AuthRepository(session)
             user = await repo.user(user_id)
-            if user is None:
+            if user is None or not user.active:
                 raise NotAuthenticated(_BAD_CREDENTIALS, code=codes.INVALID_CREDENTIALS)
-            if not user.active:
-                raise Forbidden("this user is deactivated", code=codes.USER_DEACTIVATED)
+            await repo.clear_login_failures(email)
             device = await repo.device(request.device_id, for_update=True)
             if device is None:
                 device = await repo.add_device(request.device_id, user.id, request.device_name)

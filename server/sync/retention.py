@@ -7,6 +7,7 @@ A cursor older than the horizon may have missed a pruned tombstone, so its next 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -28,8 +29,18 @@ class PruneReport:
     horizon: str
 
 
-async def prune_log(db: Database, settings: Settings, now: dt.datetime) -> PruneReport:
-    """Delete tombstones and receipts older than the retention; advance the horizon."""
+def _silent(_what: str, _count: int) -> None:
+    pass
+
+
+async def prune_log(
+    db: Database, settings: Settings, now: dt.datetime,
+    progress: Callable[[str, int], None] = _silent,
+) -> PruneReport:
+    """Delete tombstones and receipts older than the retention; advance the horizon.
+
+    ``progress(step, rows deleted)`` is called after each of the three deletions.
+    """
     cutoff = now - dt.timedelta(seconds=settings.tombstone_retention_seconds)
     old = sa.and_(sync_log.c.op.in_(("delete", "evict")), sync_log.c.created_at < cutoff)
     async with db.transaction() as session:
@@ -58,11 +69,13 @@ async def prune_log(db: Database, settings: Settings, now: dt.datetime) -> Prune
                 ["value"],
             )
         log_rows = (await session.execute(sa.delete(sync_log).where(old))).rowcount  # type: ignore[attr-defined]
+        progress("change-log tombstones", log_rows)
         receipts = (
             await session.execute(
                 sa.delete(sync_receipts).where(sync_receipts.c.created_at < cutoff)
             )
         ).rowcount  # type: ignore[attr-defined]
+        progress("receipts", receipts)
         records = (
             await session.execute(
                 sa.delete(sync_records).where(
@@ -70,4 +83,5 @@ async def prune_log(db: Database, settings: Settings, now: dt.datetime) -> Prune
                 )
             )
         ).rowcount  # type: ignore[attr-defined]
+        progress("deleted records", records)
     return PruneReport(log_rows, receipts, records, format_position(horizon))

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from server.auth import service as auth_service_module
+from server.auth import passwords as passwords_module
 from server.auth.models import AccessToken, Device, User
-from server.auth.passwords import hash_password
+from server.auth.passwords import KdfParams, hash_password, hash_scrypt, verify_password
 from server.auth.schemas import LoginRequest
 from server.auth.service import AuthService
 from server.auth.tokens import format_token, hash_secret, new_secret
@@ -105,13 +105,13 @@ async def test_wrong_password_and_unknown_email_look_the_same(client, db) -> Non
 
 async def test_an_unknown_email_still_pays_for_the_kdf(db, settings, monkeypatch) -> None:
     calls: list[str] = []
-    real = auth_service_module.verify_password
+    real = passwords_module.verify_password
 
     def spy(password: str, encoded: str) -> bool:
         calls.append(encoded)
         return real(password, encoded)
 
-    monkeypatch.setattr(auth_service_module, "verify_password", spy)
+    monkeypatch.setattr(passwords_module, "verify_password", spy)
     service = AuthService(db, settings)
     with pytest.raises(Exception) as caught:
         await service.login(LoginRequest(
@@ -119,26 +119,56 @@ async def test_an_unknown_email_still_pays_for_the_kdf(db, settings, monkeypatch
         ))
     assert getattr(caught.value, "code", None) == "invalid_credentials"
     assert len(calls) == 1
-    assert calls[0].split("$")[1] == str(settings.password_kdf_n)
+    assert calls[0].startswith("$argon2id$v=19$m=8,t=1,p=1$")
 
 
 async def test_login_upgrades_a_hash_made_with_an_old_cost(client, db, settings) -> None:
-    rep = await make_user(db, password_hash=hash_password(TEST_PASSWORD, n=2**11))
+    rep = await make_user(
+        db, password_hash=hash_password(TEST_PASSWORD, KdfParams(memory_kib=16, time_cost=1))
+    )
     assert (await login(client, rep)).status_code == 200
     async with db.sessions() as session:
         stored = (await session.get(User, rep.id)).password_hash
-    assert stored.split("$")[1] == str(settings.password_kdf_n)
+    assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert (await login(client, rep)).status_code == 200
+
+
+async def test_login_rehashes_an_old_scrypt_hash_with_argon2id(client, db, settings) -> None:
+    rep = await make_user(db, password_hash=hash_scrypt(TEST_PASSWORD, n=2**10))
+    assert (await login(client, rep, password="not the password")).status_code == 401
+    async with db.sessions() as session:
+        assert (await session.get(User, rep.id)).password_hash.startswith("scrypt$")
+
+    assert (await login(client, rep)).status_code == 200
+
+    async with db.sessions() as session:
+        stored = (await session.get(User, rep.id)).password_hash
+    assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert verify_password(TEST_PASSWORD, stored)
     assert (await login(client, rep)).status_code == 200
 
 
 async def test_a_deactivated_user_cannot_log_in(client, db) -> None:
     rep = await make_user(db, active=False)
     response = await login(client, rep)
-    assert response.status_code == 403
-    assert response.json()["code"] == "user_deactivated"
-    wrong = await login(client, rep, password="wrong password")
-    assert wrong.json()["code"] == "invalid_credentials"  # no status leak without the password
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
     assert await count(db, AccessToken) == 0
+    assert await count(db, Device) == 0
+
+
+async def test_deactivated_login_answers_the_same_for_right_and_wrong_passwords(
+    client, db
+) -> None:
+    rep = await make_user(db, active=False)
+    right = await login(client, rep)
+    wrong = await login(client, rep, password="wrong password")
+    ghost = await client.post("/auth/login", json={
+        "email": "nobody@example.com", "password": TEST_PASSWORD, "device_id": str(uuid.uuid4()),
+    })
+    assert right.status_code == wrong.status_code == ghost.status_code == 401
+    assert right.json() == wrong.json() == ghost.json()
+    assert right.headers.get("content-length") == wrong.headers.get("content-length")
 
 
 async def test_a_device_bound_to_another_user_is_refused(client, db) -> None:

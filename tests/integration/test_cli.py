@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from server.cli import COMMANDS, build_parser, main
 from server.db import Database, create_engine
 
+CHEAP_KDF = {"OUTPOST_PASSWORD_MEMORY_KIB": "8", "OUTPOST_PASSWORD_TIME_COST": "1"}
+
 
 async def wipe(url: str) -> None:
     db = Database(create_engine(url))
@@ -32,13 +34,14 @@ def empty_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     if database_url.startswith("postgresql"):
         asyncio.run(wipe(database_url))  # the session's database is shared: start empty
     monkeypatch.setenv("OUTPOST_DATABASE_URL", database_url)
-    monkeypatch.setenv("OUTPOST_PASSWORD_KDF_N", "1024")
+    monkeypatch.setenv("OUTPOST_PASSWORD_MEMORY_KIB", "8")
+    monkeypatch.setenv("OUTPOST_PASSWORD_TIME_COST", "1")
     return database_url
 
 
 def outpost(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``outpost <args>`` against ``url``; returns the finished process."""
-    env = {**os.environ, "OUTPOST_DATABASE_URL": url, "OUTPOST_PASSWORD_KDF_N": "1024"}
+    env = {**os.environ, "OUTPOST_DATABASE_URL": url, **CHEAP_KDF}
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
@@ -59,7 +62,7 @@ async def counts(url: str) -> dict[str, int]:
 
 
 def test_serve_refuses_an_unmigrated_database(empty_url: str, tmp_path: Path) -> None:
-    done = outpost(empty_url, tmp_path, "serve", "--port", "8765")
+    done = outpost(empty_url, tmp_path, "serve", "--port", "8765", "--insecure-dev-secret")
 
     assert done.returncode == 1
     assert "database is not migrated: run `outpost migrate`" in done.stderr
@@ -109,13 +112,13 @@ def test_migrate_create_user_and_seed_twice(
 
     ana = ["--name", "Ana", "--role", "rep", "--password", "long enough pw"]
     assert main(["create-user", "--email", "ana@example.com", *ana]) == 1
-    assert "a user with this email exists (email)" in capsys.readouterr().err
+    assert "a user with this email exists (--email)" in capsys.readouterr().err
     assert main(["create-user", "--email", "b@example.com", *ana,
                  "--manager-email", "nobody@example.com"]) == 1
-    assert "no user with email nobody@example.com" in capsys.readouterr().err
+    assert "--manager-email: no user with email nobody@example.com" in capsys.readouterr().err
     assert main(["create-user", "--email", "c@example.com", "--name", "C", "--role", "rep",
                  "--password", "short"]) == 1
-    assert "(password)" in capsys.readouterr().err
+    assert "(--password)" in capsys.readouterr().err
     assert asyncio.run(counts(empty_url))["users"] == 16
 
 
@@ -153,7 +156,7 @@ def test_a_bad_setting_is_a_usage_error(
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     names = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    assert names == ["create-user", "migrate", "seed-demo", "serve"]
+    assert names == ["create-user", "migrate", "prune", "seed-demo", "serve"]
     assert len(COMMANDS) == len(names)
     for name in names:
         with pytest.raises(SystemExit) as exited:
@@ -182,7 +185,7 @@ def test_the_served_app_keeps_its_startup_objects_out_of_the_garbage_collector(
         "import gc; from server.cli import app_from_env; "
         "before = gc.get_freeze_count(); app_from_env(); print(before, gc.get_freeze_count())"
     )
-    env = {**os.environ, "OUTPOST_DATABASE_URL": empty_url}
+    env = {**os.environ, "OUTPOST_DATABASE_URL": empty_url, "OUTPOST_SECRET_KEY": "k" * 32}
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], env=env,
         capture_output=True, text=True, timeout=120,
@@ -190,3 +193,259 @@ def test_the_served_app_keeps_its_startup_objects_out_of_the_garbage_collector(
     assert done.returncode == 0, done.stderr
     before, after = map(int, done.stdout.split())
     assert before == 0 and after > 10_000  # modules, the app, the registry, the metadata
+
+
+# ---- serve: the secret key -------------------------------------------------------------------
+
+
+def test_serve_refuses_the_default_secret_key(empty_url: str, tmp_path: Path) -> None:
+    refused = outpost(empty_url, tmp_path, "serve", "--port", "8765")
+    assert refused.returncode == 1
+    assert "OUTPOST_SECRET_KEY is the public default" in refused.stderr
+    assert "--insecure-dev-secret" in refused.stderr
+    assert "not migrated" not in refused.stderr  # refused before anything else
+
+    # each way past the check reaches the next one (the unmigrated database)
+    for extra_env, flags in (({}, ["--insecure-dev-secret"]), ({"OUTPOST_DEBUG": "true"}, []),
+                             ({"OUTPOST_SECRET_KEY": "a real secret " * 3}, [])):
+        done = subprocess.run(
+            [sys.executable, "-m", "server.cli", "serve", "--port", "8765", *flags],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "OUTPOST_DATABASE_URL": empty_url, **extra_env},
+        )
+        assert done.returncode == 1, (extra_env, flags)
+        assert "database is not migrated" in done.stderr, (extra_env, flags)
+
+
+def test_the_uvicorn_factory_refuses_the_default_secret_key(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.cli import app_from_env
+    from server.serving import InsecureSecret
+
+    monkeypatch.delenv("OUTPOST_SECRET_KEY", raising=False)
+    monkeypatch.delenv("OUTPOST_DEBUG", raising=False)
+    with pytest.raises(InsecureSecret):
+        app_from_env()
+
+
+def test_make_run_serves_with_the_insecure_dev_secret_flag() -> None:
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "outpost serve --insecure-dev-secret" in run
+
+
+# ---- error text never carries SQL, parameters or hashes ---------------------------------------
+
+LEAKS = ("INSERT", "SELECT", "argon2", "scrypt", "[parameters", "[SQL")
+
+
+def test_seed_demo_after_a_colliding_create_user_names_the_conflict(
+    empty_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    assert main(["create-user", "--email", "rep01@outpost.example", "--name", "Rep", "--role",
+                 "rep", "--password", "long enough pw"]) == 0
+    capsys.readouterr()
+
+    plain = outpost(empty_url, tmp_path, "seed-demo", "--accounts", "5")
+    assert plain.returncode == 1
+    assert "already holds 1 user(s) and no demo data" in plain.stderr
+    forced = outpost(empty_url, tmp_path, "seed-demo", "--accounts", "5", "--force")
+
+    assert forced.returncode == 1
+    assert "a user with email rep01@outpost.example exists" in forced.stderr
+    for leak in LEAKS:
+        assert leak not in forced.stdout + forced.stderr, leak
+    assert "cannot use the database" not in forced.stderr
+    assert asyncio.run(counts(empty_url))["users"] == 1  # nothing written
+
+
+def test_seed_demo_force_adds_the_demo_next_to_other_users(empty_url: str, tmp_path: Path) -> None:
+    assert main(["migrate"]) == 0
+    assert main(["create-user", "--email", "boss@example.com", "--name", "Boss", "--role",
+                 "admin", "--password", "long enough pw"]) == 0
+    forced = outpost(empty_url, tmp_path, "seed-demo", "--accounts", "5", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert asyncio.run(counts(empty_url))["users"] == 16
+
+
+def test_a_database_error_is_shown_without_its_statement_or_parameters(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    import server.cli as cli
+
+    statement = "INSERT INTO users (email, password_hash) VALUES (?, ?)"
+    params = {"email": "rep01@outpost.example", "password_hash": "$argon2id$v=19$m=8$secret"}
+    orig = Exception("<class 'asyncpg.exceptions.UniqueViolationError'>: duplicate key value "
+                     "violates unique constraint \"uq_users_email\"\nDETAIL:  Key (email)="
+                     "(rep01@outpost.example) already exists.")
+
+    def failing(_settings: object, _args: object) -> int:
+        raise IntegrityError(statement, params, orig)
+
+    monkeypatch.setattr(cli, "run_migrate", failing)  # add_migrate reads it when main() runs
+
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err
+    assert "duplicate key value violates unique constraint" in err
+    for leak in (*LEAKS, "password_hash", "DETAIL", "VALUES", "<class"):
+        assert leak not in err, leak
+
+
+# ---- seed-demo says what it did not do ---------------------------------------------------------
+
+
+def test_seed_demo_with_other_parameters_says_what_it_did_not_do(
+    empty_url: str, tmp_path: Path
+) -> None:
+    assert outpost(empty_url, tmp_path, "migrate").returncode == 0
+    assert outpost(empty_url, tmp_path, "seed-demo", "--accounts", "5", "--seed", "3"
+                   ).returncode == 0
+    before = asyncio.run(counts(empty_url))
+
+    again = outpost(empty_url, tmp_path, "seed-demo", "--accounts", "5", "--seed", "3")
+    other = outpost(empty_url, tmp_path, "seed-demo", "--accounts", "9", "--seed", "4")
+
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+    assert other.returncode == 1
+    assert "holds the demo data of --seed 3 --accounts 5" in other.stderr
+    assert "--seed 4 --accounts 9 was NOT written" in other.stderr
+    assert "demo data created" not in other.stdout
+    assert asyncio.run(counts(empty_url)) == before
+
+
+# ---- create-user: the password without a terminal, errors by flag ----------------------------
+
+
+def test_create_user_takes_the_password_from_the_environment_or_stdin(
+    empty_url: str, tmp_path: Path
+) -> None:
+    from server.auth.passwords import verify_password
+
+    assert main(["migrate"]) == 0
+    base = [sys.executable, "-m", "server.cli", "create-user", "--role", "rep", "--name", "R"]
+    env = {**os.environ, "OUTPOST_DATABASE_URL": empty_url, **CHEAP_KDF}
+
+    from_env = subprocess.run(
+        [*base, "--email", "env@example.com"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, env={**env, "OUTPOST_PASSWORD": "password from env"},
+        stdin=subprocess.DEVNULL,
+    )
+    from_stdin = subprocess.run(
+        [*base, "--email", "stdin@example.com", "--password-stdin"], cwd=tmp_path,
+        capture_output=True, text=True, timeout=120, env=env, input="password on stdin\n",
+    )
+    neither = subprocess.run(
+        [*base, "--email", "none@example.com"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, env=env, stdin=subprocess.DEVNULL,
+    )
+
+    assert from_env.returncode == 0, from_env.stderr
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert neither.returncode == 1
+    assert "OUTPOST_PASSWORD" in neither.stderr and "--password-stdin" in neither.stderr
+    hashes = asyncio.run(password_hashes(empty_url))
+    assert verify_password("password from env", hashes["env@example.com"])
+    assert verify_password("password on stdin", hashes["stdin@example.com"])
+    assert "none@example.com" not in hashes
+
+
+async def password_hashes(url: str) -> dict[str, str]:
+    db = Database(create_engine(url))
+    try:
+        async with db.engine.connect() as conn:
+            rows = await conn.execute(sa.text("SELECT email, password_hash FROM users"))
+            return {email: hashed for email, hashed in rows}
+    finally:
+        await db.dispose()
+
+
+def test_a_failing_create_user_names_the_field_by_its_flag(
+    empty_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    rep = ["--name", "R", "--role", "rep", "--password", "long enough pw"]
+    assert main(["create-user", "--email", "rep@example.com", *rep]) == 0
+    capsys.readouterr()
+
+    assert main(["create-user", "--email", "b@example.com", *rep,
+                 "--manager-email", "rep@example.com"]) == 1
+    under_a_rep = capsys.readouterr().err
+    assert main(["create-user", "--email", "c@example.com", *rep,
+                 "--timezone", "Mars/Olympus"]) == 1
+    bad_zone = capsys.readouterr().err
+    assert main(["create-user", "--email", "not an email", *rep]) == 1
+    bad_email = capsys.readouterr().err
+
+    assert "--manager-email" in under_a_rep and "manager_id" not in under_a_rep
+    assert "(--timezone)" in bad_zone
+    assert "(--email)" in bad_email
+
+
+# ---- prune ---------------------------------------------------------------------------------
+
+
+async def old_and_new_sync_rows(url: str) -> None:
+    import datetime as dt
+    import uuid
+
+    from server.db import utcnow
+    from server.sync.models import sync_log, sync_receipts
+
+    db = Database(create_engine(url))
+    now, old = utcnow(), utcnow() - dt.timedelta(days=2)
+    try:
+        async with db.engine.begin() as conn:
+            for number, (op, when) in enumerate(
+                [("delete", old), ("delete", old), ("evict", old), ("delete", now),
+                 ("upsert", old)], start=1
+            ):
+                await conn.execute(sa.insert(sync_log).values(
+                    txid=number, entity="account", record_id=uuid.uuid4(), scope_key="t:x",
+                    op=op, version=1, payload=None, created_at=when,
+                ))
+            device = uuid.uuid4()
+            for mid, when in ((1, old), (2, old), (3, now)):
+                await conn.execute(sa.insert(sync_receipts).values(
+                    device_id=device, mid=mid, body_hash="h", result=b"{}", created_at=when,
+                ))
+    finally:
+        await db.dispose()
+
+
+async def sync_counts(url: str) -> tuple[int, int]:
+    db = Database(create_engine(url))
+    try:
+        async with db.engine.connect() as conn:
+            log = (await conn.execute(sa.text("SELECT count(*) FROM sync_log"))).scalar()
+            receipts = (await conn.execute(sa.text("SELECT count(*) FROM sync_receipts"))).scalar()
+            return int(log or 0), int(receipts or 0)
+    finally:
+        await db.dispose()
+
+
+def test_prune_deletes_old_tombstones_and_receipts_with_progress_and_a_summary(
+    empty_url: str, tmp_path: Path
+) -> None:
+    assert outpost(empty_url, tmp_path, "migrate").returncode == 0
+    asyncio.run(old_and_new_sync_rows(empty_url))
+    env = {**os.environ, "OUTPOST_DATABASE_URL": empty_url,
+           "OUTPOST_TOMBSTONE_RETENTION_SECONDS": "86400"}
+
+    done = subprocess.run([sys.executable, "-m", "server.cli", "prune"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert "older than 86400 s" in done.stdout
+    assert "  change-log tombstones: 3 deleted" in done.stdout
+    assert "  receipts: 2 deleted" in done.stdout
+    assert "pruned 3 tombstones, 2 receipts" in done.stdout
+    assert "sync horizon at 3:" in done.stdout
+    assert asyncio.run(sync_counts(empty_url)) == (2, 1)  # the new delete, the old upsert; 1
+
+    again = subprocess.run([sys.executable, "-m", "server.cli", "prune"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "pruned 0 tombstones, 0 receipts" in again.stdout

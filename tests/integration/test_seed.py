@@ -13,7 +13,7 @@ from server.app import build_registry
 from server.auth.models import Role, User
 from server.auth.passwords import verify_password
 from server.db import Database
-from server.seed.demo import SeedResult, seed_demo
+from server.seed.demo import DemoParams, SeedResult, seed_demo
 from server.seed.generate import ADMIN_EMAIL, DEMO_PASSWORD, build_demo
 from server.seed.places import TERRITORIES
 from server.settings import Settings
@@ -114,7 +114,7 @@ async def test_seed_writes_the_data_set_and_a_second_run_changes_nothing(
 
     second = await seed(db, settings)
 
-    assert second == SeedResult(created=False)
+    assert second == SeedResult(created=False, present=DemoParams(seed=42, accounts=SMALL))
     assert {table: await count(db, table) for table in tables} == before
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
 
 from server.auth.models import Role, User
-from server.auth.passwords import hash_password
+from server.auth.passwords import Passwords
 from server.auth.repository import AuthRepository
 from server.db import Database, new_id, utcnow
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -49,8 +48,8 @@ class UserService:
         self.settings = settings
 
     async def _hash(self, password: str) -> str:
-        # scrypt in a thread: it is deliberately slow and would stall the event loop.
-        return await asyncio.to_thread(hash_password, password, n=self.settings.password_kdf_n)
+        # In the bounded hashing pool: it is deliberately slow and memory-hard.
+        return await Passwords(self.settings).hash(password)
 
     async def create(self, data: UserCreate) -> UserView:
         """Create a user; the email must be unused and the manager a manager or admin."""
