@@ -23,6 +23,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tombstone_retention_seconds: int = 30 * 24 * 3600
     sync_push_max_mutations: int = 2000
     sync_pull_max_limit: int = 5000
+    # a pull page stops before its records' JSON passes this many bytes (at least one record)
+    sync_pull_max_bytes: int = 4 * 1024 * 1024
     password_kdf_n: int = 2**14
     debug: bool = False
     host: str = "127.0.0.1"
