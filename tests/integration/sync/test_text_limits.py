@@ -89,18 +89,23 @@ async def test_an_appended_note_over_the_limit_is_rejected(client, db) -> None:
     phone = await device_for(client, db, rep)
     tablet = await device_for(client, db, rep)
     contact_id = str(uuid7())
-    await phone.push_one("contact", contact_id, "upsert", {"account_id": str(account_id),
-                                                            "name": "Ann"})
+    await phone.push_one(
+        "contact", contact_id, "upsert", {"account_id": str(account_id), "name": "Ann"}
+    )
     half = NOTES_MAX // 2 + 1
-    first = await phone.push_one("contact", contact_id, "upsert", {"notes": "a" * half},
-                                 base_version=1)
+    first = await phone.push_one(
+        "contact", contact_id, "upsert", {"notes": "a" * half}, base_version=1
+    )
     # edited concurrently from version 1: the append policy would keep both, over the limit
-    second = await tablet.push_one("contact", contact_id, "upsert", {"notes": "b" * half},
-                                   base_version=1)
+    second = await tablet.push_one(
+        "contact", contact_id, "upsert", {"notes": "b" * half}, base_version=1
+    )
 
     assert first["status"] == "applied"
     assert (second["status"], second["error"]["code"], second["error"]["field"]) == (
-        "rejected", "validation_error", "notes"
+        "rejected",
+        "validation_error",
+        "notes",
     )
     assert (await stored(db, "contact", contact_id))["notes"] == "a" * half  # type: ignore[index]
 

@@ -215,10 +215,21 @@ def test_quote_and_order_totals_are_computed_offline_as_the_server_computes_them
     device: OutpostClient,
 ) -> None:
     lines = [
-        {"id": str(uuid7()), "product_id": str(uuid7()), "quantity": "3", "unit_price": "3.17",
-         "tax_rate": "0.13"},
-        {"id": str(uuid7()), "product_id": str(uuid7()), "quantity": "2.5", "unit_price": "19.99",
-         "discount_pct": "7.5", "tax_rate": "0.06"},
+        {
+            "id": str(uuid7()),
+            "product_id": str(uuid7()),
+            "quantity": "3",
+            "unit_price": "3.17",
+            "tax_rate": "0.13",
+        },
+        {
+            "id": str(uuid7()),
+            "product_id": str(uuid7()),
+            "quantity": "2.5",
+            "unit_price": "19.99",
+            "discount_pct": "7.5",
+            "tax_rate": "0.06",
+        },
     ]
     server: dict[str, Any] = {"lines": lines}
     apply_totals(server)  # what the server writes with the record
@@ -226,9 +237,11 @@ def test_quote_and_order_totals_are_computed_offline_as_the_server_computes_them
         rid = device.create(entity, {"account_id": str(uuid.uuid4()), "lines": lines[:1]})
         view = device.update(entity, rid, {"lines": lines})
         totals = {k: view[k] for k in ("subtotal", "tax_total", "total")}
-        assert totals == {k: server[k] for k in totals} == {
-            "subtotal": "55.74", "tax_total": "4.01", "total": "59.75"
-        }
+        assert (
+            totals
+            == {k: server[k] for k in totals}
+            == {"subtotal": "55.74", "tax_total": "4.01", "total": "59.75"}
+        )
         assert device.get(entity, rid) == view
         # the totals are shown, never sent: they are the server's to compute
         assert "total" not in device.pending_mutations()[-1].changes
