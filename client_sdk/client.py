@@ -8,7 +8,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,7 +17,13 @@ import httpx
 import msgspec
 
 from client_sdk import outbox
-from client_sdk.errors import AccessRevoked, AuthError, OutpostError, RecordNotFound
+from client_sdk.errors import (
+    AccessRevoked,
+    AuthError,
+    OutpostError,
+    RecordNotFound,
+    ServerOwnedField,
+)
 from client_sdk.models import (
     LocalConflict,
     LoggedInUser,
@@ -29,7 +35,9 @@ from client_sdk.models import (
 from client_sdk.store import DEFAULT_INDEXED_FIELDS, LocalStore, dumps, json_decode
 from client_sdk.sync import DEFAULT_PULL_LIMIT, DEFAULT_PUSH_BATCH, Progress, Syncer
 from client_sdk.transport import RetryPolicy, Transport
+from client_sdk.validation import LocalSchema
 from protocol import errors as codes
+from protocol.entities import CATALOG, EntityDef
 from protocol.hlc import Clock
 from protocol.ids import uuid7
 
@@ -46,14 +54,30 @@ def _fields(values: dict[str, Any]) -> dict[str, Any]:
     """Field values as the wire sees them (Decimal, UUID, datetime -> strings)."""
     reserved = _RESERVED & values.keys()
     if reserved:
-        raise ValueError(f"{sorted(reserved)[0]!r} is set by the system, not by an edit")
+        name = sorted(reserved)[0]
+        raise ServerOwnedField(
+            f"{name!r} is set by the system, not by an edit",
+            code=codes.SERVER_OWNED_FIELD,
+            field=name,
+        )
     return msgspec.to_builtins(values)  # type: ignore[no-any-return]
+
+
+def _named(where: dict[str, Any] | None, order_by: str | None) -> Iterable[str]:
+    """The field names a query filters and orders by (``id`` is every record's)."""
+    names = [name for name in (where or {}) if name != "id"]
+    if order_by and order_by.lstrip("-") != "id":
+        names.append(order_by.lstrip("-"))
+    return names
 
 
 class OutpostClient:
     """The offline client: a local SQLite copy of the user's scope plus an outbox.
 
-    Safe to share between an app's UI thread and a background sync thread.
+    Safe to share between an app's UI thread and a background sync thread. Every local write
+    and query is checked against the entity definitions the server uses (``entities``, by
+    default every syncable entity of the protocol): what the server would refuse raises a
+    ``LocalValidationError`` at once and nothing is stored or queued.
     """
 
     def __init__(
@@ -71,7 +95,9 @@ class OutpostClient:
         push_batch: int = DEFAULT_PUSH_BATCH,
         pull_limit: int = DEFAULT_PULL_LIMIT,
         timeout: float = 30.0,
+        entities: Mapping[str, EntityDef] = CATALOG,
     ) -> None:
+        self.schema = LocalSchema(entities)
         if http is None:
             if base_url is None:
                 raise ValueError("pass base_url or http")
@@ -154,6 +180,7 @@ class OutpostClient:
 
     def get(self, entity: str, record_id: uuid.UUID | str) -> dict[str, Any] | None:
         """The local view of one record, or None."""
+        self.schema.entity(entity)
         with self.store.reading() as conn:
             row = conn.execute(
                 "SELECT data FROM records WHERE entity = ? AND id = ? AND data IS NOT NULL",
@@ -170,7 +197,10 @@ class OutpostClient:
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """Local records of ``entity`` matching equality filters (a list value means "any of"),
-        ordered by a field (``-field`` descending; default: id, i.e. creation time)."""
+        ordered by a field (``-field`` descending; default: id, i.e. creation time).
+
+        An unknown entity or field raises ``UnknownEntity`` / ``UnknownField``."""
+        self.schema.fields(entity, _named(where, order_by))
         sql, params = self.store.select_sql(entity, where, order_by, limit, offset)
         with self.store.reading() as conn:
             rows = conn.execute(sql, params).fetchall()
@@ -178,6 +208,7 @@ class OutpostClient:
 
     def count(self, entity: str, where: dict[str, Any] | None = None) -> int:
         """How many local records of ``entity`` match the filters."""
+        self.schema.fields(entity, _named(where, None))
         conditions, params = self.store.where_clause(entity, where)
         with self.store.reading() as conn:
             row = conn.execute(f"SELECT count(*) FROM records WHERE {conditions}", params)
@@ -186,14 +217,21 @@ class OutpostClient:
     # -- local writes -----------------------------------------------------------------------
 
     def create(self, entity: str, fields: dict[str, Any]) -> str:
-        """Create a record locally (a new UUIDv7 id) and queue it; returns the id."""
+        """Create a record locally (a new UUIDv7 id) and queue it; returns the id.
+
+        Raises a ``LocalValidationError`` for what the server would refuse: an unknown or
+        read-only entity, an unknown or server-owned field, a wrong type, a text over its
+        limit, a time without offset, a record breaking a domain rule."""
+        definition = self.schema.writable(entity)
         values = dict(fields)
-        record_id = str(values.pop("id", None) or uuid7())
+        given = values.pop("id", None)
+        record_id = self.schema.record_id(given) if given else str(uuid7())
         changes = _fields(values)
+        self.schema.changes(definition, changes, creating=True)
         with self.store.transaction() as conn:
             if LocalStore.get_row(conn, entity, record_id) is not None:
                 raise ValueError(f"{entity} {record_id} already exists locally")
-            view = {"id": record_id, "version": 0, **changes}
+            view = self.schema.record(definition, {"id": record_id, "version": 0, **changes})
             self.store.put_row(conn, entity, record_id, 0, dumps(view), None, True)
             self._queue(conn, entity, record_id, "upsert", 0, changes)
         return record_id
@@ -201,19 +239,26 @@ class OutpostClient:
     def update(
         self, entity: str, record_id: uuid.UUID | str, changes: dict[str, Any]
     ) -> dict[str, Any]:
-        """Change fields of a local record and queue the edit; returns the new local view."""
+        """Change fields of a local record and queue the edit; returns the new local view.
+
+        Checked as ``create`` is (create-only fields are server-owned on an edit)."""
+        definition = self.schema.writable(entity)
         values = _fields(changes)
+        self.schema.changes(definition, values, creating=False)
         rid = str(record_id)
         with self.store.transaction() as conn:
             version, data, base = self._editable(conn, entity, rid)
             view = json_decode(data)
             view.update(values)
+            view = self.schema.record(definition, view)
             self.store.put_row(conn, entity, rid, version, dumps(view), base, True)
             self._queue(conn, entity, rid, "upsert", version, values)
-        return view  # type: ignore[no-any-return]
+        return view
 
     def delete(self, entity: str, record_id: uuid.UUID | str) -> None:
-        """Delete a record locally and queue the delete."""
+        """Delete a record locally and queue the delete (``ReadOnlyEntity`` / ``NotDeletable``
+        for entities devices may not delete)."""
+        self.schema.deletable(entity)
         rid = str(record_id)
         with self.store.transaction() as conn:
             version, _data, base = self._editable(conn, entity, rid)
@@ -231,11 +276,16 @@ class OutpostClient:
         """Queue a domain action (op ``<entity>.<name>``), replayed on the server with its rules.
 
         ``local`` are field values to show until the server's outcome arrives (optimistic UI);
-        they are not sent.
+        they are not sent. An unknown action raises ``UnknownAction``, parameters the action
+        does not take or of the wrong type ``UnknownField`` / ``InvalidValue``.
         """
+        definition = self.schema.entity(entity)
         rid = str(record_id)
         values = _fields(params or {})
+        self.schema.params(definition, name, values)
         shown = _fields(local) if local else None
+        if shown:
+            self.schema.shown(definition, shown)
         with self.store.transaction() as conn:
             version, data, base = self._editable(conn, entity, rid)
             view = json_decode(data)

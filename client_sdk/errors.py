@@ -85,6 +85,45 @@ class InvalidCursor(SyncError):
     """The server did not accept the stored pull cursor."""
 
 
+class LocalValidationError(OutpostError, ValueError):
+    """A local write or query the SDK refused at once, before anything was stored or queued.
+
+    Checked against the entity definitions the server uses (``protocol.entities``) and the
+    shared domain rules (``rules.records``): ``code`` is the one the server would have answered
+    at sync time, ``field`` the offending field.
+    """
+
+
+class UnknownEntity(LocalValidationError):
+    """No syncable entity has this name (``unknown_entity``)."""
+
+
+class UnknownField(LocalValidationError):
+    """The entity's record has no such field (``unknown_field``)."""
+
+
+class ReadOnlyEntity(LocalValidationError):
+    """The entity is read-only on devices, e.g. ``product`` (``read_only_entity``)."""
+
+
+class NotDeletable(LocalValidationError):
+    """Devices may not delete records of this entity, e.g. ``account`` (``not_deletable``)."""
+
+
+class ServerOwnedField(LocalValidationError):
+    """Only the server writes this field (``server_owned_field``)."""
+
+
+class UnknownAction(LocalValidationError):
+    """The entity has no such domain action (``unknown_action``, field ``op``)."""
+
+
+class InvalidValue(LocalValidationError):
+    """A value of the wrong type, over its limit (a text too long), a time without a UTC offset,
+    or a record breaking a domain rule such as a lost opportunity without a reason
+    (``validation_error``)."""
+
+
 class RecordNotFound(OutpostError, KeyError):
     """No such record in the local store (or it is deleted locally)."""
 

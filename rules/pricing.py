@@ -15,10 +15,26 @@ from typing import Any
 
 import msgspec
 
+from protocol.entities.lines import MAX_LINES, Line
+
+# the line is the wire's (protocol.entities.lines); these rules price it
+__all__ = [
+    "MAX_LINES",
+    "Line",
+    "LinesInvalid",
+    "LineTotals",
+    "Totals",
+    "document_totals",
+    "lines_to_wire",
+    "parse_lines",
+    "price_line",
+    "round_cents",
+    "wire_totals",
+]
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
-MAX_LINES = 500
 
 
 class LinesInvalid(ValueError):
@@ -27,31 +43,6 @@ class LinesInvalid(ValueError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-class Line(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """One line of a quote or an order, as it travels on the wire."""
-
-    id: uuid.UUID
-    product_id: uuid.UUID
-    quantity: Decimal
-    unit_price: Decimal
-    discount_pct: Decimal = Decimal(0)
-    tax_rate: Decimal = Decimal(0)
-
-    def __post_init__(self) -> None:
-        # msgspec cannot constrain Decimal fields, and a ValueError here carries the field path.
-        for name in ("quantity", "unit_price", "discount_pct", "tax_rate"):
-            if not getattr(self, name).is_finite():
-                raise ValueError(f"{name} must be a finite number")
-        if self.quantity <= 0:
-            raise ValueError("quantity must be greater than 0")
-        if self.unit_price < 0:
-            raise ValueError("unit_price must be at least 0")
-        if not 0 <= self.discount_pct <= 100:
-            raise ValueError("discount_pct must be between 0 and 100")
-        if not 0 <= self.tax_rate <= 1:
-            raise ValueError("tax_rate must be between 0 and 1")
 
 
 class LineTotals(msgspec.Struct, frozen=True):
@@ -91,6 +82,15 @@ def document_totals(lines: Iterable[Line]) -> Totals:
         subtotal += priced.net
         tax_total += priced.tax
     return Totals(subtotal=subtotal, tax_total=tax_total, total=subtotal + tax_total)
+
+
+def wire_totals(totals: Totals) -> dict[str, str]:
+    """``subtotal``, ``tax_total`` and ``total`` as the wire fields of a document."""
+    return {
+        "subtotal": str(totals.subtotal),
+        "tax_total": str(totals.tax_total),
+        "total": str(totals.total),
+    }
 
 
 _PATH = re.compile(r"at `\$((?:\[\d+\]|\.\w+)*)`")

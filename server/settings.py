@@ -41,6 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_timeout_seconds: int = 20
     # serve with the default secret key anyway (development only; `serve --insecure-dev-secret`)
     allow_insecure_dev_secret: bool = False
+    # a pull page stops before its records' JSON passes this many bytes (at least one record)
+    sync_pull_max_bytes: int = 4 * 1024 * 1024
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

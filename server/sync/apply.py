@@ -265,6 +265,8 @@ class MutationApplier:
         record = current
         if outcome.writes:
             writes = dict(outcome.writes)
+            # a merged text (``append``) is held to the field's limit like the device's own
+            patches.to_python(spec, msgspec.to_builtins(writes))
             if spec.validate is not None:
                 merged = {**current, **msgspec.to_builtins(writes)}
                 before = dict(merged)

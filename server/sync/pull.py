@@ -16,6 +16,7 @@ reads one snapshot without the writer's lock, so pulls never queue behind a push
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ from server.sync.sql import upsert
 # (entity, id, op, version, payload JSON or None); the id is the canonical UUID string as read
 # from the log (typed Any: it is spliced into the body as it is, never parsed)
 ChangeRow = tuple[str, Any, str, int, str | None]
+# what a change costs in a page beyond its record's JSON (entity, id, op, version, punctuation)
+CHANGE_OVERHEAD_BYTES = 100
 
 
 @dataclass
@@ -49,6 +52,21 @@ class PullPage:
     has_more: bool = False
     reset: bool = False
     progress: dict[str, int] | None = None
+    size: int = 0  # bytes of the changes so far (records' JSON plus a fixed overhead each)
+
+    def fit(self, rows: list[LogRow], budget: int, sends: Callable[[LogRow], bool]) -> int:
+        """How many of ``rows`` (in order) the page can still take within ``budget`` bytes;
+        an empty page always takes its first row. ``sends`` tells which rows carry their
+        record. Counts what it takes into ``size``."""
+        for index, row in enumerate(rows):
+            cost = CHANGE_OVERHEAD_BYTES
+            payload = row.payload
+            if payload is not None and sends(row):
+                cost += len(payload) if payload.isascii() else len(payload.encode())
+            if self.size + cost > budget and (index or self.changes):
+                return index
+            self.size += cost
+        return len(rows)
 
 
 @dataclass
@@ -225,6 +243,9 @@ class PullService:
         page.has_more = len(rows) > limit
         if page.has_more:
             rows = rows[:limit]
+        taken = page.fit(rows, self.settings.sync_pull_max_bytes, _is_upsert)
+        if taken < len(rows):
+            rows, page.has_more = rows[:taken], True
         page.changes.extend(
             (
                 row.entity,
@@ -280,6 +301,12 @@ class PullService:
         rows = reads.saw(batch)
         more = len(rows) > limit
         rows = rows[:limit]
+        # rows of removed keys go out as evictions, without their record
+        taken = page.fit(
+            rows, self.settings.sync_pull_max_bytes, lambda r: r.scope_key not in removed
+        )
+        if taken < len(rows):
+            rows, more = rows[:taken], True
         for row in rows:
             if row.scope_key in removed:
                 if row.op == "upsert":
@@ -304,6 +331,10 @@ class PullService:
         if not page.has_more:
             return _replace(state, total=-1, sent=0)
         return _replace(state, sent=sent)
+
+
+def _is_upsert(row: LogRow) -> bool:
+    return row.op == "upsert"
 
 
 class _WriteNeeded(Exception):

@@ -16,6 +16,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol.entities.definition import ENGINE_FIELDS, EntityDef
+
 GLOBAL_KEY = "global"
 
 
@@ -75,7 +77,7 @@ ScopeResolver = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[str]]
 # (session, principal) -> every scope key the user may hold
 ScopeProvider = Callable[[AsyncSession, Principal], Awaitable[frozenset[str]]]
 
-ENGINE_FIELDS = frozenset({"id", "version", "created_at", "updated_at"})
+__all__ = ["ENGINE_FIELDS", "EntityDef", "EntitySpec", "SyncRegistry"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class EntitySpec:
 
     ``record_type`` is the msgspec Struct of the record on the wire (every column the device
     sees); device input is converted through it, so wrong types and unknown fields are refused.
+    An SFA entity is built with ``EntitySpec.of`` from its shared ``protocol.entities``
+    definition (kept in ``definition``), so the server and the SDK check the same Struct.
     """
 
     name: str
@@ -104,6 +108,24 @@ class EntitySpec:
     # the fields ``scope`` reads (None: unknown); an edit that changes none of them keeps the
     # record's scope key without asking the resolver. A child's is its foreign key.
     scope_fields: frozenset[str] | None = None
+    # the shared wire definition this spec was built from (None: an engine or test entity)
+    definition: EntityDef | None = None
+
+    @classmethod
+    def of(cls, definition: EntityDef, **engine: Any) -> EntitySpec:
+        """The spec of a shared entity: its name, record Struct, read-only flags, server-owned
+        and create-only fields come from ``definition``; ``engine`` gives the rest (table,
+        scope, policies, action handlers, validator, parent)."""
+        return cls(
+            name=definition.name,
+            record_type=definition.record,
+            writable=definition.writable,
+            deletable=definition.deletable,
+            server_fields=definition.server_fields,
+            create_fields=definition.create_fields,
+            definition=definition,
+            **engine,
+        )
 
     def scope_may_change(self, fields: Iterable[str]) -> bool:
         """Could writing ``fields`` move the record to another scope key?"""
@@ -126,6 +148,8 @@ class SyncRegistry:
         """Add an entity; a name may be registered once."""
         if spec.name in self.entities:
             raise ValueError(f"entity {spec.name!r} registered twice")
+        if spec.definition is not None and set(spec.actions) != set(spec.definition.actions):
+            raise ValueError(f"entity {spec.name!r}: actions differ from its wire definition")
         self.entities[spec.name] = spec
 
     def set_scope_provider(self, provider: ScopeProvider) -> None:

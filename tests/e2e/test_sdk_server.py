@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import sqlite3
 import time
 import uuid
@@ -124,16 +123,18 @@ def test_rejected_mutation_is_surfaced_and_the_copy_restored(world: World) -> No
     _m, rep, ids = scope(world)
     device = world.device(rep, "phone")
     world.settle(device)
-    before = device.get("account", ids[0])
-
-    device.update("account", ids[0], {"credit_limit": decimal.Decimal("1000000")})  # server-owned
+    quote = device.create("quote", {"account_id": ids[0]})
+    # only the server's state rules refuse this (the SDK refuses what its definitions can tell)
+    device.action("quote", quote, "send", local={"status": "sent"})
     device.update("account", ids[1], {"city": "Caen"})
     report = device.sync()
 
-    assert report.rejected == 1 and report.pushed == 2
+    assert report.rejected == 1 and report.pushed == 3
     [rejected] = device.rejected_mutations()
-    assert rejected.code == "server_owned_field" and rejected.record_id == ids[0]
-    assert device.get("account", ids[0]) == before
+    assert (rejected.code, rejected.field) == ("validation_error", "lines")
+    assert rejected.record_id == quote
+    assert device.get("quote", quote) == world.load("quote", quote)
+    assert device.get("quote", quote)["status"] == "draft"  # type: ignore[index]
     assert device.get("account", ids[1])["city"] == "Caen"  # type: ignore[index]
 
 

@@ -4,46 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import enum
 import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from protocol.entities.accounts import ContactRole, LifecycleStage, Segment, ValueTier
 from server.db import Base, Money, UTCDateTime, new_id, str_enum, utcnow
 
-
-class Segment(enum.StrEnum):
-    LARGE_ENTERPRISE = "large_enterprise"
-    MID_SIZE = "mid_size"
-    EDUCATION = "education"
-    GOVERNMENT = "government"
-    SMALL_BUSINESS = "small_business"
-    CONSUMER = "consumer"
-
-
-class ValueTier(enum.StrEnum):
-    VIP = "vip"
-    KEY = "key"
-    REGULAR = "regular"
-    LOW = "low"
-
-
-class LifecycleStage(enum.StrEnum):
-    PROSPECT = "prospect"
-    POTENTIAL = "potential"
-    ACTIVE = "active"
-    LOYAL = "loyal"
-    CHURNED = "churned"
-
-
-class ContactRole(enum.StrEnum):
-    DECISION_MAKER = "decision_maker"
-    INFLUENCER = "influencer"
-    BUYER = "buyer"
-    USER = "user"
-    GATEKEEPER = "gatekeeper"
-    OTHER = "other"
+# the enums are the wire's (protocol.entities); the columns store their values
+__all__ = ["ContactRole", "LifecycleStage", "Segment", "ValueTier"]
 
 
 class Account(Base):

@@ -2,51 +2,34 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import uuid
-from typing import Annotated
 
 import msgspec
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import UNSET, UnsetType
 
-from server.sfa.accounts.models import ContactRole, LifecycleStage, Segment, ValueTier
+from protocol.entities.accounts import (
+    AccountRecord,
+    ContactRecord,
+    ContactRole,
+    LifecycleStage,
+    Segment,
+    ValueTier,
+)
+from protocol.entities.fields import (
+    Address,
+    Email,
+    Latitude,
+    Longitude,
+    Name,
+    Notes,
+    Phone,
+    PostalCode,
+    Text100,
+)
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Text100 = Annotated[str, Meta(max_length=100)]
-Address = Annotated[str, Meta(max_length=300)]
-PostalCode = Annotated[str, Meta(max_length=20)]
-Notes = Annotated[str, Meta(max_length=20_000)]
-Phone = Annotated[str, Meta(max_length=50)]
-Email = Annotated[str, Meta(max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")]
-Latitude = Annotated[float, Meta(ge=-90, le=90)]
-Longitude = Annotated[float, Meta(ge=-180, le=180)]
-
-
-class AccountRecord(msgspec.Struct, kw_only=True):
-    """An account as devices and API clients see it."""
-
-    id: uuid.UUID
-    name: Name
-    segment: Segment
-    value_tier: ValueTier
-    lifecycle_stage: LifecycleStage
-    industry: Text100
-    credit_limit: decimal.Decimal
-    arrears: decimal.Decimal
-    blacklisted: bool
-    address: Address
-    postal_code: PostalCode
-    city: Text100
-    region: Text100
-    latitude: Latitude | None
-    longitude: Longitude | None
-    owner_id: uuid.UUID | None
-    territory_id: uuid.UUID | None
-    notes: Notes
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+# The records are the shared wire definitions; REST bodies use the same field types and limits.
+__all__ = ["AccountRecord", "ContactRecord"]
 
 
 class AccountCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -105,22 +88,6 @@ class AccountFilters(msgspec.Struct, kw_only=True):
     postal_code: str | None = None  # a prefix
     blacklisted: bool | None = None
     q: str | None = None  # name contains, case-insensitive
-
-
-class ContactRecord(msgspec.Struct, kw_only=True):
-    """A contact person of an account."""
-
-    id: uuid.UUID
-    account_id: uuid.UUID
-    name: Name
-    role: ContactRole
-    title: Text100
-    phone: Phone
-    email: Email
-    notes: Notes
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
 
 
 class ContactCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -10,22 +10,16 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol.entities.accounts import ACCOUNT, CONTACT
 from server.errors import Forbidden, ValidationFailed
 from server.sfa.accounts.models import Account, Contact
-from server.sfa.accounts.schemas import AccountRecord, ContactRecord
 from server.sfa.scopes import account_key
-from server.sync.registry import ENGINE_FIELDS, ActionContext, EntitySpec, Policy
+from server.sync.registry import ActionContext, EntitySpec, Policy
 
 _accounts = cast(sa.Table, Account.__table__)
 
 # Credit, blacklist and assignment are decided by managers and the back office, never a device.
-ACCOUNT_SERVER_FIELDS = ENGINE_FIELDS | {
-    "credit_limit",
-    "arrears",
-    "blacklisted",
-    "owner_id",
-    "territory_id",
-}
+ACCOUNT_SERVER_FIELDS = ACCOUNT.server_fields
 
 
 async def validate_account(
@@ -94,23 +88,18 @@ async def contact_scope(session: AsyncSession, record: Mapping[str, Any]) -> str
 def account_specs() -> list[EntitySpec]:
     """The ``account`` and ``contact`` entities."""
     return [
-        EntitySpec(
-            name="account",
+        # not deletable from a device; create-only owner_id/territory_id: see validate_account
+        EntitySpec.of(
+            ACCOUNT,
             table=_accounts,
-            record_type=AccountRecord,
             scope=account_scope,
             scope_fields=frozenset({"territory_id", "owner_id"}),
-            deletable=False,  # customers are removed by managers over REST, never from a phone
-            server_fields=ACCOUNT_SERVER_FIELDS,
-            # a rep creates a customer in their territory (or owned by them); see validate_account
-            create_fields=frozenset({"owner_id", "territory_id"}),
             policies={"notes": Policy.APPEND},
             validate=validate_account,
         ),
-        EntitySpec(
-            name="contact",
+        EntitySpec.of(
+            CONTACT,
             table=cast(sa.Table, Contact.__table__),
-            record_type=ContactRecord,
             scope=contact_scope,
             policies={"notes": Policy.APPEND},
             parent=("account", "account_id"),

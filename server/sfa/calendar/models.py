@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from protocol.entities.calendar import EventKind, EventStatus
 from server.db import Base, UTCDateTime, new_id, str_enum, utcnow
 
-
-class EventKind(enum.StrEnum):
-    VISIT = "visit"
-    CALL = "call"
-    MEETING = "meeting"
-    TASK = "task"
-    FOLLOW_UP = "follow_up"
-
-
-class EventStatus(enum.StrEnum):
-    OPEN = "open"
-    DONE = "done"
-    CANCELLED = "cancelled"
+# the enums are the wire's (protocol.entities); the columns store their values
+__all__ = ["EventKind", "EventStatus"]
 
 
 class CalendarEvent(Base):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 # the most reminders one event keeps (the record type refuses more)
-MAX_REMINDERS = 20
+from protocol.entities.calendar import MAX_REMINDERS
+
+__all__ = ["MAX_REMINDERS", "union_of_reminders"]
 
 
 def union_of_reminders(yours: Sequence[int] | None, theirs: Sequence[int] | None) -> list[int]:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
+from protocol.entities.fields import AwareDateTime, Latitude, Longitude, Meters
 from protocol.errors import INVALID_STATE, SERVER_OWNED_FIELD
+from rules import records
 from server.errors import Conflict, Forbidden, ValidationFailed
 
-# Every timestamp on the wire carries its offset; a naive one is refused, never guessed.
-AwareDateTime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
-Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
-Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
-Meters = Annotated[float, msgspec.Meta(ge=0, le=1e7)]
+__all__ = ["AwareDateTime", "Latitude", "Longitude", "Meters"]
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -38,6 +35,14 @@ def typed(value: Mapping[str, Any], struct_type: type[S]) -> S:
         if field is not None and named and not field.endswith(named.group(1)):
             field += "." + named.group(1)  # a __post_init__ check names its field in the message
         raise ValidationFailed(message, field=field) from exc
+
+
+def check_record(record: msgspec.Struct) -> None:
+    """Run the record's shared domain checks (``rules.records``; the SDK runs them too)."""
+    try:
+        records.check_record(record)
+    except records.RuleViolation as exc:
+        raise ValidationFailed(exc.message, field=exc.field) from exc
 
 
 def parse_uuid(value: Any, field: str) -> uuid.UUID:

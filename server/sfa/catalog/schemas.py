@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import uuid
-from typing import Annotated
 
 import msgspec
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import UNSET, UnsetType
 
-from server.sfa.accounts.models import Segment
+from protocol.entities.accounts import Segment
+from protocol.entities.catalog import (
+    CategoryRecord,
+    PriceListEntryRecord,
+    PriceListRecord,
+    ProductRecord,
+)
+from protocol.entities.fields import AwareDateTime as UtcTime
+from protocol.entities.fields import Currency, Name, Sku, Unit
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Sku = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^\S+$")]
-Unit = Annotated[str, Meta(min_length=1, max_length=20)]
-Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
-UtcTime = Annotated[dt.datetime, Meta(tz=True)]
-
-
-class CategoryRecord(msgspec.Struct, kw_only=True):
-    """A product category; ``parent_id`` makes a tree."""
-
-    id: uuid.UUID
-    name: Name
-    parent_id: uuid.UUID | None
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+# The records are the shared wire definitions; REST bodies use the same field types and limits.
+__all__ = ["CategoryRecord", "PriceListEntryRecord", "PriceListRecord", "ProductRecord"]
 
 
 class CategoryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -38,22 +30,6 @@ class CategoryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class CategoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name | UnsetType = UNSET
     parent_id: uuid.UUID | None | UnsetType = UNSET
-
-
-class ProductRecord(msgspec.Struct, kw_only=True):
-    """A sellable product; ``tax_rate`` is a fraction (0.13 = 13 %)."""
-
-    id: uuid.UUID
-    sku: Sku
-    name: Name
-    category_id: uuid.UUID | None
-    unit: Unit
-    tax_rate: decimal.Decimal
-    list_price: decimal.Decimal
-    active: bool
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
 
 
 class ProductCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -76,22 +52,6 @@ class ProductPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     active: bool | UnsetType = UNSET
 
 
-class PriceListRecord(msgspec.Struct, kw_only=True):
-    """Prices for a segment, for one account, or for everyone (neither set)."""
-
-    id: uuid.UUID
-    name: Name
-    currency: Currency
-    segment: Segment | None
-    account_id: uuid.UUID | None
-    valid_from: dt.datetime | None
-    valid_to: dt.datetime | None
-    active: bool
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
 class PriceListCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name
     currency: Currency = "CNY"
@@ -110,19 +70,6 @@ class PriceListPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     valid_from: UtcTime | None | UnsetType = UNSET
     valid_to: UtcTime | None | UnsetType = UNSET
     active: bool | UnsetType = UNSET
-
-
-class PriceListEntryRecord(msgspec.Struct, kw_only=True):
-    """The unit price of a product from ``min_quantity`` up, in one price list."""
-
-    id: uuid.UUID
-    price_list_id: uuid.UUID
-    product_id: uuid.UUID
-    min_quantity: decimal.Decimal
-    unit_price: decimal.Decimal
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
 
 
 class EntryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -6,18 +6,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol.entities import EntityDef
+from protocol.entities.catalog import PRICE_LIST, PRICE_LIST_ENTRY, PRODUCT, PRODUCT_CATEGORY
 from server.sfa.accounts.models import Account
 from server.sfa.catalog.models import PriceList, PriceListEntry, Product, ProductCategory
-from server.sfa.catalog.schemas import (
-    CategoryRecord,
-    PriceListEntryRecord,
-    PriceListRecord,
-    ProductRecord,
-)
 from server.sfa.scopes import account_key
 from server.sync.registry import GLOBAL_KEY, EntitySpec
 
@@ -30,15 +25,9 @@ async def global_scope(_: AsyncSession, __: Mapping[str, Any]) -> str:
     return GLOBAL_KEY
 
 
-def reference_spec(name: str, model: type[Any], record_type: type[msgspec.Struct]) -> EntitySpec:
+def reference_spec(definition: EntityDef, model: type[Any]) -> EntitySpec:
     """A read-only entity every device holds (catalog, warehouses, stock)."""
-    return EntitySpec(
-        name=name,
-        table=cast(sa.Table, model.__table__),
-        record_type=record_type,
-        scope=global_scope,
-        writable=False,
-    )
+    return EntitySpec.of(definition, table=cast(sa.Table, model.__table__), scope=global_scope)
 
 
 async def _account_list_key(session: AsyncSession, account_id: Any) -> str:
@@ -75,22 +64,18 @@ async def price_list_entry_scope(session: AsyncSession, record: Mapping[str, Any
 def catalog_specs() -> list[EntitySpec]:
     """``product_category``, ``product``, ``price_list`` and ``price_list_entry``."""
     return [
-        reference_spec("product_category", ProductCategory, CategoryRecord),
-        reference_spec("product", Product, ProductRecord),
-        EntitySpec(
-            name="price_list",
+        reference_spec(PRODUCT_CATEGORY, ProductCategory),
+        reference_spec(PRODUCT, Product),
+        EntitySpec.of(
+            PRICE_LIST,
             table=_price_lists,
-            record_type=PriceListRecord,
             scope=price_list_scope,
-            writable=False,
             parent=("account", "account_id"),
         ),
-        EntitySpec(
-            name="price_list_entry",
+        EntitySpec.of(
+            PRICE_LIST_ENTRY,
             table=cast(sa.Table, PriceListEntry.__table__),
-            record_type=PriceListEntryRecord,
             scope=price_list_entry_scope,
-            writable=False,
             parent=("price_list", "price_list_id"),
         ),
     ]

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import enum
 import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from protocol.entities.opportunities import Stage
 from server.db import Base, Money, UTCDateTime, new_id, str_enum, utcnow
 
-
-class Stage(enum.StrEnum):
-    INITIAL_CONTACT = "initial_contact"
-    INTENT = "intent"
-    NEGOTIATION = "negotiation"
-    WON = "won"
-    LOST = "lost"
+# the enums are the wire's (protocol.entities); the columns store their values
+__all__ = ["Stage"]
 
 
 class Opportunity(Base):

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import enum
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from protocol.entities.documents import OrderStatus
 from server.db import Base, Money, UTCDateTime, new_id, str_enum, utcnow
 from server.sfa.quotes.lines import LinesJSON
 
-
-class OrderStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    CONFIRMED = "confirmed"
-    ON_HOLD = "on_hold"
-    REJECTED = "rejected"
-    FULFILLED = "fulfilled"
-    CANCELLED = "cancelled"
+# the enums are the wire's (protocol.entities); the columns store their values
+__all__ = ["OrderStatus"]
 
 
 class Order(Base):

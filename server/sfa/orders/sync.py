@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 
-from rules.pricing import Line, document_totals
+from protocol.entities.definition import ENGINE_FIELDS
+from protocol.entities.documents import ORDER, OrderRecord, OrderStatus, SubmitParams
+from protocol.entities.visits import CancelParams
 from server.db import utcnow
 from server.errors import ValidationFailed
 from server.sfa.calendar.wire import (
-    AwareDateTime,
     appended,
     check_owner,
+    check_record,
     ensure_transition,
     parse_uuid,
     typed,
 )
-from server.sfa.orders.models import Order, OrderStatus
+from server.sfa.orders.models import Order
 from server.sfa.orders.repository import OrderRepository
 from server.sfa.orders.rules import (
     ALLOWED_FROM,
@@ -31,55 +31,17 @@ from server.sfa.orders.rules import (
 )
 from server.sfa.quotes.lines import apply_totals
 from server.sfa.quotes.models import Quote
-from server.sfa.quotes.sync import TOTAL_FIELDS, ensure_offer_editable
+from server.sfa.quotes.sync import ensure_offer_editable
 from server.sfa.stock.models import Warehouse
 from server.sfa.visits.account_scope import scope_of_account_child
-from server.sync.registry import ENGINE_FIELDS, ActionContext, EntitySpec, Policy
+from server.sync.registry import ActionContext, EntitySpec, Policy
+
+__all__ = ["SERVER_FIELDS", "OrderRecord", "order_spec"]
 
 _warehouses: sa.Table = Warehouse.__table__  # type: ignore[assignment]
 _quotes: sa.Table = Quote.__table__  # type: ignore[assignment]
 
-SERVER_FIELDS = (
-    ENGINE_FIELDS | TOTAL_FIELDS | {"status", "hold_reason", "reject_reason", "submitted_at"}
-)
-
-
-class OrderRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """An order with its lines on the wire."""
-
-    id: uuid.UUID
-    version: int = 1
-    account_id: uuid.UUID | None = None
-    owner_id: uuid.UUID | None = None
-    quote_id: uuid.UUID | None = None
-    status: OrderStatus = OrderStatus.DRAFT
-    hold_reason: str | None = None
-    reject_reason: str | None = None
-    warehouse_id: uuid.UUID | None = None
-    lines: Annotated[list[Line], msgspec.Meta(max_length=500)] = []
-    subtotal: Decimal = Decimal("0.00")
-    tax_total: Decimal = Decimal("0.00")
-    total: Decimal = Decimal("0.00")
-    submitted_at: AwareDateTime | None = None
-    notes: str = ""
-    created_at: AwareDateTime | None = None
-    updated_at: AwareDateTime | None = None
-
-    def __post_init__(self) -> None:
-        # Totals are a pure function of the lines: every record built (from a row, a payload or
-        # a device's input) carries the server's figures, in cents on both backends.
-        totals = document_totals(self.lines)
-        self.subtotal, self.tax_total, self.total = totals.subtotal, totals.tax_total, totals.total
-
-
-class SubmitParams(msgspec.Struct, forbid_unknown_fields=True):
-    """``order.submit`` takes no parameters: the server decides from its own records."""
-
-
-class CancelParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``order.cancel`` takes an optional reason, appended to the notes."""
-
-    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+SERVER_FIELDS = ORDER.server_fields
 
 
 def changed(record: dict[str, Any], old: dict[str, Any] | None, field: str) -> bool:
@@ -93,8 +55,8 @@ async def validate_order(
     """Check an order after a merge and recompute its totals from its lines."""
     check_owner(ctx.principal.user_id, ctx.principal.role, record, old, "owner_id")
     order = typed(record, OrderRecord)
-    if order.account_id is None:
-        raise ValidationFailed("account_id is required", field="account_id")
+    check_record(order)
+    assert order.account_id is not None  # checked by the shared rule
     ensure_offer_editable("order", record, old, ("account_id", *OFFER_FIELDS))
     repo = OrderRepository(ctx.session)
     warehouse_id, quote_id = order.warehouse_id, order.quote_id
@@ -171,13 +133,11 @@ async def cancel(
 
 def order_spec() -> EntitySpec:
     """The sync registration of orders; ``lines`` is one field, last writer wins as a whole."""
-    return EntitySpec(
-        name="order",
-        table=Order.__table__,  # type: ignore[arg-type]
-        record_type=OrderRecord,
+    return EntitySpec.of(
+        ORDER,
+        table=Order.__table__,
         scope=scope_of_account_child,
         parent=("account", "account_id"),
-        server_fields=frozenset(SERVER_FIELDS),
         policies={"notes": Policy.APPEND}
         | {name: Policy.SERVER_WINS for name in SERVER_FIELDS - ENGINE_FIELDS},
         actions={"submit": submit, "cancel": cancel},

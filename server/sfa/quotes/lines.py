@@ -8,7 +8,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from rules.pricing import Line, LinesInvalid, document_totals, parse_lines
+from rules.pricing import Line, LinesInvalid, document_totals, parse_lines, wire_totals
 from server.errors import ValidationFailed
 
 
@@ -35,8 +35,5 @@ def checked_lines(raw: Any) -> list[Line]:
 def apply_totals(record: dict[str, Any]) -> list[Line]:
     """Recompute ``subtotal``/``tax_total``/``total`` of a wire record from its lines, in place."""
     lines = checked_lines(record.get("lines"))
-    totals = document_totals(lines)
-    record["subtotal"] = str(totals.subtotal)
-    record["tax_total"] = str(totals.tax_total)
-    record["total"] = str(totals.total)
+    record.update(wire_totals(document_totals(lines)))
     return lines

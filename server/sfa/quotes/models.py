@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import enum
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from protocol.entities.documents import QuoteStatus
 from server.db import Base, Money, UTCDateTime, new_id, str_enum, utcnow
 from server.sfa.quotes.lines import LinesJSON
 
-
-class QuoteStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SENT = "sent"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
+# the enums are the wire's (protocol.entities); the columns store their values
+__all__ = ["QuoteStatus"]
 
 
 class Quote(Base):

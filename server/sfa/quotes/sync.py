@@ -2,52 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
-
+from protocol.entities import NoParams
+from protocol.entities.documents import QUOTE, TOTAL_FIELDS, QuoteRecord, QuoteStatus
 from protocol.errors import INVALID_STATE
-from rules.pricing import Line, document_totals
 from server.db import utcnow
 from server.errors import Conflict, ValidationFailed
-from server.sfa.calendar.wire import AwareDateTime, check_owner, ensure_transition, typed
+from server.sfa.calendar.wire import check_owner, check_record, ensure_transition, typed
 from server.sfa.quotes.lines import apply_totals
-from server.sfa.quotes.models import Quote, QuoteStatus
+from server.sfa.quotes.models import Quote
 from server.sfa.quotes.rules import ALLOWED_FROM, OFFER_FIELDS, is_expired
 from server.sfa.visits.account_scope import scope_of_account_child
-from server.sync.registry import ENGINE_FIELDS, ActionContext, EntitySpec, Policy
+from server.sync.registry import ActionContext, EntitySpec, Policy
 
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
-TOTAL_FIELDS = frozenset({"subtotal", "tax_total", "total"})
-
-
-class QuoteRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A quote with its lines on the wire."""
-
-    id: uuid.UUID
-    version: int = 1
-    account_id: uuid.UUID | None = None
-    owner_id: uuid.UUID | None = None
-    number: Annotated[str, msgspec.Meta(max_length=40)] = ""
-    status: QuoteStatus = QuoteStatus.DRAFT
-    currency: Currency = "CNY"
-    valid_until: dt.date | None = None
-    lines: Annotated[list[Line], msgspec.Meta(max_length=500)] = []
-    subtotal: Decimal = Decimal("0.00")
-    tax_total: Decimal = Decimal("0.00")
-    total: Decimal = Decimal("0.00")
-    notes: str = ""
-    created_at: AwareDateTime | None = None
-    updated_at: AwareDateTime | None = None
-
-    def __post_init__(self) -> None:
-        # Totals are a pure function of the lines: every record built (from a row, a payload or
-        # a device's input) carries the server's figures, in cents on both backends.
-        totals = document_totals(self.lines)
-        self.subtotal, self.tax_total, self.total = totals.subtotal, totals.tax_total, totals.total
+__all__ = ["TOTAL_FIELDS", "QuoteRecord", "quote_spec"]
 
 
 def ensure_offer_editable(
@@ -72,9 +41,7 @@ async def validate_quote(
 ) -> None:
     """Check a quote after a merge and recompute its totals from its lines."""
     check_owner(ctx.principal.user_id, ctx.principal.role, record, old, "owner_id")
-    quote = typed(record, QuoteRecord)
-    if quote.account_id is None:
-        raise ValidationFailed("account_id is required", field="account_id")
+    check_record(typed(record, QuoteRecord))
     ensure_offer_editable("quote", record, old, ("account_id", *OFFER_FIELDS))
     apply_totals(record)
 
@@ -84,6 +51,7 @@ async def send(
 ) -> dict[str, Any]:
     """``quote.send``: a draft with at least one line goes to the customer."""
     ensure_transition("quote", "send", str(current.get("status")), ALLOWED_FROM)
+    typed(params, NoParams)
     if not current.get("lines"):
         raise ValidationFailed("a quote without lines cannot be sent", field="lines")
     return {"status": QuoteStatus.SENT.value}
@@ -94,6 +62,7 @@ async def accept(
 ) -> dict[str, Any]:
     """``quote.accept``: the customer took a sent quote that is still valid."""
     ensure_transition("quote", "accept", str(current.get("status")), ALLOWED_FROM)
+    typed(params, NoParams)
     valid_until = typed(current, QuoteRecord).valid_until
     if is_expired(valid_until, utcnow().date()):
         raise Conflict(
@@ -110,18 +79,17 @@ async def reject(
 ) -> dict[str, Any]:
     """``quote.reject``: the customer declined a sent quote."""
     ensure_transition("quote", "reject", str(current.get("status")), ALLOWED_FROM)
+    typed(params, NoParams)
     return {"status": QuoteStatus.REJECTED.value}
 
 
 def quote_spec() -> EntitySpec:
     """The sync registration of quotes; ``lines`` is one field, last writer wins as a whole."""
-    return EntitySpec(
-        name="quote",
-        table=Quote.__table__,  # type: ignore[arg-type]
-        record_type=QuoteRecord,
+    return EntitySpec.of(
+        QUOTE,
+        table=Quote.__table__,
         scope=scope_of_account_child,
         parent=("account", "account_id"),
-        server_fields=ENGINE_FIELDS | {"status"} | TOTAL_FIELDS,
         policies={"notes": Policy.APPEND, "status": Policy.SERVER_WINS}
         | {name: Policy.SERVER_WINS for name in TOTAL_FIELDS},
         actions={"send": send, "accept": accept, "reject": reject},

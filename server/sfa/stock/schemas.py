@@ -5,33 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from typing import Annotated
 
 import msgspec
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import UNSET, UnsetType
 
-Code = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^\S+$")]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Address = Annotated[str, Meta(max_length=300)]
-City = Annotated[str, Meta(max_length=100)]
-Latitude = Annotated[float, Meta(ge=-90, le=90)]
-Longitude = Annotated[float, Meta(ge=-180, le=180)]
+from protocol.entities.fields import Address, Code, Latitude, Longitude, Name
+from protocol.entities.fields import Text100 as City
+from protocol.entities.stock import StockBalanceRecord, WarehouseRecord
 
-
-class WarehouseRecord(msgspec.Struct, kw_only=True):
-    """A warehouse stock is held in."""
-
-    id: uuid.UUID
-    code: Code
-    name: Name
-    address: Address
-    city: City
-    latitude: Latitude | None
-    longitude: Longitude | None
-    active: bool
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+# The records are the shared wire definitions; REST bodies use the same field types and limits.
+__all__ = ["StockBalanceRecord", "WarehouseRecord"]
 
 
 class WarehouseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -52,18 +35,6 @@ class WarehousePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     latitude: Latitude | None | UnsetType = UNSET
     longitude: Longitude | None | UnsetType = UNSET
     active: bool | UnsetType = UNSET
-
-
-class StockBalanceRecord(msgspec.Struct, kw_only=True):
-    """One product in one warehouse, as devices hold it (they compute on_hand - reserved)."""
-
-    id: uuid.UUID
-    warehouse_id: uuid.UUID
-    product_id: uuid.UUID
-    on_hand: decimal.Decimal
-    reserved: decimal.Decimal
-    version: int
-    updated_at: dt.datetime
 
 
 class StockBalanceOut(msgspec.Struct, kw_only=True):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from protocol.entities.stock import STOCK_BALANCE, WAREHOUSE
 from server.sfa.catalog.sync import reference_spec
 from server.sfa.stock.models import StockBalance, Warehouse
-from server.sfa.stock.schemas import StockBalanceRecord, WarehouseRecord
 from server.sync.registry import EntitySpec
 
 
 def stock_specs() -> list[EntitySpec]:
     """``warehouse`` and ``stock_balance``."""
     return [
-        reference_spec("warehouse", Warehouse, WarehouseRecord),
-        reference_spec("stock_balance", StockBalance, StockBalanceRecord),
+        reference_spec(WAREHOUSE, Warehouse),
+        reference_spec(STOCK_BALANCE, StockBalance),
     ]

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from protocol.entities.territories import TerritoryLevel
 from server.db import Base, UTCDateTime, new_id, str_enum, utcnow
 
-
-class TerritoryLevel(enum.StrEnum):
-    REGION = "region"
-    AREA = "area"
-    TERRITORY = "territory"
+# the enums are the wire's (protocol.entities); the columns store their values
+__all__ = ["TerritoryLevel"]
 
 
 class Territory(Base):

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
 
 import msgspec
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import UNSET, UnsetType
 
+from protocol.entities.fields import Name
+from protocol.entities.territories import TerritoryLevel, TerritoryRecord
 from server.auth.models import Role
-from server.sfa.territories.models import TerritoryLevel
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-
-
-class TerritoryRecord(msgspec.Struct, kw_only=True):
-    """A node of the territory tree."""
-
-    id: uuid.UUID
-    name: Name
-    level: TerritoryLevel
-    parent_id: uuid.UUID | None
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+# The record is the shared wire definition; REST bodies use the same field types and limits.
+__all__ = ["TerritoryRecord"]
 
 
 class TerritoryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

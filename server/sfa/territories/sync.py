@@ -8,9 +8,9 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol.entities.territories import TERRITORY
 from server.sfa.scopes import territory_key
 from server.sfa.territories.models import Territory
-from server.sfa.territories.schemas import TerritoryRecord
 from server.sync.registry import EntitySpec
 
 
@@ -22,11 +22,5 @@ async def territory_scope(_: AsyncSession, record: Mapping[str, Any]) -> str:
 def territory_specs() -> list[EntitySpec]:
     """``territory``."""
     return [
-        EntitySpec(
-            name="territory",
-            table=cast(sa.Table, Territory.__table__),
-            record_type=TerritoryRecord,
-            scope=territory_scope,
-            writable=False,
-        )
+        EntitySpec.of(TERRITORY, table=cast(sa.Table, Territory.__table__), scope=territory_scope)
     ]

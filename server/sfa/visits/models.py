@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from protocol.entities.visits import VisitStatus
 from server.db import Base, UTCDateTime, new_id, str_enum, utcnow
 
-
-class VisitStatus(enum.StrEnum):
-    PLANNED = "planned"
-    CHECKED_IN = "checked_in"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
+# the enums are the wire's (protocol.entities); the columns store their values
+__all__ = ["VisitStatus"]
 
 
 class Visit(Base):

@@ -2,96 +2,37 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol.entities.fields import AwareDateTime
+from protocol.entities.visits import (
+    VISIT,
+    CancelParams,
+    CheckInParams,
+    CheckOutParams,
+    VisitRecord,
+    VisitStatus,
+)
 from server.errors import ValidationFailed
 from server.sfa.accounts.models import Account
-from server.sfa.calendar.wire import (
-    AwareDateTime,
-    Latitude,
-    Longitude,
-    Meters,
-    appended,
-    check_owner,
-    ensure_transition,
-    typed,
-)
+from server.sfa.calendar.wire import appended, check_owner, check_record, ensure_transition, typed
 from server.sfa.visits.account_scope import scope_of_account_child
-from server.sfa.visits.models import Visit, VisitStatus
+from server.sfa.visits.models import Visit
 from server.sfa.visits.rules import ALLOWED_FROM, distance_check, earliest_follow_up
-from server.sync.registry import ENGINE_FIELDS, ActionContext, EntitySpec, Policy, Rule
+from server.sync.registry import ActionContext, EntitySpec, Policy, Rule
 
-CHECK_FIELDS = ("at", "latitude", "longitude", "accuracy_m", "distance_m", "flagged")
-SERVER_FIELDS = (
-    ENGINE_FIELDS
-    | {"status"}
-    | {f"check_in_{name}" for name in CHECK_FIELDS}
-    | {f"check_out_{name}" for name in CHECK_FIELDS}
-)
-Outcome = Annotated[str, msgspec.Meta(max_length=500)]
-
-
-class VisitRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A visit on the wire."""
-
-    id: uuid.UUID
-    version: int = 1
-    account_id: uuid.UUID | None = None
-    rep_id: uuid.UUID | None = None
-    planned_at: AwareDateTime | None = None
-    status: VisitStatus = VisitStatus.PLANNED
-    check_in_at: AwareDateTime | None = None
-    check_in_latitude: float | None = None
-    check_in_longitude: float | None = None
-    check_in_accuracy_m: float | None = None
-    check_in_distance_m: float | None = None
-    check_in_flagged: bool = False
-    check_out_at: AwareDateTime | None = None
-    check_out_latitude: float | None = None
-    check_out_longitude: float | None = None
-    check_out_accuracy_m: float | None = None
-    check_out_distance_m: float | None = None
-    check_out_flagged: bool = False
-    notes: str = ""
-    outcome: Outcome = ""
-    next_follow_up_on: dt.date | None = None
-    created_at: AwareDateTime | None = None
-    updated_at: AwareDateTime | None = None
-
-
-class CheckInParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``visit.check_in``: where and when the rep arrived, as the phone reported it."""
-
-    at: AwareDateTime
-    latitude: Latitude
-    longitude: Longitude
-    accuracy_m: Meters | None = None
-
-
-class CheckOutParams(CheckInParams, kw_only=True):
-    """``visit.check_out``: the departure, and optionally the visit's result."""
-
-    outcome: Outcome | None = None
-    notes: str | None = None
-    next_follow_up_on: dt.date | None = None
+__all__ = ["VisitRecord", "visit_spec"]
 
 
 class CheckInAt(msgspec.Struct):
     """The stored check-in time, typed."""
 
     at: AwareDateTime
-
-
-class CancelParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``visit.cancel`` takes an optional reason, appended to the notes."""
-
-    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
 def ensure_allowed(action: str, current: dict[str, Any]) -> None:
@@ -179,22 +120,16 @@ async def validate_visit(
 ) -> None:
     """Check a visit after a merge; on create the rep defaults to the pusher."""
     check_owner(ctx.principal.user_id, ctx.principal.role, record, old, "rep_id")
-    visit = typed(record, VisitRecord)
-    if visit.account_id is None:
-        raise ValidationFailed("account_id is required", field="account_id")
-    if visit.planned_at is None:
-        raise ValidationFailed("planned_at is required", field="planned_at")
+    check_record(typed(record, VisitRecord))
 
 
 def visit_spec() -> EntitySpec:
     """The sync registration of visits."""
-    return EntitySpec(
-        name="visit",
-        table=Visit.__table__,  # type: ignore[arg-type]
-        record_type=VisitRecord,
+    return EntitySpec.of(
+        VISIT,
+        table=Visit.__table__,
         scope=scope_of_account_child,
         parent=("account", "account_id"),
-        server_fields=frozenset(SERVER_FIELDS),
         policies={
             "notes": Policy.APPEND,
             "status": Policy.SERVER_WINS,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from client_sdk import OutpostClient, RetryPolicy
-from tests.unit.sdk.fake_server import PASSWORD, FakeServer
+from tests.unit.sdk.fake_server import ENTITIES, PASSWORD, FakeServer
 
 MakeClient = Callable[..., OutpostClient]
 
@@ -40,6 +40,7 @@ def make_client(
         kwargs.setdefault("sleep", sleeps.append)
         kwargs.setdefault("rng", random.Random(1))
         kwargs.setdefault("retry", RetryPolicy(attempts=4, base_delay=0.1, max_delay=1.0))
+        kwargs.setdefault("entities", ENTITIES)  # the fake server's loose records
         client = OutpostClient(db_path=tmp_path / f"{name}.sqlite3", **kwargs)  # type: ignore[arg-type]
         made.append(client)
         if login:

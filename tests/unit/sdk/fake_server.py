@@ -16,12 +16,46 @@ from typing import Any
 import httpx
 import msgspec
 
+from protocol.entities import EntityDef
 from protocol.sync import MSGPACK, SUPPORTED_SCHEMA_VERSIONS, Mutation, PullRequest, PushRequest
 
 _push = msgspec.json.Decoder(PushRequest)
 _pull = msgspec.json.Decoder(PullRequest)
 _push_mp = msgspec.msgpack.Decoder(PushRequest)
 _pull_mp = msgspec.msgpack.Decoder(PullRequest)
+
+Scalar = str | int | float | bool | None
+
+
+class FakeRecord(msgspec.Struct, kw_only=True):
+    """The fake server's records: loose scalar fields (it stores whatever it is sent), plus
+    ``bad``, which it refuses, so the SDK's sync machinery can be tested against it."""
+
+    id: str
+    version: int = 0
+    name: Scalar = None
+    city: Scalar = None
+    notes: Scalar = None
+    owner_id: Scalar = None
+    account_id: Scalar = None
+    status: Scalar = None
+    bad: Scalar = None
+    n: Scalar = None
+    score: Scalar = None
+    touched: Scalar = None
+
+
+class FakeParams(msgspec.Struct):
+    """Any action's parameters in the fake (``lat`` for a check-in)."""
+
+    lat: Scalar = None
+
+
+# The entity definitions clients of the fake server check their local writes with.
+ENTITIES = {
+    name: EntityDef(name=name, record=FakeRecord, actions={"check_in": FakeParams})
+    for name in ("account", "contact", "visit")
+} | {"product": EntityDef(name="product", record=FakeRecord, writable=False)}
 
 PASSWORD = "secret"
 Fault = str  # "drop_request" | "drop_response" | "500" | "429" | "400"

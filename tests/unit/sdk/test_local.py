@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import decimal
+import datetime as dt
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +14,8 @@ from client_sdk import OutpostClient, RecordNotFound, outbox
 from protocol import hlc
 from tests.unit.sdk.conftest import MakeClient, offline_http
 
+PLANNED = dt.datetime(2030, 1, 1, 9, tzinfo=dt.UTC)
+
 
 @pytest.fixture
 def offline(tmp_path: Path) -> Iterator[OutpostClient]:
@@ -23,13 +25,13 @@ def offline(tmp_path: Path) -> Iterator[OutpostClient]:
 
 
 def test_local_writes_and_reads_work_without_network(offline: OutpostClient) -> None:
-    account = offline.create("account", {"name": "Acme", "credit_limit": decimal.Decimal("10.50")})
+    account = offline.create("account", {"name": "Acme", "latitude": 45.5})
     contact = offline.create("contact", {"account_id": account, "name": "Ann"})
     offline.update("account", account, {"city": "Lyon"})
 
     assert uuid.UUID(account).version == 7
     assert offline.get("account", account) == {
-        "id": account, "version": 0, "name": "Acme", "credit_limit": "10.50", "city": "Lyon"
+        "id": account, "version": 0, "name": "Acme", "latitude": 45.5, "city": "Lyon"
     }
     assert [c["id"] for c in offline.query("contact", {"account_id": account})] == [contact]
     pending = offline.pending_mutations()
@@ -40,24 +42,27 @@ def test_local_writes_and_reads_work_without_network(offline: OutpostClient) -> 
 
 
 def test_delete_hides_the_record_and_queues_a_delete(offline: OutpostClient) -> None:
-    rid = offline.create("account", {"name": "Gone"})
-    offline.delete("account", rid)
+    rid = offline.create("contact", {"account_id": str(uuid.uuid4()), "name": "Gone"})
+    offline.delete("contact", rid)
 
-    assert offline.get("account", rid) is None
-    assert offline.count("account") == 0
+    assert offline.get("contact", rid) is None
+    assert offline.count("contact") == 0
     assert [m.op for m in offline.pending_mutations()] == ["upsert", "delete"]
     with pytest.raises(RecordNotFound):
-        offline.update("account", rid, {"name": "again"})
+        offline.update("contact", rid, {"name": "again"})
 
 
 def test_action_queues_entity_op_and_shows_local_values(offline: OutpostClient) -> None:
-    vid = offline.create("visit", {"account_id": str(uuid.uuid4()), "status": "planned"})
-    offline.action("visit", vid, "check_in", {"lat": 45.1, "lng": 4.8}, local={"status": "in"})
+    vid = offline.create("visit", {"account_id": str(uuid.uuid4()), "planned_at": PLANNED})
+    check_in = {"at": PLANNED, "latitude": 45.1, "longitude": 4.8}
+    offline.action("visit", vid, "check_in", check_in, local={"status": "checked_in"})
 
     entry = offline.pending_mutations()[-1]
     assert entry.op == "visit.check_in"
-    assert outbox.json_decode(entry.changes) == {"lat": 45.1, "lng": 4.8}
-    assert offline.get("visit", vid)["status"] == "in"  # type: ignore[index]
+    assert outbox.json_decode(entry.changes) == {
+        "at": "2030-01-01T09:00:00Z", "latitude": 45.1, "longitude": 4.8
+    }
+    assert offline.get("visit", vid)["status"] == "checked_in"  # type: ignore[index]
 
 
 def test_edits_of_unknown_records_and_system_fields_are_refused(offline: OutpostClient) -> None:
@@ -121,7 +126,7 @@ def test_query_filters_orders_and_pages(offline: OutpostClient) -> None:
     owner = str(uuid.uuid4())
     for i, city in enumerate(["b", "a", "c", "a"]):
         offline.create("account", {"name": f"n{i}", "city": city, "owner_id": owner,
-                                   "vip": i % 2 == 0, "note": None})
+                                   "value_tier": "vip" if i % 2 == 0 else "key", "latitude": None})
     offline.create("account", {"name": "other", "city": "a", "owner_id": str(uuid.uuid4())})
 
     assert offline.count("account", {"owner_id": owner}) == 4
@@ -134,8 +139,8 @@ def test_query_filters_orders_and_pages(offline: OutpostClient) -> None:
     assert [a["name"] for a in offline.query("account", order_by="name", limit=2, offset=1)] == [
         "n1", "n2"
     ]
-    assert offline.count("account", {"vip": True}) == 2
-    assert offline.count("account", {"note": None}) == 5
+    assert offline.count("account", {"value_tier": "vip"}) == 2
+    assert offline.count("account", {"latitude": None}) == 5
     assert offline.count("account", {"city": ["a", "c"]}) == 4
     assert offline.query("account", {"city": "zzz"}) == []
 

@@ -1,0 +1,119 @@
+"""The ``quote`` and ``order`` records: one record each with its lines.
+
+Totals are a pure function of the lines (``rules.pricing.document_totals``): the server
+recomputes them on every write, and the SDK computes the same figures offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+import msgspec
+
+from protocol.entities.definition import ENGINE_FIELDS, EntityDef, NoParams
+from protocol.entities.fields import AwareDateTime, Currency, DocumentNumber, Notes, ReasonCode
+from protocol.entities.lines import MAX_LINES, Line
+from protocol.entities.visits import CancelParams
+
+CENT = Decimal("0.01")
+TOTAL_FIELDS = frozenset({"subtotal", "tax_total", "total"})
+Lines = Annotated[list[Line], msgspec.Meta(max_length=MAX_LINES)]
+
+
+class QuoteStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class OrderStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CONFIRMED = "confirmed"
+    ON_HOLD = "on_hold"
+    REJECTED = "rejected"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+
+
+class QuoteRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A quote with its lines on the wire."""
+
+    id: uuid.UUID
+    version: int = 1
+    account_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    number: DocumentNumber = ""
+    status: QuoteStatus = QuoteStatus.DRAFT
+    currency: Currency = "CNY"
+    valid_until: dt.date | None = None
+    lines: Lines = []
+    subtotal: Decimal = Decimal("0.00")
+    tax_total: Decimal = Decimal("0.00")
+    total: Decimal = Decimal("0.00")
+    notes: Notes = ""
+    created_at: AwareDateTime | None = None
+    updated_at: AwareDateTime | None = None
+
+    def __post_init__(self) -> None:
+        _in_cents(self)
+
+
+class OrderRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An order with its lines on the wire."""
+
+    id: uuid.UUID
+    version: int = 1
+    account_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    quote_id: uuid.UUID | None = None
+    status: OrderStatus = OrderStatus.DRAFT
+    hold_reason: ReasonCode | None = None
+    reject_reason: ReasonCode | None = None
+    warehouse_id: uuid.UUID | None = None
+    lines: Lines = []
+    subtotal: Decimal = Decimal("0.00")
+    tax_total: Decimal = Decimal("0.00")
+    total: Decimal = Decimal("0.00")
+    submitted_at: AwareDateTime | None = None
+    notes: Notes = ""
+    created_at: AwareDateTime | None = None
+    updated_at: AwareDateTime | None = None
+
+    def __post_init__(self) -> None:
+        _in_cents(self)
+
+
+def _in_cents(document: QuoteRecord | OrderRecord) -> None:
+    # Totals travel in cents, the same string on SQLite and PostgreSQL (NUMERIC(18, 4) stores
+    # four places); their value is computed from the lines by ``rules.pricing``.
+    for name in TOTAL_FIELDS:
+        value = getattr(document, name)
+        if value.is_finite():
+            setattr(document, name, value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+class SubmitParams(msgspec.Struct, forbid_unknown_fields=True):
+    """``order.submit`` takes no parameters: the server decides from its own records."""
+
+
+QUOTE = EntityDef(
+    name="quote",
+    record=QuoteRecord,
+    server_fields=ENGINE_FIELDS | {"status"} | TOTAL_FIELDS,
+    actions={"send": NoParams, "accept": NoParams, "reject": NoParams},
+)
+ORDER = EntityDef(
+    name="order",
+    record=OrderRecord,
+    server_fields=ENGINE_FIELDS
+    | TOTAL_FIELDS
+    | {"status", "hold_reason", "reject_reason", "submitted_at"},
+    actions={"submit": SubmitParams, "cancel": CancelParams},
+)

@@ -1,0 +1,84 @@
+"""The ``visit`` record and the parameters of its actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import msgspec
+
+from protocol.entities.definition import ENGINE_FIELDS, EntityDef
+from protocol.entities.fields import AwareDateTime, Latitude, Longitude, Meters, Notes, Reason
+
+CHECK_FIELDS = ("at", "latitude", "longitude", "accuracy_m", "distance_m", "flagged")
+
+
+class VisitStatus(enum.StrEnum):
+    PLANNED = "planned"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class VisitRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A visit on the wire."""
+
+    id: uuid.UUID
+    version: int = 1
+    account_id: uuid.UUID | None = None
+    rep_id: uuid.UUID | None = None
+    planned_at: AwareDateTime | None = None
+    status: VisitStatus = VisitStatus.PLANNED
+    check_in_at: AwareDateTime | None = None
+    check_in_latitude: float | None = None
+    check_in_longitude: float | None = None
+    check_in_accuracy_m: float | None = None
+    check_in_distance_m: float | None = None
+    check_in_flagged: bool = False
+    check_out_at: AwareDateTime | None = None
+    check_out_latitude: float | None = None
+    check_out_longitude: float | None = None
+    check_out_accuracy_m: float | None = None
+    check_out_distance_m: float | None = None
+    check_out_flagged: bool = False
+    notes: Notes = ""
+    outcome: Reason = ""
+    next_follow_up_on: dt.date | None = None
+    created_at: AwareDateTime | None = None
+    updated_at: AwareDateTime | None = None
+
+
+class CheckInParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``visit.check_in``: where and when the rep arrived, as the phone reported it."""
+
+    at: AwareDateTime
+    latitude: Latitude
+    longitude: Longitude
+    accuracy_m: Meters | None = None
+
+
+class CheckOutParams(CheckInParams, kw_only=True):
+    """``visit.check_out``: the departure, and optionally the visit's result."""
+
+    outcome: Reason | None = None
+    notes: Notes | None = None
+    next_follow_up_on: dt.date | None = None
+
+
+class CancelParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``visit.cancel`` (and ``order.cancel``) take an optional reason, appended to the notes."""
+
+    reason: Reason | None = None
+
+
+# status and every check-in/out field change only through the actions
+VISIT = EntityDef(
+    name="visit",
+    record=VisitRecord,
+    server_fields=ENGINE_FIELDS
+    | {"status"}
+    | {f"check_in_{name}" for name in CHECK_FIELDS}
+    | {f"check_out_{name}" for name in CHECK_FIELDS},
+    actions={"check_in": CheckInParams, "check_out": CheckOutParams, "cancel": CancelParams},
+)
