@@ -43,6 +43,8 @@ class FakeRecord(msgspec.Struct, kw_only=True):
     n: Scalar = None
     score: Scalar = None
     touched: Scalar = None
+    lines: list[Scalar] | None = None  # an order's lines (the fake totals them: ``compute``)
+    total: Scalar = None
 
 
 class FakeParams(msgspec.Struct):
@@ -54,7 +56,7 @@ class FakeParams(msgspec.Struct):
 # The entity definitions clients of the fake server check their local writes with.
 ENTITIES = {
     name: EntityDef(name=name, record=FakeRecord, actions={"check_in": FakeParams})
-    for name in ("account", "contact", "visit")
+    for name in ("account", "contact", "visit", "order")
 } | {"product": EntityDef(name="product", record=FakeRecord, writable=False)}
 
 PASSWORD = "secret"
