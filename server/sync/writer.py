@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import sqlalchemy as sa
@@ -25,6 +25,8 @@ from server.sync.bulk import any_of, chunks, rows_by_id
 from server.sync.models import sync_records
 from server.sync.position import current_txid
 from server.sync.registry import EntitySpec, Principal, SyncRegistry
+
+Lock = Literal["share", "update"]
 
 _BATCH_KEY = "sync_batch"
 _json = msgspec.json.Encoder(decimal_format="string")
@@ -298,33 +300,47 @@ class ChangeWriter:
         return states.get(record_id)
 
     async def states(
-        self, session: AsyncSession, entity: str, ids: Sequence[uuid.UUID]
+        self,
+        session: AsyncSession,
+        entity: str,
+        ids: Sequence[uuid.UUID],
+        *,
+        lock: Lock | None = None,
     ) -> dict[uuid.UUID, RecordState]:
-        """Engine states of many records in one query per 1,000 (cached in the open batch)."""
+        """Engine states of many records in one query per 1,000 (cached in the open batch).
+
+        ``lock`` (``"share"`` or ``"update"``): the states are read under a row lock held to the
+        end of the transaction (PostgreSQL; taken in record-id order), unless this transaction
+        already holds one or wrote the state itself. A child's scope key is derived from its
+        parent's state read this way, so it cannot be derived from a key a concurrent move is
+        replacing (see ``_move_children``)."""
         batch: WriteBatch | None = session.info.get(_BATCH_KEY)
         found: dict[uuid.UUID, RecordState] = {}
         missing = []
         for record_id in ids:
-            if batch is not None and batch.known((entity, record_id)):
-                state = batch.states[(entity, record_id)]
+            key = (entity, record_id)
+            if batch is not None and batch.known(key) and (lock is None or batch.is_locked(key)):
+                state = batch.states[key]
                 if state is not None:
                     found[record_id] = state
             else:
                 missing.append(record_id)
         t = sync_records.c
-        for chunk in chunks(missing):
-            rows = await session.execute(
-                sa.select(t.record_id, t.scope_key, t.version, t.deleted, t.clocks).where(
-                    t.entity == entity, any_of(session, t.record_id, chunk)
-                )
+        for chunk in chunks(sorted(missing) if lock else missing):
+            statement = sa.select(t.record_id, t.scope_key, t.version, t.deleted, t.clocks).where(
+                t.entity == entity, any_of(session, t.record_id, chunk)
             )
-            for rid, key, version, deleted, clocks in rows:
+            if lock is not None:
+                statement = statement.order_by(t.record_id).with_for_update(read=lock == "share")
+            for rid, key, version, deleted, clocks in await session.execute(statement):
                 found[rid] = RecordState(
                     entity, rid, key, version, deleted, decode_clocks(clocks), stored=True
                 )
             if batch is not None:
                 for record_id in chunk:
                     batch.remember((entity, record_id), found.get(record_id))
+                    if lock is not None:
+                        batch.lock((entity, record_id))
         return found
 
     async def scope_of(self, session: AsyncSession, spec: EntitySpec, wire: dict[str, Any]) -> str:
@@ -337,7 +353,11 @@ class ChangeWriter:
         if spec.parent is not None:
             parent, fk = spec.parent
             parent_ids = {_uuid(w.get(fk)) for w in wires} - {None}
-            states = await self.states(session, parent, [p for p in parent_ids if p is not None])
+            # FOR SHARE: a move of the parent (which locks this row FOR UPDATE) waits for this
+            # transaction, and this read waits for a move in progress and sees its new key
+            states = await self.states(
+                session, parent, [p for p in parent_ids if p is not None], lock="share"
+            )
             keys: list[str] = []
             for wire in wires:
                 parent_id = _uuid(wire.get(fk))
@@ -354,11 +374,33 @@ class ChangeWriter:
         record_id: uuid.UUID,
         key: str,
     ) -> None:
-        for child, fk in self.registry.children_of(entity):
+        """Relocate the record's children (recursively) to its new scope key ``key``.
+
+        Serialized with concurrent writers of the children (PostgreSQL; SQLite has one writer):
+        the children's rows are locked first (a push locks the rows it edits before anything
+        else), then the record's engine state FOR UPDATE, which waits for every transaction
+        that derived a child's key from it (they hold it FOR SHARE, see ``states``), then the
+        children are read again, locked, so that children such a transaction committed are
+        moved too. A writer arriving later waits for this transaction and reads the new key."""
+        children = self.registry.children_of(entity)
+        if not children:
+            return
+        for child, fk in children:
+            await session.execute(
+                self._children_statement(child, fk, ids_only=True), {"p": record_id}
+            )
+        await session.execute(
+            sa.select(sync_records.c.record_id)
+            .where(sync_records.c.entity == entity, sync_records.c.record_id == record_id)
+            .with_for_update()
+        )
+        for child, fk in children:
             rows = (
-                await session.execute(sa.select(child.table).where(child.table.c[fk] == record_id))
+                await session.execute(self._children_statement(child, fk), {"p": record_id})
             ).all()
-            states = await self.states(session, child.name, [r._mapping["id"] for r in rows])
+            states = await self.states(
+                session, child.name, [r._mapping["id"] for r in rows], lock="update"
+            )
             for row in rows:
                 child_id = row._mapping["id"]
                 previous = states.get(child_id)
@@ -381,6 +423,21 @@ class ChangeWriter:
                     )
                 )
                 await self._move_children(session, batch, child.name, child_id, key)
+
+    @staticmethod
+    def _children_statement(
+        child: EntitySpec, fk: str, *, ids_only: bool = False
+    ) -> sa.Select[Any]:
+        # the rows of ``child`` under parent :p, locked in id order (no deadlock between two
+        # transactions locking overlapping sets)
+        table = child.table
+        columns = [table.c.id] if ids_only else list(table.c)
+        return (
+            sa.select(*columns)
+            .where(table.c[fk] == sa.bindparam("p"))
+            .order_by(table.c.id)
+            .with_for_update()
+        )
 
     def _update_statement(self, spec: EntitySpec, values: dict[str, Any]) -> sa.Update:
         # Built once per entity and set of columns: composing and hashing a fresh statement
