@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol import hlc as hlcs
+from protocol.errors import IN_USE
 from server.db import utcnow
-from server.errors import NotFound
+from server.errors import Conflict, NotFound
 from server.sync.batch import LogOp, RecordState, WriteBatch, decode_clocks, insert_log_rows
 from server.sync.bulk import any_of, chunks, rows_by_id
 from server.sync.models import sync_records
@@ -231,46 +232,87 @@ class ChangeWriter:
         hlc: str | None = None,
         device_id: uuid.UUID | None = None,
     ) -> int:
-        """Delete a record and its children, leaving tombstones; returns the tombstone version."""
+        """Delete a record and the children declared ``cascade_delete``, leaving tombstones;
+        returns the tombstone version. Conflict ``in_use`` (nothing written) while a child that
+        does not cascade exists, at any depth; ``data.held_by`` counts them per entity."""
         spec = self.spec(entity)
+        # FOR UPDATE first: a child inserted concurrently (its foreign-key check shares this
+        # row) waits and then fails, rather than slipping in between the count and the delete
+        await session.execute(
+            sa.select(spec.table.c.id).where(spec.table.c.id == record_id).with_for_update()
+        )
+        held = await self._held_by(session, entity, record_id)
+        if held:
+            names = ", ".join(f"{count} {name}" for name, count in sorted(held.items()))
+            raise Conflict(
+                f"{entity} {record_id} still has {names}; they are never deleted with it",
+                field="id",
+                code=IN_USE,
+                data={"held_by": held},
+            )
         async with self.batch(session) as batch:
-            for child, fk in self.registry.children_of(entity):
-                ids = (
-                    (
-                        await session.execute(
-                            sa.select(child.table.c.id).where(child.table.c[fk] == record_id)
-                        )
+            return await self._delete_tree(session, batch, entity, record_id, hlc, device_id)
+
+    async def _held_by(
+        self, session: AsyncSession, entity: str, record_id: uuid.UUID
+    ) -> dict[str, int]:
+        # children that would block the delete, counted per entity, through cascading children
+        held: dict[str, int] = {}
+        for child, fk in self.registry.children_of(entity):
+            column = child.table.c[fk]
+            if not child.cascade_delete:
+                count = (
+                    await session.execute(
+                        sa.select(sa.func.count())
+                        .select_from(child.table)
+                        .where(column == record_id)
                     )
-                    .scalars()
-                    .all()
-                )
-                for child_id in ids:
-                    await self.delete(
-                        session,
-                        child.name,
-                        child_id,
-                        principal=principal,
-                        hlc=hlc,
-                        device_id=device_id,
-                    )
-            result = await session.execute(
-                sa.delete(spec.table)
-                .where(spec.table.c.id == record_id)
-                .returning(spec.table.c.version)
+                ).scalar_one()
+                if count:
+                    held[child.name] = held.get(child.name, 0) + int(count)
+                continue
+            ids = await session.execute(sa.select(child.table.c.id).where(column == record_id))
+            for child_id in ids.scalars().all():
+                for name, count in (await self._held_by(session, child.name, child_id)).items():
+                    held[name] = held.get(name, 0) + count
+        return held
+
+    async def _delete_tree(
+        self,
+        session: AsyncSession,
+        batch: WriteBatch,
+        entity: str,
+        record_id: uuid.UUID,
+        hlc: str | None,
+        device_id: uuid.UUID | None,
+    ) -> int:
+        spec = self.spec(entity)
+        for child, fk in self.registry.children_of(entity):
+            if not child.cascade_delete:
+                continue  # none exists (``_held_by``); a foreign key guards a concurrent insert
+            ids = await session.execute(
+                sa.select(child.table.c.id).where(child.table.c[fk] == record_id)
             )
-            version = result.scalar_one_or_none()
-            if version is None:
-                raise NotFound(f"{entity} {record_id} not found", field="id")
-            previous = await self.state(session, entity, record_id)
-            if previous is None:
-                return int(version) + 1
-            state = batch.edit(previous)
-            state.version, state.deleted = int(version) + 1, True
-            state.clocks = {"*": [state.version, hlc or self.clock.tick(), _str(device_id)]}
-            batch.log(
-                LogOp(entity, record_id, state.scope_key, "delete", state.version, None, device_id)
-            )
-            return state.version
+            for child_id in ids.scalars().all():
+                await self._delete_tree(session, batch, child.name, child_id, hlc, device_id)
+        result = await session.execute(
+            sa.delete(spec.table)
+            .where(spec.table.c.id == record_id)
+            .returning(spec.table.c.version)
+        )
+        version = result.scalar_one_or_none()
+        if version is None:
+            raise NotFound(f"{entity} {record_id} not found", field="id")
+        previous = await self.state(session, entity, record_id)
+        if previous is None:
+            return int(version) + 1
+        state = batch.edit(previous)
+        state.version, state.deleted = int(version) + 1, True
+        state.clocks = {"*": [state.version, hlc or self.clock.tick(), _str(device_id)]}
+        batch.log(
+            LogOp(entity, record_id, state.scope_key, "delete", state.version, None, device_id)
+        )
+        return state.version
 
     async def load(
         self, session: AsyncSession, entity: str, record_id: uuid.UUID

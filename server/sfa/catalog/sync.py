@@ -84,6 +84,7 @@ def catalog_specs() -> list[EntitySpec]:
             scope=price_list_scope,
             writable=False,
             parent=("account", "account_id"),
+            cascade_delete=True,  # an account's own contract price list goes with it
         ),
         EntitySpec(
             name="price_list_entry",
@@ -92,5 +93,6 @@ def catalog_specs() -> list[EntitySpec]:
             scope=price_list_entry_scope,
             writable=False,
             parent=("price_list", "price_list_id"),
+            cascade_delete=True,  # entries are part of their price list
         ),
     ]
