@@ -24,6 +24,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sync_push_max_mutations: int = 2000
     sync_pull_max_limit: int = 5000
     password_kdf_n: int = 2**14
+    # PostgreSQL ends an Outpost session idle inside a transaction this long (0: never): an
+    # abandoned change-log writer would otherwise hold every pull back (docs/operations.md)
+    idle_in_transaction_timeout_seconds: float = 60.0
+    # GET /health/ready answers 503 when pulls lag further behind the change log than this
+    ready_max_pull_lag_seconds: float = 30.0
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import UTCDateTime, utcnow
 from server.sync.models import sync_log
 from server.sync.position import NO_CEILING, START, Position, ceiling_sql
 
@@ -257,3 +258,33 @@ async def held_before(
         .limit(1)
     )
     return (await session.execute(statement)).first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PullLag:
+    """How far pulls are behind the change log: committed rows at or above the visibility
+    ceiling (an open log writer holds them back), and the age of the oldest of them."""
+
+    seconds: float
+    held_back: int
+
+
+@functools.lru_cache(maxsize=1)
+def _lag_statement() -> sa.TextualSelect:
+    return sa.text(
+        "SELECT (SELECT min(created_at) FROM sync_log WHERE txid >= c.ceiling),"
+        " (SELECT count(*) FROM sync_log WHERE txid >= c.ceiling)"
+        f" FROM (SELECT {ceiling_sql(True)} AS ceiling) AS c"
+    ).columns(sa.column("oldest", UTCDateTime()), sa.column("held", sa.BigInteger()))
+
+
+async def pull_lag(session: AsyncSession) -> PullLag:
+    """The current pull lag (one statement; on SQLite, whose pulls read every committed row,
+    always none, after checking that the database answers)."""
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(sa.text("SELECT 1"))
+        return PullLag(0.0, 0)
+    oldest, held = (await session.execute(_lag_statement())).one()
+    if oldest is None:
+        return PullLag(0.0, 0)
+    return PullLag(max(0.0, (utcnow() - oldest).total_seconds()), int(held))
