@@ -113,6 +113,12 @@ class ChangeWriter:
         spec = self.spec(entity)
         async with self.batch(session) as batch:
             row = self.prepare(spec, values)
+            parent_id = _uuid(row.get(spec.parent[1])) if spec.parent is not None else None
+            if spec.parent is not None and parent_id is not None:
+                # the parent's state is share-locked before the insert (whose foreign-key check
+                # shares the parent's row), in the order a push takes them: no deadlock with a
+                # delete or a move of the parent
+                await self.states(session, spec.parent[0], [parent_id], lock="share")
             result = await session.execute(
                 sa.insert(spec.table).values(**row).returning(*spec.table.c)
             )
@@ -235,11 +241,14 @@ class ChangeWriter:
         """Delete a record and the children declared ``cascade_delete``, leaving tombstones;
         returns the tombstone version. Conflict ``in_use`` (nothing written) while a child that
         does not cascade exists, at any depth; ``data.held_by`` counts them per entity."""
-        spec = self.spec(entity)
-        # FOR UPDATE first: a child inserted concurrently (its foreign-key check shares this
-        # row) waits and then fails, rather than slipping in between the count and the delete
+        self.spec(entity)
+        # The record's engine state FOR UPDATE first: a transaction creating a child derives
+        # its key from that state FOR SHARE before inserting it, so it either committed before
+        # (and is counted below) or waits and then fails its foreign key.
         await session.execute(
-            sa.select(spec.table.c.id).where(spec.table.c.id == record_id).with_for_update()
+            sa.select(sync_records.c.record_id)
+            .where(sync_records.c.entity == entity, sync_records.c.record_id == record_id)
+            .with_for_update()
         )
         held = await self._held_by(session, entity, record_id)
         if held:
@@ -478,7 +487,7 @@ class ChangeWriter:
             sa.select(*columns)
             .where(table.c[fk] == sa.bindparam("p"))
             .order_by(table.c.id)
-            .with_for_update()
+            .with_for_update(key_share=True)  # NO KEY UPDATE: their own children may still be added
         )
 
     def _update_statement(self, spec: EntitySpec, values: dict[str, Any]) -> sa.Update:

@@ -57,7 +57,7 @@ async def _move_held_open(
 
 
 @asynccontextmanager
-async def _push_held_open(
+async def push_held_open(
     monkeypatch: pytest.MonkeyPatch, push: Callable[[], Awaitable[Any]]
 ) -> AsyncIterator[asyncio.Task[Any]]:
     """Run ``push`` until its writes are done, its transaction still open (it stores its
@@ -126,7 +126,7 @@ async def test_child_created_by_push_while_its_parent_moves_ends_under_the_new_k
     folder = await make_folder(toy_db, writer, OLD)
     note = uuid.uuid4()
     request = _request(rep, rep.mutation("note", note, folder_id=str(folder), title="made"))
-    async with _push_held_open(monkeypatch, lambda: push_service.push(rep.principal, request)):
+    async with push_held_open(monkeypatch, lambda: push_service.push(rep.principal, request)):
         move = asyncio.ensure_future(_move(toy_db, writer, folder))
         await asyncio.sleep(OVERLAP)
         waited = not move.done()  # the move waits for the transaction that derived the key
@@ -159,7 +159,7 @@ async def test_child_edited_by_push_while_its_parent_moves_ends_under_the_new_ke
     folder = await make_folder(toy_db, writer, OLD)
     note = await make_note(toy_db, writer, folder, title="before")
     request = _request(rep, rep.mutation("note", note, base_version=1, title="edited"))
-    async with _push_held_open(monkeypatch, lambda: push_service.push(rep.principal, request)):
+    async with push_held_open(monkeypatch, lambda: push_service.push(rep.principal, request)):
         move = asyncio.ensure_future(_move(toy_db, writer, folder))
         await asyncio.sleep(OVERLAP)
         waited = not move.done()  # the move waits for the edit, then moves the edited note
@@ -198,3 +198,31 @@ async def test_child_created_over_rest_while_its_parent_moves_ends_under_the_new
     key, rows = await _placed(toy_db, note)
     assert key == NEW and set(rows) == {NEW}
     assert waited
+
+
+async def test_child_created_by_push_while_a_push_moves_its_parent_ends_under_the_new_key(
+    toy_db, writer, make_device, push_service, monkeypatch
+):
+    # both writers are pushes (the mover locks the parent's row NO KEY UPDATE, so the child's
+    # foreign-key check never waits for it): no deadlock, in either order
+    rep = await make_device(keys={OLD, NEW})
+    mover = await make_device(keys={OLD, NEW})
+    for first in ("create", "move"):
+        folder = await make_folder(toy_db, writer, OLD)
+        note = uuid.uuid4()
+        create = _request(rep, rep.mutation("note", note, folder_id=str(folder), title="made"))
+        move = _request(mover, mover.mutation("folder", folder, base_version=1, scope_key=NEW))
+        pushes = {
+            "create": lambda r=create: push_service.push(rep.principal, r),
+            "move": lambda r=move: push_service.push(mover.principal, r),
+        }
+        second = "move" if first == "create" else "create"
+        async with push_held_open(monkeypatch, pushes[first]) as held:
+            other = asyncio.ensure_future(pushes[second]())
+            await asyncio.sleep(OVERLAP)
+            waited = not other.done()
+        monkeypatch.undo()
+        results = [(await held).results[0], (await asyncio.wait_for(other, 10)).results[0]]
+        assert [r.status for r in results] == ["applied", "applied"], (first, results)
+        await _assert_under_new_key(toy_db, note, "made")
+        assert waited, first
