@@ -9,6 +9,7 @@ import msgspec
 import sqlalchemy as sa
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 
 from server.db import Database
 from server.settings import Settings
@@ -41,7 +42,17 @@ def health() -> Health:
     return Health(status="ok")
 
 
-@get("/health/ready", tags=["system"], exclude_from_auth=True)
+@get(
+    "/health/ready",
+    tags=["system"],
+    exclude_from_auth=True,
+    responses={
+        503: ResponseSpec(
+            data_container=Readiness,
+            description="The database does not answer, or pulls lag behind the change log",
+        )
+    },
+)
 async def ready(state: State) -> Response[Readiness]:
     """For load balancers: 200 when the database answers and pulls lag less than
     ``OUTPOST_READY_MAX_PULL_LAG_SECONDS`` behind the change log, else 503 with the figures."""
