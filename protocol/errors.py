@@ -51,3 +51,4 @@ CURSOR_EXPIRED = "cursor_expired"
 DOMAIN_RULE = "domain_rule"
 RECEIPT_EXPIRED = "receipt_expired"
 NOT_DELETABLE = "not_deletable"
+IN_USE = "in_use"  # a record others depend on (a parent whose children do not cascade)

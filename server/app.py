@@ -45,7 +45,12 @@ def create_app(
     registry: SyncRegistry | None = None,
 ) -> Litestar:
     """Build the Litestar application for ``settings``."""
-    database = db or Database(create_engine(settings.database_url))
+    database = db or Database(
+        create_engine(
+            settings.database_url,
+            idle_in_transaction_timeout_seconds=settings.idle_in_transaction_timeout_seconds,
+        )
+    )
     registry = registry or build_registry()
     register_engine_entities(registry)
     writer = ChangeWriter(registry)

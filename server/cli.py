@@ -45,7 +45,12 @@ def on_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) 
     """Run ``work`` on a database opened from ``settings`` (closed afterwards)."""
 
     async def run() -> int:
-        db = Database(create_engine(settings.database_url))
+        db = Database(
+            create_engine(
+                settings.database_url,
+                idle_in_transaction_timeout_seconds=settings.idle_in_transaction_timeout_seconds,
+            )
+        )
         try:
             return await work(db)
         finally:

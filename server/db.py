@@ -106,8 +106,16 @@ _NO_WRITES = "outpost_no_writes"  # session.info flag of a SQLite read-only sess
 POSTGRES_SESSION_SETTINGS = {"random_page_cost": "1.1"}
 
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, foreign keys and serialized writers."""
+def create_engine(
+    database_url: str,
+    *,
+    echo: bool = False,
+    idle_in_transaction_timeout_seconds: float = 0,
+) -> AsyncEngine:
+    """Create the async engine; SQLite gets WAL, foreign keys and serialized writers.
+
+    ``idle_in_transaction_timeout_seconds`` (PostgreSQL; 0: none): the server ends a session
+    left idle inside a transaction for longer (``idle_in_transaction_session_timeout``)."""
     if database_url.startswith("sqlite"):
         engine = create_async_engine(
             database_url, echo=echo, connect_args={"timeout": 30}, pool_size=5
@@ -138,8 +146,19 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         echo=echo,
         pool_size=10,
         max_overflow=10,
-        connect_args={"server_settings": dict(POSTGRES_SESSION_SETTINGS)},
+        connect_args={
+            "server_settings": postgres_session_settings(idle_in_transaction_timeout_seconds)
+        },
     )
+
+
+def postgres_session_settings(idle_in_transaction_timeout_seconds: float = 0) -> dict[str, str]:
+    """The settings every PostgreSQL session of Outpost starts with."""
+    settings = dict(POSTGRES_SESSION_SETTINGS)
+    if idle_in_transaction_timeout_seconds > 0:
+        milliseconds = max(1, round(idle_in_transaction_timeout_seconds * 1000))
+        settings["idle_in_transaction_session_timeout"] = str(milliseconds)
+    return settings
 
 
 class Database:

@@ -7,9 +7,9 @@ from typing import Any
 
 def route_handlers() -> list[Any]:
     """The controllers and routers that ``create_app`` mounts."""
-    from server.http.health import health
+    from server.http.health import health, ready
 
-    handlers: list[Any] = [health]
+    handlers: list[Any] = [health, ready]
     from server.auth.controller import AuthController, DeviceController
 
     handlers += [AuthController, DeviceController]

@@ -43,6 +43,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     allow_insecure_dev_secret: bool = False
     # a pull page stops before its records' JSON passes this many bytes (at least one record)
     sync_pull_max_bytes: int = 4 * 1024 * 1024
+    # PostgreSQL ends an Outpost session idle inside a transaction this long (0: never): an
+    # abandoned change-log writer would otherwise hold every pull back (docs/operations.md)
+    idle_in_transaction_timeout_seconds: float = 60.0
+    # GET /health/ready answers 503 when pulls lag further behind the change log than this
+    ready_max_pull_lag_seconds: float = 30.0
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

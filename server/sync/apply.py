@@ -39,7 +39,7 @@ from server.sync.registry import (
     user_key,
 )
 from server.sync.staged import FlushingSession, as_uuid, filled_in, new_record, server_values
-from server.sync.writer import ChangeWriter, row_to_wire
+from server.sync.writer import ChangeWriter, Lock, row_to_wire
 
 Record = dict[str, Any]
 
@@ -142,7 +142,10 @@ class MutationApplier:
         await self._prefetch_parents(mutations)
 
     async def _prefetch_parents(self, mutations: Iterable[Mutation]) -> None:
-        # a child's scope key is its parent's: load those states now rather than one at a time
+        # a child's scope key is its parent's: load those states now rather than one at a time;
+        # a create or a change of the parent reference derives the key from the parent's state,
+        # so that state is read FOR SHARE (a concurrent move of the parent is serialized with it)
+        derived: dict[str, set[uuid.UUID]] = defaultdict(set)
         parents: dict[str, set[uuid.UUID]] = defaultdict(set)
         for mutation in mutations:
             spec = self.registry.entities.get(mutation.entity)
@@ -150,13 +153,19 @@ class MutationApplier:
                 continue
             parent, fk = spec.parent
             record = self.records.get((spec.name, mutation.id))
+            into = derived if record is None or fk in mutation.changes else parents
             for value in (record or {}).get(fk), mutation.changes.get(fk):
                 parent_id = as_uuid(value)
                 if parent_id is not None:
-                    parents[parent].add(parent_id)
-        for parent, id_set in parents.items():
-            if parent in self.registry.entities:
-                await self.writer.states(self.session, parent, sorted(id_set))
+                    into[parent].add(parent_id)
+        steps: list[tuple[Lock | None, dict[str, set[uuid.UUID]]]] = [
+            ("share", derived),
+            (None, parents),
+        ]
+        for lock, by_parent in steps:
+            for parent, id_set in by_parent.items():
+                if parent in self.registry.entities:
+                    await self.writer.states(self.session, parent, sorted(id_set), lock=lock)
 
     def remember(self, ops: Iterable[LogOp]) -> None:
         """Keep the cache in step with what a successful mutation wrote."""

@@ -67,6 +67,9 @@ class WriteBatch:
         self.dirty: dict[RecordKey, None] = {}
         self.ops: list[LogOp] = []
         self._journal: list[tuple[RecordKey, RecordState | None, bool, bool]] = []
+        # engine-state rows this transaction has read under a row lock, in the order taken (a
+        # SAVEPOINT rolled back releases the locks taken inside it, so they are journaled too)
+        self.locked: dict[RecordKey, None] = {}
 
     def known(self, key: RecordKey) -> bool:
         """True when the batch already knows the state of ``key`` (possibly: absent)."""
@@ -93,14 +96,25 @@ class WriteBatch:
         """Queue a change-log row."""
         self.ops.append(op)
 
-    def mark(self) -> tuple[int, int]:
-        """A point to roll back to."""
-        return len(self.ops), len(self._journal)
+    def lock(self, key: RecordKey) -> None:
+        """Note that the engine-state row of ``key`` is locked by this transaction."""
+        self.locked[key] = None
 
-    def rollback(self, mark: tuple[int, int]) -> None:
+    def is_locked(self, key: RecordKey) -> bool:
+        """True when ``key``'s engine-state row was read under a lock, or is this batch's own
+        write (a state the transaction itself changes needs no lock to be current)."""
+        return key in self.dirty or key in self.locked
+
+    def mark(self) -> tuple[int, int, int]:
+        """A point to roll back to."""
+        return len(self.ops), len(self._journal), len(self.locked)
+
+    def rollback(self, mark: tuple[int, int, int]) -> None:
         """Forget every change made after ``mark``."""
-        ops, journal = mark
+        ops, journal, locked = mark
         del self.ops[ops:]
+        if len(self.locked) > locked:
+            self.locked = dict.fromkeys(list(self.locked)[:locked])
         while len(self._journal) > journal:
             key, previous, was_known, was_dirty = self._journal.pop()
             if was_known:

@@ -215,6 +215,8 @@ async def rows_by_id(
     for chunk in chunks(ids):
         statement = sa.select(table).where(any_of(session, table.c.id, chunk))
         if lock:
-            statement = statement.order_by(table.c.id).with_for_update()
+            # NO KEY UPDATE: serializes writers of the row, but not the foreign-key checks of
+            # rows inserted under it (a child created while its parent is edited)
+            statement = statement.order_by(table.c.id).with_for_update(key_share=True)
         found.extend(await session.execute(statement))
     return found

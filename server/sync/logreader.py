@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import UTCDateTime, utcnow
 from server.sync.models import sync_log
 from server.sync.position import NO_CEILING, START, Position, ceiling_sql
 
@@ -48,11 +49,13 @@ class LogRow:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Rows of one statement, with the ceiling and horizon that statement saw."""
+    """Rows of one statement below the ceiling, with the ceiling and horizon that statement saw."""
 
     rows: list[LogRow]
     ceiling: int
     horizon: Position
+    # a committed row at or above the ceiling came next: the reader is behind an open log writer
+    held_back: bool = False
 
 
 def parse_position(value: str | None) -> Position:
@@ -70,7 +73,9 @@ def format_position(position: Position) -> str:
 
 _ROW = "txid, seq, entity, {rid}, scope_key, op, version, payload"
 # PostgreSQL: a row comparison on (txid, seq) is an index range on (scope_key, txid, seq).
-_PG_WHERE = "(txid, seq) > (:after_txid, :after_seq) AND txid < {ceiling}"
+# No ceiling here: rows at or above it (committed, visible, but not yet safe to serve) come last
+# in the merge and are cut off in Python, which is how a pull learns it is held back.
+_PG_WHERE = "(txid, seq) > (:after_txid, :after_seq)"
 _PG_UPSERTS = " AND op = 'upsert' AND (txid, seq) <= (:upto_txid, :upto_seq)"
 # SQLite only turns the first column of a row comparison into an index range, and its txid is
 # always 0: compare seq alone so each key's scan starts at the cursor, not at the key's start.
@@ -101,7 +106,7 @@ def _statement(dialect: str, plain: int, upserts: int, fixed: bool) -> sa.TextCl
         else ceiling_sql(False)
     )
     if postgres:
-        where = _PG_WHERE.format(ceiling=":ceiling" if fixed else ceiling_sql(True))
+        where = _PG_WHERE
         extra = _PG_UPSERTS
         row = _ROW.format(rid="CAST(record_id AS TEXT)")
     else:
@@ -168,6 +173,7 @@ async def _run(
     statement = _statement(dialect, len(plain), len(upserts), ceiling is not None)
     result = (await session.execute(statement, params)).all()
     first = result[0]
+    seen = int(first[0])
     postgres = dialect == "postgresql"
     rows = [
         LogRow(
@@ -183,7 +189,9 @@ async def _run(
         for _c, _h, txid, seq, entity, rid, scope_key, op, version, payload in result
         if txid is not None
     ]
-    return Batch(rows, int(first[0]), parse_position(first[1]))
+    # rows come in (txid, seq) order: those below the ceiling are a prefix
+    served = next((i for i, row in enumerate(rows) if row.txid >= seen), len(rows))
+    return Batch(rows[:served], seen, parse_position(first[1]), held_back=served < len(rows))
 
 
 async def stream_rows(
@@ -218,8 +226,9 @@ async def catch_up_rows(
 def _count_statement(dialect: str) -> sa.TextClause:
     ceiling = ceiling_sql(dialect == "postgresql")
     return sa.text(
-        f"SELECT (SELECT count(*) FROM sync_log WHERE scope_key IN :keys AND txid < {ceiling}),"
-        f" {ceiling}, (SELECT value FROM sync_state WHERE name = '{HORIZON}')"
+        "SELECT (SELECT count(*) FROM sync_log WHERE scope_key IN :keys AND txid < c.ceiling),"
+        f" c.ceiling, (SELECT value FROM sync_state WHERE name = '{HORIZON}')"
+        f" FROM (SELECT {ceiling} AS ceiling) AS c"
     ).bindparams(sa.bindparam("keys", expanding=True, type_=sa.String()))
 
 
@@ -249,3 +258,33 @@ async def held_before(
         .limit(1)
     )
     return (await session.execute(statement)).first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PullLag:
+    """How far pulls are behind the change log: committed rows at or above the visibility
+    ceiling (an open log writer holds them back), and the age of the oldest of them."""
+
+    seconds: float
+    held_back: int
+
+
+@functools.lru_cache(maxsize=1)
+def _lag_statement() -> sa.TextualSelect:
+    return sa.text(
+        "SELECT (SELECT min(created_at) FROM sync_log WHERE txid >= c.ceiling),"
+        " (SELECT count(*) FROM sync_log WHERE txid >= c.ceiling)"
+        f" FROM (SELECT {ceiling_sql(True)} AS ceiling) AS c"
+    ).columns(sa.column("oldest", UTCDateTime()), sa.column("held", sa.BigInteger()))
+
+
+async def pull_lag(session: AsyncSession) -> PullLag:
+    """The current pull lag (one statement; on SQLite, whose pulls read every committed row,
+    always none, after checking that the database answers)."""
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(sa.text("SELECT 1"))
+        return PullLag(0.0, 0)
+    oldest, held = (await session.execute(_lag_statement())).one()
+    if oldest is None:
+        return PullLag(0.0, 0)
+    return PullLag(max(0.0, (utcnow() - oldest).total_seconds()), int(held))

@@ -15,6 +15,7 @@ reads one snapshot without the writer's lock, so pulls never queue behind a push
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,11 @@ ChangeRow = tuple[str, Any, str, int, str | None]
 # what a change costs in a page beyond its record's JSON (entity, id, op, version, punctuation)
 CHANGE_OVERHEAD_BYTES = 100
 
+# A pull that could serve nothing but changes held back by an open log writer polls this often,
+# this long in all, before it answers ``has_more: true`` with no changes.
+HELD_BACK_POLL = 0.02
+HELD_BACK_WAIT = 0.2
+
 
 @dataclass
 class PullPage:
@@ -67,6 +73,8 @@ class PullPage:
                 return index
             self.size += cost
         return len(rows)
+    # committed changes exist that an open log writer keeps below the ceiling (has_more is set)
+    held_back: bool = False
 
 
 @dataclass
@@ -122,10 +130,19 @@ class PullService:
         # on SQLite a snapshot that waits for no writer. A SQLite pull that must write (a new
         # keyset, the device's row: always on a first pull) runs in a write transaction.
         write = old is None and self.db.dialect != "postgresql"
-        try:
-            page, state = await self._run(principal, request, old, write=write)
-        except _WriteNeeded:
-            page, state = await self._run(principal, request, old, write=True)
+        waited = 0.0
+        while True:
+            try:
+                page, state = await self._run(principal, request, old, write=write)
+            except _WriteNeeded:
+                write = True
+                page, state = await self._run(principal, request, old, write=True)
+            if not page.held_back or page.changes or waited >= HELD_BACK_WAIT:
+                break
+            # Nothing to serve yet, only changes an open log writer holds back (a push about to
+            # commit, usually): wait a moment here rather than have the device spin on has_more.
+            await asyncio.sleep(HELD_BACK_POLL)
+            waited += HELD_BACK_POLL
         page.cursor = encode_cursor(state, secret=secret, device_id=device_id)
         return page
 
@@ -240,7 +257,9 @@ class PullService:
             return page, state
         batch = await logreader.stream_rows(session, keys, state.position, limit + 1, reads.ceiling)
         rows = reads.saw(batch)
-        page.has_more = len(rows) > limit
+        # guarantee 9: held back by an open log writer, the device is told it is behind
+        page.held_back = page.held_back or batch.held_back
+        page.has_more = len(rows) > limit or batch.held_back
         if page.has_more:
             rows = rows[:limit]
         taken = page.fit(rows, self.settings.sync_pull_max_bytes, _is_upsert)
@@ -299,7 +318,8 @@ class PullService:
             reads.ceiling,
         )
         rows = reads.saw(batch)
-        more = len(rows) > limit
+        page.held_back = batch.held_back
+        more = len(rows) > limit or batch.held_back
         rows = rows[:limit]
         # rows of removed keys go out as evictions, without their record
         taken = page.fit(

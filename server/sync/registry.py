@@ -105,6 +105,11 @@ class EntitySpec:
     # the record this one lives under: (parent entity name, foreign-key column in this table);
     # a child shares its parent's scope key and moves with it when the parent's scope changes
     parent: tuple[str, str] | None = None
+    # what deleting the parent does to this child: True, the child is deleted with it (a
+    # tombstone each); False (the default), the parent cannot be deleted while a child exists
+    # (409 / rejected ``in_use``). Commercial history (orders, quotes, visits, opportunities)
+    # is never deleted by a cascade.
+    cascade_delete: bool = False
     # the fields ``scope`` reads (None: unknown); an edit that changes none of them keeps the
     # record's scope key without asking the resolver. A child's is its foreign key.
     scope_fields: frozenset[str] | None = None

@@ -11,20 +11,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol import hlc as hlcs
+from protocol.errors import IN_USE
 from server.db import utcnow
-from server.errors import NotFound
+from server.errors import Conflict, NotFound
 from server.sync.batch import LogOp, RecordState, WriteBatch, decode_clocks, insert_log_rows
 from server.sync.bulk import any_of, chunks, rows_by_id
 from server.sync.models import sync_records
 from server.sync.position import current_txid
 from server.sync.registry import EntitySpec, Principal, SyncRegistry
+
+Lock = Literal["share", "update"]
 
 _BATCH_KEY = "sync_batch"
 _json = msgspec.json.Encoder(decimal_format="string")
@@ -110,6 +113,12 @@ class ChangeWriter:
         spec = self.spec(entity)
         async with self.batch(session) as batch:
             row = self.prepare(spec, values)
+            parent_id = _uuid(row.get(spec.parent[1])) if spec.parent is not None else None
+            if spec.parent is not None and parent_id is not None:
+                # the parent's state is share-locked before the insert (whose foreign-key check
+                # shares the parent's row), in the order a push takes them: no deadlock with a
+                # delete or a move of the parent
+                await self.states(session, spec.parent[0], [parent_id], lock="share")
             result = await session.execute(
                 sa.insert(spec.table).values(**row).returning(*spec.table.c)
             )
@@ -229,46 +238,90 @@ class ChangeWriter:
         hlc: str | None = None,
         device_id: uuid.UUID | None = None,
     ) -> int:
-        """Delete a record and its children, leaving tombstones; returns the tombstone version."""
-        spec = self.spec(entity)
+        """Delete a record and the children declared ``cascade_delete``, leaving tombstones;
+        returns the tombstone version. Conflict ``in_use`` (nothing written) while a child that
+        does not cascade exists, at any depth; ``data.held_by`` counts them per entity."""
+        self.spec(entity)
+        # The record's engine state FOR UPDATE first: a transaction creating a child derives
+        # its key from that state FOR SHARE before inserting it, so it either committed before
+        # (and is counted below) or waits and then fails its foreign key.
+        await session.execute(
+            sa.select(sync_records.c.record_id)
+            .where(sync_records.c.entity == entity, sync_records.c.record_id == record_id)
+            .with_for_update()
+        )
+        held = await self._held_by(session, entity, record_id)
+        if held:
+            names = ", ".join(f"{count} {name}" for name, count in sorted(held.items()))
+            raise Conflict(
+                f"{entity} {record_id} still has {names}; they are never deleted with it",
+                field="id",
+                code=IN_USE,
+                data={"held_by": held},
+            )
         async with self.batch(session) as batch:
-            for child, fk in self.registry.children_of(entity):
-                ids = (
-                    (
-                        await session.execute(
-                            sa.select(child.table.c.id).where(child.table.c[fk] == record_id)
-                        )
+            return await self._delete_tree(session, batch, entity, record_id, hlc, device_id)
+
+    async def _held_by(
+        self, session: AsyncSession, entity: str, record_id: uuid.UUID
+    ) -> dict[str, int]:
+        # children that would block the delete, counted per entity, through cascading children
+        held: dict[str, int] = {}
+        for child, fk in self.registry.children_of(entity):
+            column = child.table.c[fk]
+            if not child.cascade_delete:
+                count = (
+                    await session.execute(
+                        sa.select(sa.func.count())
+                        .select_from(child.table)
+                        .where(column == record_id)
                     )
-                    .scalars()
-                    .all()
-                )
-                for child_id in ids:
-                    await self.delete(
-                        session,
-                        child.name,
-                        child_id,
-                        principal=principal,
-                        hlc=hlc,
-                        device_id=device_id,
-                    )
-            result = await session.execute(
-                sa.delete(spec.table)
-                .where(spec.table.c.id == record_id)
-                .returning(spec.table.c.version)
+                ).scalar_one()
+                if count:
+                    held[child.name] = held.get(child.name, 0) + int(count)
+                continue
+            ids = await session.execute(sa.select(child.table.c.id).where(column == record_id))
+            for child_id in ids.scalars().all():
+                for name, count in (await self._held_by(session, child.name, child_id)).items():
+                    held[name] = held.get(name, 0) + count
+        return held
+
+    async def _delete_tree(
+        self,
+        session: AsyncSession,
+        batch: WriteBatch,
+        entity: str,
+        record_id: uuid.UUID,
+        hlc: str | None,
+        device_id: uuid.UUID | None,
+    ) -> int:
+        spec = self.spec(entity)
+        for child, fk in self.registry.children_of(entity):
+            if not child.cascade_delete:
+                continue  # none exists (``_held_by``); a foreign key guards a concurrent insert
+            ids = await session.execute(
+                sa.select(child.table.c.id).where(child.table.c[fk] == record_id)
             )
-            version = result.scalar_one_or_none()
-            if version is None:
-                raise NotFound(f"{entity} {record_id} not found", field="id")
-            previous = await self.state(session, entity, record_id)
-            if previous is None:
-                return int(version) + 1
-            state = batch.edit(previous)
-            state.version, state.deleted = int(version) + 1, True
-            state.clocks = {"*": [state.version, hlc or self.clock.tick(), _str(device_id)]}
-            batch.log(
-                LogOp(entity, record_id, state.scope_key, "delete", state.version, None, device_id)
-            )
-            return state.version
+            for child_id in ids.scalars().all():
+                await self._delete_tree(session, batch, child.name, child_id, hlc, device_id)
+        result = await session.execute(
+            sa.delete(spec.table)
+            .where(spec.table.c.id == record_id)
+            .returning(spec.table.c.version)
+        )
+        version = result.scalar_one_or_none()
+        if version is None:
+            raise NotFound(f"{entity} {record_id} not found", field="id")
+        previous = await self.state(session, entity, record_id)
+        if previous is None:
+            return int(version) + 1
+        state = batch.edit(previous)
+        state.version, state.deleted = int(version) + 1, True
+        state.clocks = {"*": [state.version, hlc or self.clock.tick(), _str(device_id)]}
+        batch.log(
+            LogOp(entity, record_id, state.scope_key, "delete", state.version, None, device_id)
+        )
+        return state.version
 
     async def load(
         self, session: AsyncSession, entity: str, record_id: uuid.UUID
@@ -298,33 +351,47 @@ class ChangeWriter:
         return states.get(record_id)
 
     async def states(
-        self, session: AsyncSession, entity: str, ids: Sequence[uuid.UUID]
+        self,
+        session: AsyncSession,
+        entity: str,
+        ids: Sequence[uuid.UUID],
+        *,
+        lock: Lock | None = None,
     ) -> dict[uuid.UUID, RecordState]:
-        """Engine states of many records in one query per 1,000 (cached in the open batch)."""
+        """Engine states of many records in one query per 1,000 (cached in the open batch).
+
+        ``lock`` (``"share"`` or ``"update"``): the states are read under a row lock held to the
+        end of the transaction (PostgreSQL; taken in record-id order), unless this transaction
+        already holds one or wrote the state itself. A child's scope key is derived from its
+        parent's state read this way, so it cannot be derived from a key a concurrent move is
+        replacing (see ``_move_children``)."""
         batch: WriteBatch | None = session.info.get(_BATCH_KEY)
         found: dict[uuid.UUID, RecordState] = {}
         missing = []
         for record_id in ids:
-            if batch is not None and batch.known((entity, record_id)):
-                state = batch.states[(entity, record_id)]
+            key = (entity, record_id)
+            if batch is not None and batch.known(key) and (lock is None or batch.is_locked(key)):
+                state = batch.states[key]
                 if state is not None:
                     found[record_id] = state
             else:
                 missing.append(record_id)
         t = sync_records.c
-        for chunk in chunks(missing):
-            rows = await session.execute(
-                sa.select(t.record_id, t.scope_key, t.version, t.deleted, t.clocks).where(
-                    t.entity == entity, any_of(session, t.record_id, chunk)
-                )
+        for chunk in chunks(sorted(missing) if lock else missing):
+            statement = sa.select(t.record_id, t.scope_key, t.version, t.deleted, t.clocks).where(
+                t.entity == entity, any_of(session, t.record_id, chunk)
             )
-            for rid, key, version, deleted, clocks in rows:
+            if lock is not None:
+                statement = statement.order_by(t.record_id).with_for_update(read=lock == "share")
+            for rid, key, version, deleted, clocks in await session.execute(statement):
                 found[rid] = RecordState(
                     entity, rid, key, version, deleted, decode_clocks(clocks), stored=True
                 )
             if batch is not None:
                 for record_id in chunk:
                     batch.remember((entity, record_id), found.get(record_id))
+                    if lock is not None:
+                        batch.lock((entity, record_id))
         return found
 
     async def scope_of(self, session: AsyncSession, spec: EntitySpec, wire: dict[str, Any]) -> str:
@@ -337,7 +404,11 @@ class ChangeWriter:
         if spec.parent is not None:
             parent, fk = spec.parent
             parent_ids = {_uuid(w.get(fk)) for w in wires} - {None}
-            states = await self.states(session, parent, [p for p in parent_ids if p is not None])
+            # FOR SHARE: a move of the parent (which locks this row FOR UPDATE) waits for this
+            # transaction, and this read waits for a move in progress and sees its new key
+            states = await self.states(
+                session, parent, [p for p in parent_ids if p is not None], lock="share"
+            )
             keys: list[str] = []
             for wire in wires:
                 parent_id = _uuid(wire.get(fk))
@@ -354,11 +425,33 @@ class ChangeWriter:
         record_id: uuid.UUID,
         key: str,
     ) -> None:
-        for child, fk in self.registry.children_of(entity):
+        """Relocate the record's children (recursively) to its new scope key ``key``.
+
+        Serialized with concurrent writers of the children (PostgreSQL; SQLite has one writer):
+        the children's rows are locked first (a push locks the rows it edits before anything
+        else), then the record's engine state FOR UPDATE, which waits for every transaction
+        that derived a child's key from it (they hold it FOR SHARE, see ``states``), then the
+        children are read again, locked, so that children such a transaction committed are
+        moved too. A writer arriving later waits for this transaction and reads the new key."""
+        children = self.registry.children_of(entity)
+        if not children:
+            return
+        for child, fk in children:
+            await session.execute(
+                self._children_statement(child, fk, ids_only=True), {"p": record_id}
+            )
+        await session.execute(
+            sa.select(sync_records.c.record_id)
+            .where(sync_records.c.entity == entity, sync_records.c.record_id == record_id)
+            .with_for_update()
+        )
+        for child, fk in children:
             rows = (
-                await session.execute(sa.select(child.table).where(child.table.c[fk] == record_id))
+                await session.execute(self._children_statement(child, fk), {"p": record_id})
             ).all()
-            states = await self.states(session, child.name, [r._mapping["id"] for r in rows])
+            states = await self.states(
+                session, child.name, [r._mapping["id"] for r in rows], lock="update"
+            )
             for row in rows:
                 child_id = row._mapping["id"]
                 previous = states.get(child_id)
@@ -381,6 +474,21 @@ class ChangeWriter:
                     )
                 )
                 await self._move_children(session, batch, child.name, child_id, key)
+
+    @staticmethod
+    def _children_statement(
+        child: EntitySpec, fk: str, *, ids_only: bool = False
+    ) -> sa.Select[Any]:
+        # the rows of ``child`` under parent :p, locked in id order (no deadlock between two
+        # transactions locking overlapping sets)
+        table = child.table
+        columns = [table.c.id] if ids_only else list(table.c)
+        return (
+            sa.select(*columns)
+            .where(table.c[fk] == sa.bindparam("p"))
+            .order_by(table.c.id)
+            .with_for_update(key_share=True)  # NO KEY UPDATE: their own children may still be added
+        )
 
     def _update_statement(self, spec: EntitySpec, values: dict[str, Any]) -> sa.Update:
         # Built once per entity and set of columns: composing and hashing a fresh statement

@@ -20,6 +20,7 @@ from protocol.ids import uuid7
 from protocol.sync import FieldConflict
 from server.auth.models import User
 from server.db import Database
+from server.errors import Conflict
 from server.sfa.territories.models import TerritoryMember
 from server.sync.conflicts import record_conflict
 from server.sync.writer import ChangeWriter
@@ -121,11 +122,16 @@ async def scenario_account(world: World) -> None:
         account.update(await world.write("account", {"name": "Beta", "owner_id": world.rep.id}))
 
     await world.converge(create)
-    await world.converge(
-        lambda: world.create(
-            "visit", {"account_id": account["id"], "planned_at": "2030-01-01T09:00:00Z"}
+    visit: dict[str, Any] = {}
+
+    async def plan() -> None:
+        visit.update(
+            await world.create(
+                "visit", {"account_id": account["id"], "planned_at": "2030-01-01T09:00:00Z"}
+            )
         )
-    )
+
+    await world.converge(plan)
     await world.converge(lambda: world.update("account", account["id"], {"notes": "gate code 42"}))
     # moved to a territory the rep does not hold: the account and its visit are evicted
     await world.converge(
@@ -139,6 +145,10 @@ async def scenario_account(world: World) -> None:
     )
     assert world.holds("account", account["id"])["territory_id"] == str(world.territory_id)
     assert [k for k in world.snapshots[-1] if k[0] == "visit"]
+    # a visit is the account's history: the account is deleted only once it has none
+    with pytest.raises(Conflict):
+        await world.delete("account", account["id"])
+    await world.converge(lambda: world.delete("visit", visit["id"]))
     await world.converge(lambda: world.delete("account", account["id"]))
     assert not [
         k for k in world.snapshots[-1] if k[0] in ("account", "visit") and k[1] == account["id"]

@@ -103,5 +103,6 @@ def account_specs() -> list[EntitySpec]:
             scope=contact_scope,
             policies={"notes": Policy.APPEND},
             parent=("account", "account_id"),
+            cascade_delete=True,  # a customer's people go with it
         ),
     ]

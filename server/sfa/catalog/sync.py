@@ -71,11 +71,13 @@ def catalog_specs() -> list[EntitySpec]:
             table=_price_lists,
             scope=price_list_scope,
             parent=("account", "account_id"),
+            cascade_delete=True,  # an account's own contract price list goes with it
         ),
         EntitySpec.of(
             PRICE_LIST_ENTRY,
             table=cast(sa.Table, PriceListEntry.__table__),
             scope=price_list_entry_scope,
             parent=("price_list", "price_list_id"),
+            cascade_delete=True,  # entries are part of their price list
         ),
     ]

@@ -126,6 +126,7 @@ def build_registry(scopes: Scopes) -> SyncRegistry:
             actions={"archive": archive},
             validate=validate_note,
             parent=("folder", "folder_id"),
+            cascade_delete=True,
         )
     )
     registry.set_scope_provider(scopes)
