@@ -50,3 +50,9 @@ CURSOR_EXPIRED = "cursor_expired"
 DOMAIN_RULE = "domain_rule"
 RECEIPT_EXPIRED = "receipt_expired"
 NOT_DELETABLE = "not_deletable"
+
+# Commerce codes (the pricing engine in rules/, docs/pricing.md)
+NO_PRICE = "no_price"
+CURRENCY_MISMATCH = "currency_mismatch"
+UNKNOWN_PRODUCT = "unknown_product"
+INACTIVE_PRODUCT = "inactive_product"
