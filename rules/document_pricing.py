@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import msgspec
 
 from protocol import errors
 from rules.price_resolution import ListKind, PriceBook, PricingError
-from rules.pricing import CENT, HUNDRED, MAX_LINES, ZERO, Line
+from rules.pricing import CENT, HUNDRED, MAX_LINES, ZERO, Line, Totals
 
 CURRENCY = re.compile(r"[A-Z]{3}")
 # Enough digits that no product of line factors is ever rounded before the cent.
@@ -101,6 +101,37 @@ def effective_discount_pct(line_pct: Decimal, order_pct: Decimal) -> Decimal:
         return HUNDRED - (HUNDRED - line_pct) * (HUNDRED - order_pct) / HUNDRED
 
 
+def line_figures(
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount_pct: Decimal,
+    order_discount_pct: Decimal,
+    tax_rate: Decimal,
+) -> tuple[Decimal, Decimal, Decimal]:
+    """A line's gross, net and tax to the cent: the net rounded once, the tax on the net."""
+    with localcontext(prec=_PRECISION):
+        gross = quantity * unit_price
+        factor = (HUNDRED - discount_pct) * (HUNDRED - order_discount_pct)
+        net = round_half_up(gross * factor / (HUNDRED * HUNDRED))
+        return round_half_up(gross), net, round_half_up(net * tax_rate)
+
+
+def totals_of_lines(lines: Iterable[Line], order_discount_pct: Decimal = ZERO) -> Totals:
+    """Totals of lines already priced (a stored record's), with the document's order discount.
+
+    The same figures ``price_document`` gave for those lines: a record's totals stay a pure
+    function of its lines and its order discount, without the price book.
+    """
+    subtotal = tax_total = ZERO
+    for line in lines:
+        _, net, tax = line_figures(
+            line.quantity, line.unit_price, line.discount_pct, order_discount_pct, line.tax_rate
+        )
+        subtotal += net
+        tax_total += tax
+    return Totals(subtotal=subtotal, tax_total=tax_total, total=subtotal + tax_total)
+
+
 def _percent(value: Decimal, field: str) -> None:
     if not (value.is_finite() and 0 <= value <= 100):
         raise PricingError(errors.VALIDATION_ERROR, "a discount is between 0 and 100", field)
@@ -155,11 +186,13 @@ def price_document(
             currency=currency,
             field=path,
         )
-        with localcontext(prec=_PRECISION):
-            gross = request.quantity * resolution.unit_price
-            factor = (HUNDRED - request.discount_pct) * (HUNDRED - order_discount_pct)
-            net = round_half_up(gross * factor / (HUNDRED * HUNDRED))
-            tax = round_half_up(net * product.tax_rate)
+        gross, net, tax = line_figures(
+            request.quantity,
+            resolution.unit_price,
+            request.discount_pct,
+            order_discount_pct,
+            product.tax_rate,
+        )
         priced.append(
             PricedLine(
                 id=request.id,
@@ -171,7 +204,7 @@ def price_document(
                 entry_id=resolution.entry_id,
                 price_list_id=resolution.price_list_id,
                 list_kind=resolution.list_kind,
-                gross=round_half_up(gross),
+                gross=gross,
                 net=net,
                 tax=tax,
                 total=net + tax,

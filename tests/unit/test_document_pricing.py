@@ -15,6 +15,7 @@ from rules.document_pricing import (
     effective_discount_pct,
     price_document,
     reprice_diff,
+    totals_of_lines,
 )
 from rules.price_resolution import ListKind, PriceBook, PricingError
 from rules.pricing import MAX_LINES, document_totals
@@ -119,6 +120,18 @@ def test_totals_match_rules_pricing_when_there_is_no_order_discount() -> None:
     doc = price([make_request(PEN.id, "12", "5"), make_request(BOOK_ITEM.id, "0.5", "12.5")])
     wire = document_totals(line.to_line() for line in doc.lines)
     assert (wire.subtotal, wire.tax_total, wire.total) == (doc.subtotal, doc.tax_total, doc.total)
+
+
+def test_stored_lines_give_the_same_totals_with_the_order_discount() -> None:
+    doc = price([make_request(PEN.id, "3", "10"), make_request(BOOK_ITEM.id, "1.5")], "5")
+    stored = totals_of_lines([line.to_line() for line in doc.lines], D("5"))
+    assert (stored.subtotal, stored.tax_total, stored.total) == (
+        doc.subtotal,
+        doc.tax_total,
+        doc.total,
+    )
+    # 12.80 + 1.66 (above) and 1.5 x 19.90 x 0.95 = 28.3575 -> 28.36, tax 2.5524 -> 2.55
+    assert (stored.subtotal, stored.tax_total) == (D("41.16"), D("4.21"))
 
 
 def test_no_lines_is_zero_to_the_cent() -> None:

@@ -30,6 +30,7 @@ from rules.document_pricing import (
     effective_discount_pct,
     price_document,
     reprice_diff,
+    totals_of_lines,
 )
 from rules.price_resolution import (
     PRECEDENCE,
@@ -302,6 +303,13 @@ def test_totals_are_sums_of_lines_rounded_to_the_cent(
     assert doc.tax_total == sum((line.tax for line in doc.lines), Decimal(0))
     assert doc.total == doc.subtotal + doc.tax_total
     assert doc.discount_total == doc.gross_total - doc.subtotal >= 0
+    # a stored record's totals, recomputed from its priced wire lines, are the same figures
+    stored = totals_of_lines((line.to_line() for line in doc.lines), order_discount)
+    assert (stored.subtotal, stored.tax_total, stored.total) == (
+        doc.subtotal,
+        doc.tax_total,
+        doc.total,
+    )
 
 
 @FAST
