@@ -45,7 +45,11 @@ def _require_aware(value: dt.datetime | None, name: str) -> None:
 
 
 class PriceList(msgspec.Struct, frozen=True, kw_only=True):
-    """A price list: for one account, for a segment, or standard (neither), valid in a window."""
+    """A price list: for one account, for a segment, or standard (neither), valid in a window.
+
+    Unknown fields are ignored, so ``msgspec.convert(record, PriceList)`` reads a synced
+    ``price_list`` record as it is (the same for entries and products).
+    """
 
     id: uuid.UUID
     currency: str
@@ -56,6 +60,8 @@ class PriceList(msgspec.Struct, frozen=True, kw_only=True):
     active: bool = True
 
     def __post_init__(self) -> None:
+        if not (len(self.currency) == 3 and self.currency.isascii() and self.currency.isupper()):
+            raise ValueError("currency must be three capital letters")
         if self.account_id is not None and self.segment is not None:
             raise ValueError("a price list has an account_id or a segment, never both")
         _require_aware(self.valid_from, "valid_from")

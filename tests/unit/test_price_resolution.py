@@ -5,9 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import msgspec
 import pytest
 
-from rules.price_resolution import ListKind, PriceBook, PriceList, PricingError, Resolution
+from rules.document_pricing import ProductInfo
+from rules.price_resolution import (
+    ListKind,
+    PriceBook,
+    PriceEntry,
+    PriceList,
+    PricingError,
+    Resolution,
+)
 from tests.unit.pricing_builders import (
     ACCOUNT,
     NOW,
@@ -200,6 +209,8 @@ def test_an_entry_of_a_list_not_held_never_prices() -> None:
         {"account_id": ACCOUNT, "segment": SEGMENT},
         {"valid_from": NOW, "valid_to": NOW},
         {"valid_from": dt.datetime(2026, 1, 1)},
+        {"currency": "cny"},
+        {"currency": "EURO"},
     ],
 )
 def test_malformed_price_lists_are_refused(overrides: dict[str, object]) -> None:
@@ -217,3 +228,33 @@ def test_a_naive_moment_is_refused() -> None:
     book, _ = three_lists()
     with pytest.raises(ValueError):
         resolve(book, at=dt.datetime(2026, 6, 15))
+
+
+def test_synced_records_read_as_engine_values() -> None:
+    # the records as a device holds them after a pull: four-place decimal strings, extra fields
+    price_list = {
+        "id": str(uuid.uuid4()),
+        "version": 3,
+        "name": "Education 2026",
+        "currency": "CNY",
+        "segment": SEGMENT,
+        "account_id": None,
+        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_to": None,
+        "active": True,
+    }
+    entry = {
+        "id": str(uuid.uuid4()),
+        "version": 1,
+        "price_list_id": price_list["id"],
+        "product_id": str(PRODUCT),
+        "min_quantity": "10.0000",
+        "unit_price": "9.5000",
+    }
+    product = {"id": str(PRODUCT), "sku": "PEN", "tax_rate": "0.1300", "active": True}
+    book = PriceBook([msgspec.convert(price_list, PriceList)], [msgspec.convert(entry, PriceEntry)])
+    decided = resolve(book, "12")
+    assert (decided.unit_price, decided.list_kind) == (D("9.50"), ListKind.SEGMENT)
+    assert msgspec.convert(product, ProductInfo).tax_rate == D("0.13")
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({**entry, "unit_price": "-1"}, PriceEntry)
