@@ -385,32 +385,41 @@ def test_a_device_pricing_from_the_same_synced_lists_is_never_repriced(
 
 
 @FAST
-@given(books(), books(), customers(), products_info, line_requests, moment)
+@given(books(), books(), customers(), products_info, products_info, line_requests, moment)
 def test_reprice_diff_lists_exactly_the_lines_whose_price_or_tax_changed(
     stale: Book,
     current: Book,
     customer: tuple[uuid.UUID, str | None],
+    stale_products: dict[uuid.UUID, ProductInfo],
     products: dict[uuid.UUID, ProductInfo],
     lines: list[LineRequest],
     at: dt.datetime,
 ) -> None:
-    device = priced(stale.build(), lines, products, customer, at, Decimal(0))
+    # the device priced from stale lists and stale tax rates, the server from current ones
+    device = priced(stale.build(), lines, stale_products, customer, at, Decimal(0))
     server = priced(current.build(), lines, products, customer, at, Decimal(0))
     if isinstance(device, PricingError) or isinstance(server, PricingError):
         return
-    diff = {d.line_id: d for d in reprice_diff(device.lines, server.lines)}
-    for mine, theirs in zip(device.lines, server.lines, strict=True):
-        if mine.unit_price == theirs.unit_price:
-            assert mine.id not in diff  # same products, so the same tax rates
+    diff = reprice_diff(device.lines, server.lines)
+    by_line = {d.line_id: d for d in diff}
+    assert len(by_line) == len(diff)
+    for index, (mine, theirs) in enumerate(zip(device.lines, server.lines, strict=True)):
+        if mine.unit_price == theirs.unit_price and mine.tax_rate == theirs.tax_rate:
+            assert mine.id not in by_line
             continue
-        entry = diff[mine.id]
+        entry = by_line[mine.id]
         assert (entry.device_unit_price, entry.server_unit_price) == (
             mine.unit_price,
             theirs.unit_price,
         )
+        assert (entry.device_tax_rate, entry.server_tax_rate) == (mine.tax_rate, theirs.tax_rate)
         assert (entry.entry_id, entry.price_list_id) == (theirs.entry_id, theirs.price_list_id)
-        expected = "price_list_changed" if mine.entry_id != theirs.entry_id else "price_changed"
-        assert entry.reason == expected
+        if mine.unit_price != theirs.unit_price:
+            stale_entry = mine.entry_id != theirs.entry_id
+            expected = "price_list_changed" if stale_entry else "price_changed"
+            assert (entry.reason, entry.field) == (expected, f"lines[{index}].unit_price")
+        else:
+            assert (entry.reason, entry.field) == ("tax_rate_changed", f"lines[{index}].tax_rate")
 
 
 @FAST
