@@ -52,3 +52,9 @@ DOMAIN_RULE = "domain_rule"
 RECEIPT_EXPIRED = "receipt_expired"
 NOT_DELETABLE = "not_deletable"
 IN_USE = "in_use"  # a record others depend on (a parent whose children do not cascade)
+
+# Commerce codes (the pricing engine in rules/, docs/pricing.md)
+NO_PRICE = "no_price"
+CURRENCY_MISMATCH = "currency_mismatch"
+UNKNOWN_PRODUCT = "unknown_product"
+INACTIVE_PRODUCT = "inactive_product"
