@@ -25,7 +25,7 @@ def stock_service(db, settings) -> MovementService:
     return MovementService(db, ChangeWriter(build_registry()), None, settings)
 
 
-async def set_balance(db, settings, warehouse, product, on_hand, reserved=D(0)):
+async def set_balance(db, settings, warehouse, product, on_hand, reserved=None):
     """On hand through an adjustment movement, reserved through a reservation."""
     balance = await stock_service(db, settings).set_balance(
         warehouse, product, BalanceSet(on_hand=on_hand)
