@@ -15,7 +15,8 @@ from server.errors import Conflict, ValidationFailed
 from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
 from server.sfa.accounts.inputs import check_decimal, plain
-from server.sfa.stock.ledger import Entry, Pair, StockLedger, StockReference
+from server.sfa.stock.entries import Entry, Pair, StockReference
+from server.sfa.stock.ledger import StockLedger
 from server.sfa.stock.models import MovementKind, ReferenceKind
 from server.sfa.stock.repository import MovementFilters, StockRepository, movements
 from server.sfa.stock.schemas import (

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from server.app import build_registry
 from server.errors import ValidationFailed
-from server.sfa.stock.ledger import StockLedger, StockLine, StockReference
+from server.sfa.stock.entries import StockLine, StockReference
+from server.sfa.stock.ledger import StockLedger
 from server.sfa.stock.models import ReferenceKind
 from server.sfa.stock.movement_service import MovementService
 from server.sfa.stock.schemas import BalanceSet

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from server.app import build_registry
 from server.db import Database
-from server.sfa.stock.ledger import InsufficientStock, StockLedger, StockLine, StockReference
+from server.sfa.stock.entries import InsufficientStock, StockLine, StockReference
+from server.sfa.stock.ledger import StockLedger
 from server.sfa.stock.models import ReferenceKind
 from server.sfa.stock.movement_service import MovementService
 from server.sfa.stock.repository import StockRepository
