@@ -9,6 +9,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from protocol.ids import uuid7
 from server.app import build_registry
 from server.db import Database
 from server.sfa.stock.entries import InsufficientStock, StockLine, StockReference
@@ -16,7 +17,7 @@ from server.sfa.stock.ledger import StockLedger
 from server.sfa.stock.models import ReferenceKind
 from server.sfa.stock.movement_service import MovementService
 from server.sfa.stock.repository import StockRepository
-from server.sfa.stock.schemas import BalanceSet
+from server.sfa.stock.schemas import BalanceSet, MovementCreate
 from server.sync.writer import ChangeWriter
 from tests.integration.sfa.core_builders import count, make_product, make_warehouse
 
@@ -183,3 +184,54 @@ async def test_concurrent_reservations_of_uneven_quantities_reserve_what_fits(
     async with db.sessions() as session:
         held = await session.scalars(sa.text("SELECT quantity FROM stock_reservations"))
         assert sum(D(str(q)) for q in held) == reserved
+
+
+async def test_concurrent_repeats_of_one_movement_post_it_once(
+    backend, db, settings, monkeypatch
+) -> None:
+    warehouse, tea = await make_warehouse(db), await make_product(db)
+    service = MovementService(db, writer, None, settings)
+    if backend == "postgresql":  # both look for the id before either posts it
+        barrier = asyncio.Barrier(2)
+        looked = StockRepository.movements_of
+
+        calls = []
+
+        async def movements_of(self, movement_id):
+            found = await looked(self, movement_id)
+            calls.append(movement_id)
+            if len(calls) <= 2:  # the two first looks; the loser's replay reads freely
+                await barrier.wait()
+            return found
+
+        monkeypatch.setattr(StockRepository, "movements_of", movements_of)
+    body = MovementCreate(
+        id=uuid7(), kind="inbound", warehouse_id=warehouse, product_id=tea, quantity=D(4)
+    )
+    first, second = await asyncio.gather(service.post_movement(body), service.post_movement(body))
+    assert first.movements == second.movements
+    assert await figures(db, warehouse, tea) == (D(4), D(0))
+    assert await count(db, "stock_movements") == 1
+
+
+async def test_opposite_concurrent_transfers_neither_deadlock_nor_lose_stock(db, settings) -> None:
+    north, south, tea = await make_warehouse(db), await make_warehouse(db), await make_product(db)
+    service = MovementService(db, writer, None, settings)
+    await stock(db, settings, north, tea, 10)
+    await stock(db, settings, south, tea, 10)
+
+    def transfer(source, target) -> MovementCreate:
+        return MovementCreate(
+            kind="transfer",
+            warehouse_id=source,
+            product_id=tea,
+            quantity=D(1),
+            to_warehouse_id=target,
+        )
+
+    await asyncio.gather(
+        *(service.post_movement(transfer(north, south)) for _ in range(5)),
+        *(service.post_movement(transfer(south, north)) for _ in range(3)),
+    )
+    assert await figures(db, north, tea) == (D(8), D(0))
+    assert await figures(db, south, tea) == (D(12), D(0))
