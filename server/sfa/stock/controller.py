@@ -189,3 +189,10 @@ class StockController(Controller):
     ) -> StocktakeResult:
         """Count products of a warehouse; posts each difference; idempotent on ``id``."""
         return await movements.post_stocktake(data)
+
+    @get("/stocktakes/{stocktake_id:uuid}", guards=[managers_only])
+    async def get_stocktake(
+        self, movements: NamedDependency[MovementService], stocktake_id: FromPath[uuid.UUID]
+    ) -> StocktakeResult:
+        """One stocktake with its lines."""
+        return await movements.get_stocktake(stocktake_id)

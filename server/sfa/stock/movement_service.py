@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import Database, new_id
-from server.errors import Conflict, ValidationFailed
+from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
 from server.sfa.accounts.inputs import check_decimal, plain
@@ -160,6 +160,13 @@ class MovementService:
                 if await StockRepository(session).get_stocktake(stocktake_id) is None:
                     raise
                 return await self._stocktake(session, stocktake_id)
+
+    async def get_stocktake(self, stocktake_id: uuid.UUID) -> StocktakeResult:
+        """One stocktake with its lines as ledger rows."""
+        async with self.db.reading() as session:
+            if await StockRepository(session).get_stocktake(stocktake_id) is None:
+                raise NotFound(f"stocktake {stocktake_id} not found", field="id")
+            return await self._stocktake(session, stocktake_id)
 
     async def set_balance(
         self, warehouse_id: uuid.UUID, product_id: uuid.UUID, data: BalanceSet

@@ -61,10 +61,19 @@ class StockRepository:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     def warehouses_statement(
-        self, active: bool | None, city: str | None, q: str | None
+        self,
+        active: bool | None,
+        city: str | None,
+        q: str | None,
+        *,
+        vans_of: uuid.UUID | None = None,
     ) -> sa.Select[Any]:
-        """Warehouses matching the filters."""
+        """Warehouses matching the filters (with ``vans_of``: shared ones and that user's vans)."""
         statement = sa.select(warehouses)
+        if vans_of is not None:
+            statement = statement.where(
+                sa.or_(warehouses.c.owner_id.is_(None), warehouses.c.owner_id == vans_of)
+            )
         if active is not None:
             statement = statement.where(warehouses.c.active == active)
         if city:

@@ -69,7 +69,9 @@ class StockService:
         """One page of warehouses."""
         size = self._limit(limit)
         async with self.db.reading() as session:
-            statement = StockRepository(session).warehouses_statement(active, city, q)
+            statement = StockRepository(session).warehouses_statement(
+                active, city, q, vans_of=self._vans_of()
+            )
             rows, nxt = await fetch_page(
                 session, statement, warehouses.c.id, cursor=cursor, limit=size
             )
@@ -79,6 +81,9 @@ class StockService:
         """One warehouse."""
         async with self.db.reading() as session:
             row = await self._warehouse_row(session, warehouse_id)
+        vans_of = self._vans_of()
+        if vans_of is not None and row.owner_id not in (None, vans_of):
+            raise NotFound(f"warehouse {warehouse_id} not found", field="id")
         return record_of(WarehouseRecord, row)
 
     async def create_warehouse(self, data: WarehouseCreate) -> WarehouseRecord:
@@ -144,10 +149,8 @@ class StockService:
         async with self.db.reading() as session:
             if warehouse_id is not None:
                 await self._warehouse_row(session, warehouse_id, "warehouse_id")
-            # Over REST as on devices, a rep sees shared warehouses and their own van only.
-            rep = self.principal is not None and self.principal.role == "rep"
             statement = StockRepository(session).balances_statement(
-                warehouse_id, product_id, self.principal.user_id if rep and self.principal else None
+                warehouse_id, product_id, self._vans_of()
             )
             rows, nxt = await fetch_page(
                 session, statement, balances.c.id, cursor=cursor, limit=size
@@ -161,6 +164,12 @@ class StockService:
         if row is None:
             raise NotFound(f"warehouse {warehouse_id} not found", field=field)
         return row
+
+    def _vans_of(self) -> uuid.UUID | None:
+        # Over REST as on devices, a rep sees shared warehouses and their own van only.
+        if self.principal is not None and self.principal.role == "rep":
+            return self.principal.user_id
+        return None
 
     async def _check_owner(self, session: AsyncSession, owner_id: uuid.UUID | None) -> None:
         if owner_id is not None and not await StockRepository(session).user_exists(owner_id):

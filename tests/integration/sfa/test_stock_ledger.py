@@ -260,6 +260,11 @@ async def test_stocktake_posts_counted_against_expected(client, db) -> None:
     assert repeated.status_code == 201 and repeated.json()["movements"] == first.json()["movements"]
     assert await count(db, "stock_movements") == 3
     assert await count(db, "stocktakes") == 1
+    read = await client.get(f"/stock/stocktakes/{stocktake_id}", headers=headers)
+    assert read.status_code == 200 and read.json()["movements"] == first.json()["movements"]
+    assert read.json()["note"] == "year end"
+    missing = await client.get(f"/stock/stocktakes/{uuid7()}", headers=headers)
+    assert missing.status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,12 @@ async def test_reps_read_shared_stock_and_their_own_van_over_rest(client, db) ->
         headers = await auth_headers(db, user)
         listed = await client.get(f"/stock?product_id={tea}", headers=headers)
         assert {uuid.UUID(r["warehouse_id"]) for r in listed.json()["items"]} == expected
+        warehouses = await client.get("/warehouses", headers=headers)
+        assert {uuid.UUID(w["id"]) for w in warehouses.json()["items"]} == expected
+    hidden = await client.get(f"/warehouses/{van}", headers=await auth_headers(db, colleague))
+    assert hidden.status_code == 404
+    own = await client.get(f"/warehouses/{van}", headers=await auth_headers(db, driver))
+    assert own.status_code == 200 and own.json()["owner_id"] == str(driver.id)
     manager = await auth_headers(db, await make_user(db, "manager"))
     everything = await client.get("/stock", headers=manager)
     assert len(everything.json()["items"]) == 2
