@@ -26,6 +26,9 @@ class WarehouseRecord(msgspec.Struct, kw_only=True):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    # added with the stock ledger (defaults: devices and records of older servers omit them)
+    owner_id: uuid.UUID | None = None  # a rep's van; None: a shared warehouse
+    allow_backorder: bool = False
 
 
 class StockBalanceRecord(msgspec.Struct, kw_only=True):

@@ -31,6 +31,7 @@ TABLES: dict[str, str] = {
     "product_category": "product_categories", "product": "products",
     "price_list": "price_lists", "price_list_entry": "price_list_entries",
     "warehouse": "warehouses", "stock_balance": "stock_balances",
+    "stock_movement": "stock_movements",
 }
 
 
@@ -178,6 +179,7 @@ async def _write(session: AsyncSession, writer: ChangeWriter, data: DemoData,
         ("products", "product", data.products),
         ("warehouses", "warehouse", data.warehouses),
         ("stock balances", "stock_balance", data.stock_balances),
+        ("stock movements", "stock_movement", data.stock_movements),
         ("accounts", "account", data.accounts),
         ("contacts", "contact", data.contacts),
         ("price lists", "price_list", data.price_lists),

@@ -49,6 +49,7 @@ class DemoData:
     price_list_entries: list[Row] = field(default_factory=list)
     warehouses: list[Row] = field(default_factory=list)
     stock_balances: list[Row] = field(default_factory=list)
+    stock_movements: list[Row] = field(default_factory=list)  # the balances' initial stock
 
 
 def discounted(price: Decimal, discount: Decimal) -> Decimal:
@@ -188,8 +189,15 @@ def _stock(rng: random.Random, new_id: IdMaker, data: DemoData) -> None:
                                 "address": address, "city": city, "latitude": latitude,
                                 "longitude": longitude, "active": True})
         for product in data.products:
-            on_hand = rng.randint(0, 800)
+            on_hand = Decimal(rng.randint(0, 800))
+            # Balances are derived from the ledger: each starts as an initial-stock movement,
+            # and nothing is reserved (no order holds stock yet).
             data.stock_balances.append({
                 "id": new_id(), "warehouse_id": warehouse_id, "product_id": product["id"],
-                "on_hand": Decimal(on_hand), "reserved": Decimal(rng.randint(0, on_hand // 10)),
+                "on_hand": on_hand, "reserved": Decimal(0),
+            })
+            data.stock_movements.append({
+                "id": new_id(), "kind": "initial", "warehouse_id": warehouse_id,
+                "product_id": product["id"], "quantity": on_hand, "on_hand_after": on_hand,
+                "note": "demo opening stock",
             })

@@ -244,6 +244,24 @@ async def scenario_stock_balance(world: World) -> None:
         {"reserved": D("5")},
         patch=True,
     )
+    # a van of the rep: it and its stock follow the van's owner
+    other = await make_user(world.db, "rep")
+    van = await world.write("warehouse", {"code": "VAN", "name": "Van", "owner_id": world.rep.id})
+    stocked: dict[str, Any] = {}
+
+    async def load_van() -> None:
+        stocked.update(
+            await world.write(
+                "stock_balance",
+                {"warehouse_id": uuid.UUID(van["id"]), "product_id": uuid.UUID(product["id"])},
+            )
+        )
+
+    await world.converge(load_van)
+    assert world.holds("stock_balance", stocked["id"]) is not None
+    await world.converge(lambda: world.patch("warehouse", van["id"], {"owner_id": other.id}))
+    assert world.holds("warehouse", van["id"]) is None
+    assert world.holds("stock_balance", stocked["id"]) is None
 
 
 async def scenario_territory(world: World) -> None:

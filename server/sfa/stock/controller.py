@@ -1,18 +1,31 @@
-"""``/warehouses`` and ``/stock``: reads for everyone signed in, warehouse writes for admins."""
+"""``/warehouses`` and ``/stock``: balances for everyone signed in, warehouse writes for admins,
+the movement ledger (post, list, stocktakes, set a balance) for managers and admins."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Literal
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from server.auth.guards import admins_only
+from server.auth.guards import admins_only, managers_only
 from server.pagination import Page
+from server.sfa.stock.movement_service import MovementService
+from server.sfa.stock.repository import MovementFilters
 from server.sfa.stock.schemas import (
+    BalanceSet,
+    MovementCreate,
+    MovementRecord,
+    MovementResult,
+    PostedKind,
+    ReferenceKindName,
     StockBalanceOut,
+    StocktakeCreate,
+    StocktakeResult,
     WarehouseCreate,
     WarehousePatch,
     WarehouseRecord,
@@ -26,7 +39,17 @@ def provide_stock_service(state: State, principal: NamedDependency[Principal]) -
     return StockService(state.db, state.writer, principal, state.settings)
 
 
-_service = {"service": Provide(provide_stock_service, sync_to_thread=False)}
+def provide_movement_service(
+    state: State, principal: NamedDependency[Principal]
+) -> MovementService:
+    """The ledger service for one request."""
+    return MovementService(state.db, state.writer, principal, state.settings)
+
+
+_service = {
+    "service": Provide(provide_stock_service, sync_to_thread=False),
+    "movements": Provide(provide_movement_service, sync_to_thread=False),
+}
 
 
 class WarehouseController(Controller):
@@ -94,6 +117,17 @@ class WarehouseController(Controller):
             warehouse_id=warehouse_id, product_id=product_id, cursor=cursor, limit=limit
         )
 
+    @put("/{warehouse_id:uuid}/stock/{product_id:uuid}", guards=[managers_only])
+    async def set_balance(
+        self,
+        movements: NamedDependency[MovementService],
+        warehouse_id: FromPath[uuid.UUID],
+        product_id: FromPath[uuid.UUID],
+        data: JSONBody[BalanceSet],
+    ) -> StockBalanceOut:
+        """Set on hand to a counted figure: posts an ``adjustment`` movement of the difference."""
+        return await movements.set_balance(warehouse_id, product_id, data)
+
 
 class StockController(Controller):
     """Stock balances across warehouses."""
@@ -115,3 +149,50 @@ class StockController(Controller):
         return await service.list_balances(
             warehouse_id=warehouse_id, product_id=product_id, cursor=cursor, limit=limit
         )
+
+    @post("/movements", guards=[managers_only])
+    async def post_movement(
+        self, movements: NamedDependency[MovementService], data: JSONBody[MovementCreate]
+    ) -> MovementResult:
+        """Post inbound, outbound, transfer, adjustment or initial stock; idempotent on ``id``."""
+        return await movements.post_movement(data)
+
+    @get("/movements", guards=[managers_only])
+    async def list_movements(
+        self,
+        movements: NamedDependency[MovementService],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+        warehouse_id: FromQuery[uuid.UUID | None] = None,
+        product_id: FromQuery[uuid.UUID | None] = None,
+        kind: FromQuery[PostedKind | Literal["stocktake"] | None] = None,
+        reference_kind: FromQuery[ReferenceKindName | None] = None,
+        reference_id: FromQuery[uuid.UUID | None] = None,
+        since: FromQuery[dt.datetime | None] = None,
+        until: FromQuery[dt.datetime | None] = None,
+    ) -> Page[MovementRecord]:
+        """The ledger, filtered, keyset-paginated by id."""
+        filters = MovementFilters(
+            warehouse_id=warehouse_id,
+            product_id=product_id,
+            kind=kind,
+            reference_kind=reference_kind,
+            reference_id=reference_id,
+            since=since,
+            until=until,
+        )
+        return await movements.list_movements(filters, cursor=cursor, limit=limit)
+
+    @post("/stocktakes", guards=[managers_only])
+    async def post_stocktake(
+        self, movements: NamedDependency[MovementService], data: JSONBody[StocktakeCreate]
+    ) -> StocktakeResult:
+        """Count products of a warehouse; posts each difference; idempotent on ``id``."""
+        return await movements.post_stocktake(data)
+
+    @get("/stocktakes/{stocktake_id:uuid}", guards=[managers_only])
+    async def get_stocktake(
+        self, movements: NamedDependency[MovementService], stocktake_id: FromPath[uuid.UUID]
+    ) -> StocktakeResult:
+        """One stocktake with its lines."""
+        return await movements.get_stocktake(stocktake_id)

@@ -1,4 +1,8 @@
-"""Warehouses (admins write, everyone signed in reads) and stock balances (read; seeded here)."""
+"""Warehouses (admins write, everyone signed in reads) and stock balances (read).
+
+Movements, stocktakes and set-balance adjustments are in ``movement_service``; reservations
+in ``ledger``.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,7 @@ from server.db import Database
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
-from server.sfa.accounts.inputs import check_decimal, plain, record_of, sent_fields
-from server.sfa.catalog.repository import CatalogRepository
+from server.sfa.accounts.inputs import record_of, sent_fields
 from server.sfa.stock.repository import StockRepository, balances, warehouses
 from server.sfa.stock.schemas import (
     StockBalanceOut,
@@ -66,7 +69,9 @@ class StockService:
         """One page of warehouses."""
         size = self._limit(limit)
         async with self.db.reading() as session:
-            statement = StockRepository(session).warehouses_statement(active, city, q)
+            statement = StockRepository(session).warehouses_statement(
+                active, city, q, vans_of=self._vans_of()
+            )
             rows, nxt = await fetch_page(
                 session, statement, warehouses.c.id, cursor=cursor, limit=size
             )
@@ -76,6 +81,9 @@ class StockService:
         """One warehouse."""
         async with self.db.reading() as session:
             row = await self._warehouse_row(session, warehouse_id)
+        vans_of = self._vans_of()
+        if vans_of is not None and row.owner_id not in (None, vans_of):
+            raise NotFound(f"warehouse {warehouse_id} not found", field="id")
         return record_of(WarehouseRecord, row)
 
     async def create_warehouse(self, data: WarehouseCreate) -> WarehouseRecord:
@@ -83,6 +91,7 @@ class StockService:
         try:
             async with self.db.transaction() as session:
                 await self._check_code(session, None, data.code)
+                await self._check_owner(session, data.owner_id)
                 record = await self.writer.create(
                     session, "warehouse", sent_fields(data), principal=self.principal
                 )
@@ -100,6 +109,8 @@ class StockService:
                 await self._warehouse_row(session, warehouse_id)
                 if "code" in changes:
                     await self._check_code(session, warehouse_id, changes["code"])
+                if changes.get("owner_id") is not None:
+                    await self._check_owner(session, changes["owner_id"])
                 if changes:
                     record = await self.writer.update(
                         session, "warehouse", warehouse_id, changes, principal=self.principal
@@ -138,41 +149,13 @@ class StockService:
         async with self.db.reading() as session:
             if warehouse_id is not None:
                 await self._warehouse_row(session, warehouse_id, "warehouse_id")
-            statement = StockRepository(session).balances_statement(warehouse_id, product_id)
+            statement = StockRepository(session).balances_statement(
+                warehouse_id, product_id, self._vans_of()
+            )
             rows, nxt = await fetch_page(
                 session, statement, balances.c.id, cursor=cursor, limit=size
             )
         return Page(items=[balance_out(r) for r in rows], next_cursor=nxt)
-
-    async def set_balance(
-        self,
-        warehouse_id: uuid.UUID,
-        product_id: uuid.UUID,
-        *,
-        on_hand: decimal.Decimal,
-        reserved: decimal.Decimal = decimal.Decimal(0),
-    ) -> StockBalanceOut:
-        """Create or overwrite the balance of a product in a warehouse (seeding, stocktakes)."""
-        check_decimal(on_hand, "on_hand", ge=0)
-        check_decimal(reserved, "reserved", ge=0)
-        async with self.db.transaction() as session:
-            await self._warehouse_row(session, warehouse_id, "warehouse_id")
-            if await CatalogRepository(session).get_product(product_id) is None:
-                raise ValidationFailed(f"product {product_id} does not exist", field="product_id")
-            existing = await StockRepository(session).balance_id(warehouse_id, product_id)
-            values = {"on_hand": plain(on_hand), "reserved": plain(reserved)}
-            if existing is None:
-                record = await self.writer.create(
-                    session,
-                    "stock_balance",
-                    {"warehouse_id": warehouse_id, "product_id": product_id, **values},
-                    principal=self.principal,
-                )
-            else:
-                record = await self.writer.update(
-                    session, "stock_balance", existing, values, principal=self.principal
-                )
-        return balance_out(record)
 
     async def _warehouse_row(
         self, session: AsyncSession, warehouse_id: uuid.UUID, field: str = "id"
@@ -181,6 +164,16 @@ class StockService:
         if row is None:
             raise NotFound(f"warehouse {warehouse_id} not found", field=field)
         return row
+
+    def _vans_of(self) -> uuid.UUID | None:
+        # Over REST as on devices, a rep sees shared warehouses and their own van only.
+        if self.principal is not None and self.principal.role == "rep":
+            return self.principal.user_id
+        return None
+
+    async def _check_owner(self, session: AsyncSession, owner_id: uuid.UUID | None) -> None:
+        if owner_id is not None and not await StockRepository(session).user_exists(owner_id):
+            raise ValidationFailed(f"user {owner_id} does not exist", field="owner_id")
 
     async def _check_code(
         self, session: AsyncSession, warehouse_id: uuid.UUID | None, code: str

@@ -9,8 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from server.app import build_registry
-from server.errors import NotFound, ValidationFailed
-from server.sfa.stock.service import StockService
+from server.errors import ValidationFailed
+from server.sfa.stock.entries import StockLine, StockReference
+from server.sfa.stock.ledger import StockLedger
+from server.sfa.stock.models import ReferenceKind
+from server.sfa.stock.movement_service import MovementService
+from server.sfa.stock.schemas import BalanceSet
 from server.sync.writer import ChangeWriter
 from tests.builders import auth_headers, make_user
 from tests.integration.sfa.core_builders import count, make_product, make_warehouse, walk_pages
@@ -18,8 +22,25 @@ from tests.integration.sfa.core_builders import count, make_product, make_wareho
 D = decimal.Decimal
 
 
-def stock_service(db, settings) -> StockService:
-    return StockService(db, ChangeWriter(build_registry()), None, settings)
+def stock_service(db, settings) -> MovementService:
+    return MovementService(db, ChangeWriter(build_registry()), None, settings)
+
+
+async def set_balance(db, settings, warehouse, product, on_hand, reserved=None):
+    """On hand through an adjustment movement, reserved through a reservation."""
+    balance = await stock_service(db, settings).set_balance(
+        warehouse, product, BalanceSet(on_hand=on_hand)
+    )
+    if reserved:
+        async with db.transaction() as session:
+            held = await StockLedger(ChangeWriter(build_registry())).reserve(
+                session,
+                warehouse,
+                [StockLine(product, reserved)],
+                StockReference(ReferenceKind.OTHER, uuid.uuid4()),
+            )
+        assert held.complete
+    return balance
 
 
 async def test_warehouse_crud_and_validation(client, db) -> None:
@@ -66,14 +87,14 @@ async def test_warehouse_crud_and_validation(client, db) -> None:
 
 
 async def test_balances_show_exact_availability(client, db, settings) -> None:
-    service = stock_service(db, settings)
     north = await make_warehouse(db, code="N")
     south = await make_warehouse(db, code="S")
     tea = await make_product(db)
-    await service.set_balance(north, tea, on_hand=D("10.5"), reserved=D("2.25"))
-    await service.set_balance(south, tea, on_hand=D("4"))
-    again = await service.set_balance(north, tea, on_hand=D("12.5"), reserved=D("2.25"))
-    assert again.version == 2 and again.available == D("10.25")
+    await set_balance(db, settings, north, tea, D("10.5"), reserved=D("2.25"))
+    await set_balance(db, settings, south, tea, D("4"))
+    again = await set_balance(db, settings, north, tea, D("12.5"))
+    # created at zero, adjusted to 10.5, reserved, adjusted to 12.5
+    assert again.version == 4 and again.available == D("10.25")
 
     rep_headers = await auth_headers(db, await make_user(db, "rep"))
     north_stock = await client.get(f"/warehouses/{north}/stock", headers=rep_headers)
@@ -94,10 +115,9 @@ async def test_balances_show_exact_availability(client, db, settings) -> None:
 
 
 async def test_stock_pages(client, db, settings) -> None:
-    service = stock_service(db, settings)
     warehouse = await make_warehouse(db)
     for _ in range(11):
-        await service.set_balance(warehouse, await make_product(db), on_hand=D(5))
+        await set_balance(db, settings, warehouse, await make_product(db), D(5))
     headers = await auth_headers(db, await make_user(db, "manager"))
     assert len(set(await walk_pages(client, f"/warehouses/{warehouse}/stock", headers, 4))) == 11
     assert len(set(await walk_pages(client, "/stock", headers, 3))) == 11
@@ -108,17 +128,19 @@ async def test_set_balance_refuses_bad_input_and_writes_nothing(db, settings) ->
     warehouse = await make_warehouse(db)
     product = await make_product(db)
     with pytest.raises(ValidationFailed) as negative:
-        await service.set_balance(warehouse, product, on_hand=D(-1))
+        await service.set_balance(warehouse, product, BalanceSet(on_hand=D(-1)))
     assert negative.value.field == "on_hand"
-    with pytest.raises(ValidationFailed) as reserved:
-        await service.set_balance(warehouse, product, on_hand=D(1), reserved=D("0.00001"))
-    assert reserved.value.field == "reserved"
+    with pytest.raises(ValidationFailed) as places:
+        await service.set_balance(warehouse, product, BalanceSet(on_hand=D("0.00001")))
+    assert places.value.field == "on_hand"
     with pytest.raises(ValidationFailed) as unknown_product:
-        await service.set_balance(warehouse, uuid.uuid4(), on_hand=D(1))
+        await service.set_balance(warehouse, uuid.uuid4(), BalanceSet(on_hand=D(1)))
     assert unknown_product.value.field == "product_id"
-    with pytest.raises(NotFound):
-        await service.set_balance(uuid.uuid4(), product, on_hand=D(1))
+    with pytest.raises(ValidationFailed) as unknown_warehouse:
+        await service.set_balance(uuid.uuid4(), product, BalanceSet(on_hand=D(1)))
+    assert unknown_warehouse.value.code == "unknown_warehouse"
     assert await count(db, "stock_balances") == 0
+    assert await count(db, "stock_movements") == 0
 
 
 async def test_reps_read_but_do_not_write_and_every_device_holds_stock(
@@ -126,7 +148,7 @@ async def test_reps_read_but_do_not_write_and_every_device_holds_stock(
 ) -> None:
     rep_headers = await auth_headers(db, await make_user(db, "rep"))
     warehouse = await make_warehouse(db)
-    await stock_service(db, settings).set_balance(warehouse, await make_product(db), on_hand=D(1))
+    await set_balance(db, settings, warehouse, await make_product(db), D(1))
     assert (await client.get("/warehouses", headers=rep_headers)).status_code == 200
     refused = await client.post("/warehouses", json={"code": "R", "name": "R"}, headers=rep_headers)
     assert refused.status_code == 403

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: eee4fe4a7559
+Revision ID: 047dd310442c
 Revises:
-Create Date: 2026-12-03 08:48:37.742562
+Create Date: 2026-12-03 09:43:22.112055
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "eee4fe4a7559"
+revision: str = "047dd310442c"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -215,22 +215,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_users_manager_id"), ["manager_id"], unique=False)
 
     op.create_table(
-        "warehouses",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("code", sa.String(length=32), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("address", sa.String(length=300), nullable=False),
-        sa.Column("city", sa.String(length=100), nullable=False),
-        sa.Column("latitude", sa.Float(), nullable=True),
-        sa.Column("longitude", sa.Float(), nullable=True),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_warehouses")),
-        sa.UniqueConstraint("code", name=op.f("uq_warehouses_code")),
-    )
-    op.create_table(
         "accounts",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -359,6 +343,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("territory_members", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_territory_members_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "warehouses",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("address", sa.String(length=300), nullable=False),
+        sa.Column("city", sa.String(length=100), nullable=False),
+        sa.Column("latitude", sa.Float(), nullable=True),
+        sa.Column("longitude", sa.Float(), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=True),
+        sa.Column("allow_backorder", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_warehouses_owner_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_warehouses")),
+        sa.UniqueConstraint("code", name=op.f("uq_warehouses_code")),
+    )
+    with op.batch_alter_table("warehouses", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_warehouses_owner_id"), ["owner_id"], unique=False)
 
     op.create_table(
         "access_tokens",
@@ -623,6 +631,159 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "stock_movements",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "initial",
+                "inbound",
+                "outbound",
+                "transfer",
+                "stocktake",
+                "adjustment",
+                name="movementkind",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("warehouse_id", sa.Uuid(), nullable=False),
+        sa.Column("product_id", sa.Uuid(), nullable=False),
+        sa.Column("quantity", server.db.Money(), nullable=False),
+        sa.Column("on_hand_after", server.db.Money(), nullable=False),
+        sa.Column("transfer_id", sa.Uuid(), nullable=True),
+        sa.Column("counterpart_warehouse_id", sa.Uuid(), nullable=True),
+        sa.Column("expected", server.db.Money(), nullable=True),
+        sa.Column("counted", server.db.Money(), nullable=True),
+        sa.Column(
+            "reference_kind",
+            sa.Enum(
+                "order",
+                "purchase_receipt",
+                "stocktake",
+                "transfer",
+                "other",
+                name="referencekind",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=True,
+        ),
+        sa.Column("reference_id", sa.Uuid(), nullable=True),
+        sa.Column("note", sa.String(length=500), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["counterpart_warehouse_id"],
+            ["warehouses.id"],
+            name=op.f("fk_stock_movements_counterpart_warehouse_id_warehouses"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_stock_movements_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_stock_movements_product_id_products")
+        ),
+        sa.ForeignKeyConstraint(
+            ["warehouse_id"],
+            ["warehouses.id"],
+            name=op.f("fk_stock_movements_warehouse_id_warehouses"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_movements")),
+    )
+    with op.batch_alter_table("stock_movements", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_stock_movements_product_id"), ["product_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_stock_movements_reference", ["reference_kind", "reference_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_stock_movements_transfer_id"), ["transfer_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_stock_movements_warehouse_product", ["warehouse_id", "product_id"], unique=False
+        )
+
+    op.create_table(
+        "stock_reservations",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("warehouse_id", sa.Uuid(), nullable=False),
+        sa.Column("product_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "reference_kind",
+            sa.Enum(
+                "order",
+                "purchase_receipt",
+                "stocktake",
+                "transfer",
+                "other",
+                name="referencekind",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("reference_id", sa.Uuid(), nullable=False),
+        sa.Column("quantity", server.db.Money(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "active",
+                "released",
+                "consumed",
+                name="reservationstatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_stock_reservations_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_stock_reservations_product_id_products")
+        ),
+        sa.ForeignKeyConstraint(
+            ["warehouse_id"],
+            ["warehouses.id"],
+            name=op.f("fk_stock_reservations_warehouse_id_warehouses"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_reservations")),
+    )
+    with op.batch_alter_table("stock_reservations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_stock_reservations_reference", ["reference_kind", "reference_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_stock_reservations_warehouse_product", ["warehouse_id", "product_id"], unique=False
+        )
+
+    op.create_table(
+        "stocktakes",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("warehouse_id", sa.Uuid(), nullable=False),
+        sa.Column("note", sa.String(length=500), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_stocktakes_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["warehouse_id"], ["warehouses.id"], name=op.f("fk_stocktakes_warehouse_id_warehouses")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stocktakes")),
+    )
+    with op.batch_alter_table("stocktakes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_stocktakes_warehouse_id"), ["warehouse_id"], unique=False
+        )
+
+    op.create_table(
         "visits",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("account_id", sa.Uuid(), nullable=False),
@@ -786,6 +947,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_visits_account_id"))
 
     op.drop_table("visits")
+    with op.batch_alter_table("stocktakes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stocktakes_warehouse_id"))
+
+    op.drop_table("stocktakes")
+    with op.batch_alter_table("stock_reservations", schema=None) as batch_op:
+        batch_op.drop_index("ix_stock_reservations_warehouse_product")
+        batch_op.drop_index("ix_stock_reservations_reference")
+
+    op.drop_table("stock_reservations")
+    with op.batch_alter_table("stock_movements", schema=None) as batch_op:
+        batch_op.drop_index("ix_stock_movements_warehouse_product")
+        batch_op.drop_index(batch_op.f("ix_stock_movements_transfer_id"))
+        batch_op.drop_index("ix_stock_movements_reference")
+        batch_op.drop_index(batch_op.f("ix_stock_movements_product_id"))
+
+    op.drop_table("stock_movements")
     with op.batch_alter_table("stock_balances", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stock_balances_product_id"))
 
@@ -819,6 +996,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_access_tokens_device_id"))
 
     op.drop_table("access_tokens")
+    with op.batch_alter_table("warehouses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_warehouses_owner_id"))
+
+    op.drop_table("warehouses")
     with op.batch_alter_table("territory_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_territory_members_user_id"))
 
@@ -838,7 +1019,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_accounts_city"))
 
     op.drop_table("accounts")
-    op.drop_table("warehouses")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_manager_id"))
 
