@@ -32,6 +32,7 @@ FORBIDDEN = "forbidden"
 NOT_FOUND = "not_found"
 CONFLICT = "conflict"
 UPGRADE_REQUIRED = "upgrade_required"
+INTERNAL_ERROR = "internal_error"
 
 # Sync codes (per mutation or per request)
 MUTATION_GAP = "mutation_gap"
@@ -50,3 +51,4 @@ CURSOR_EXPIRED = "cursor_expired"
 DOMAIN_RULE = "domain_rule"
 RECEIPT_EXPIRED = "receipt_expired"
 NOT_DELETABLE = "not_deletable"
+BASE_VERSION_AHEAD = "base_version_ahead"

@@ -23,6 +23,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tombstone_retention_seconds: int = 30 * 24 * 3600
     sync_push_max_mutations: int = 2000
     sync_pull_max_limit: int = 5000
+    # a pushed hybrid logical clock more than this ahead of the server's time is clamped to it
+    sync_max_clock_skew_seconds: int = 300
     password_kdf_n: int = 2**14
     debug: bool = False
     host: str = "127.0.0.1"

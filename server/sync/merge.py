@@ -68,8 +68,11 @@ def merge_fields(
         if isinstance(rule, Rule):
             kept = _by_rule(outcome, name, rule, yours, theirs)
         elif rule is Policy.APPEND and isinstance(yours, str) and isinstance(theirs, str):
+            merged = append_text(theirs, yours)
+            if merged == theirs:
+                continue  # the device added nothing the server does not have
             kept = "both"
-            outcome.writes[name] = f"{theirs}\n{yours}" if theirs else yours
+            outcome.writes[name] = merged
         elif rule is Policy.LWW and hlc > str(clock[1]):
             kept = "yours"
             outcome.writes[name] = yours
@@ -94,3 +97,25 @@ def _by_rule(outcome: MergeOutcome, name: str, rule: Rule, yours: Any, theirs: A
         return "theirs"
     outcome.writes[name] = value
     return "yours" if value == yours else "both"
+
+
+def append_text(theirs: str, yours: str) -> str:
+    """The ``append`` merge: the server's text, then the lines the device added to its base.
+
+    Both sides send the whole field, and both started from the same base text. The base is
+    derived as the lines both values begin with (append-only text shares its start); the
+    device's addition is what follows them in its value. When the device's lines are all
+    already at the start of the server's text, it added nothing.
+    """
+    if not theirs:
+        return yours
+    mine, server = yours.split("\n"), theirs.split("\n")
+    shared = 0
+    for a, b in zip(mine, server, strict=False):
+        if a != b:
+            break
+        shared += 1
+    added = mine[shared:]
+    if not added or added == [""]:
+        return theirs
+    return "\n".join([theirs.rstrip("\n"), *added]) if theirs.strip("\n") else yours

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from protocol.decimals import unbounded_decimal
 from server.errors import DomainError, ValidationFailed
 from server.sync.registry import EntitySpec
 
@@ -34,16 +35,24 @@ def patch_type(spec: EntitySpec) -> type[msgspec.Struct]:
 
 
 def to_python(spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
-    """Wire (or Python) values of some fields as Python values; ValidationFailed with the field."""
+    """Wire (or Python) values of some fields as Python values; ValidationFailed with the field.
+
+    Every decimal inside them (a line's quantity included) must be within the wire's bounds
+    (``protocol.decimals``), so no computation after this step can overflow."""
     try:
         patch = msgspec.convert(values, patch_type(spec), strict=False)
     except msgspec.ValidationError as exc:
         raise _error(str(exc)) from exc
-    return {
+    converted = {
         name: getattr(patch, name)
         for name in values
         if getattr(patch, name, msgspec.UNSET) is not msgspec.UNSET
     }
+    unbounded = unbounded_decimal(converted)
+    if unbounded is not None:
+        field, reason = unbounded
+        raise ValidationFailed(f"{field} {reason}", field=field)
+    return converted
 
 
 def _error(message: str) -> DomainError:
