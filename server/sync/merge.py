@@ -69,8 +69,10 @@ def merge_fields(
             kept = _by_rule(outcome, name, rule, yours, theirs)
         elif rule is Policy.APPEND and isinstance(yours, str) and isinstance(theirs, str):
             merged = append_text(theirs, yours)
-            if merged == theirs:
-                continue  # the device added nothing the server does not have
+            if merged in (theirs, yours):  # one side already holds all the other's text
+                if merged != theirs:
+                    outcome.writes[name] = merged
+                continue
             kept = "both"
             outcome.writes[name] = merged
         elif rule is Policy.LWW and hlc > str(clock[1]):

@@ -33,8 +33,8 @@ from server.sync.writer import ChangeWriter
 
 log = logging.getLogger("outpost.sync")
 DB_REFUSED = (
-    "the database refused this change (a value breaks a constraint, "
-    "e.g. a reference to a record that does not exist)"
+    "the database refused this change: a value is not allowed there "
+    "(for example a reference to a record that does not exist)"
 )
 INTERNAL = "the server could not apply this mutation; it was rejected and nothing was written"
 
