@@ -101,8 +101,9 @@ async def test_far_future_client_clock_is_clamped_and_never_adopted_by_the_serve
             )
         ).scalar_one()
     assert str(YEAR_2255_MS) not in raw
-    # an honest device's later concurrent edit wins last-writer-wins once the skew has passed
-    later = hlc.encode(now_ms + 400_000, 0, str(honest.device_id))
+    # a later edit is never beaten by the far-future one: past the bound it is clamped as well,
+    # to a time at least as late (the counter breaks a tie within one millisecond)
+    later = hlc.encode(now_ms + 400_000, 1, str(honest.device_id))
     [r2] = await honest.push(
         [honest.mutation("note", note, base_version=1, title="now", hlc=later)]
     )
