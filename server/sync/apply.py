@@ -294,6 +294,9 @@ class MutationApplier:
                 await spec.validate(self._context(mutation), merged, current)
                 writes.update(filled_in(spec, merged, before))
             record = await self._update(spec, mutation, state, current, writes)
+            self._unattribute(
+                spec, mutation.id, [c.field for c in outcome.conflicts if c.kept == "both"]
+            )
         result = MutationResult(
             mid=mutation.mid,
             status=status,  # type: ignore[arg-type]
@@ -317,6 +320,18 @@ class MutationApplier:
                 scope_key=user_key(self.principal.user_id),
             )
         return result
+
+    def _unattribute(self, spec: EntitySpec, record_id: uuid.UUID, names: list[str]) -> None:
+        """A value made of both sides is not this device's alone: its clock names no device, so
+        the device's next edit made before it saw that value merges with it again (an append
+        is not overwritten by the device's own older text)."""
+        state = self.batch.states.get((spec.name, record_id))
+        if state is None:
+            return
+        for name in names:
+            clock = state.clocks.get(name)
+            if clock is not None:
+                state.clocks[name] = [clock[0], clock[1], None]
 
     async def _create(
         self,

@@ -107,7 +107,8 @@ def append_text(theirs: str, yours: str) -> str:
     Both sides send the whole field, and both started from the same base text. The base is
     derived as the lines both values begin with (append-only text shares its start); the
     device's addition is what follows them in its value. When the device's lines are all
-    already at the start of the server's text, it added nothing.
+    already at the start of the server's text, it added nothing; added lines the server's text
+    already ends with are not repeated.
     """
     if not theirs:
         return yours
@@ -120,4 +121,12 @@ def append_text(theirs: str, yours: str) -> str:
     added = mine[shared:]
     if not added or added == [""]:
         return theirs
-    return "\n".join([theirs.rstrip("\n"), *added]) if theirs.strip("\n") else yours
+    if not theirs.strip("\n"):
+        return yours
+    kept = theirs.rstrip("\n").split("\n")
+    # lines the device added that the server's text already ends with (the device's own earlier
+    # addition, merged in by a previous push it had not seen the answer of) are not repeated
+    overlap = next(
+        (n for n in range(min(len(added), len(kept)), 0, -1) if kept[-n:] == added[:n]), 0
+    )
+    return "\n".join([*kept, *added[overlap:]])

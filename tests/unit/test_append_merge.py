@@ -34,5 +34,13 @@ def test_append_merge_is_base_then_both_additions(
     elif not device:
         assert merged == theirs
     else:
-        assert merged == "\n".join(base + server + device)
-    assert merged.startswith(theirs)  # nothing the server holds is lost
+        lines = merged.split("\n")
+        assert lines[: len(base + server)] == base + server  # nothing the server holds is lost
+        assert lines[-len(device) :] == device  # what the device added comes last, in order
+        if not set(device) & set(base + server):  # nothing to fold: exactly both additions
+            assert lines == base + server + device
+
+
+def test_lines_the_server_already_ends_with_are_not_repeated() -> None:
+    # the device's first addition was merged by an earlier push it had not seen the answer of
+    assert append_text("a\nS\nD1", "a\nD1\nD2") == "a\nS\nD1\nD2"

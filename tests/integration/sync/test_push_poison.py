@@ -131,3 +131,22 @@ def test_clock_skew_bound_is_a_setting(seconds: str) -> None:
     settings = Settings.from_env({"OUTPOST_SYNC_MAX_CLOCK_SKEW_SECONDS": seconds})
     assert settings.sync_max_clock_skew_seconds == 60
     assert Settings().sync_max_clock_skew_seconds == 300
+
+
+async def test_append_merge_is_not_overwritten_by_the_same_devices_next_edit(
+    toy_db, writer, make_device
+):
+    a = await make_device(keys={"t:north"})
+    b = await make_device(keys={"t:north"})
+    folder = await make_folder(toy_db, writer, "t:north")
+    note = await make_note(toy_db, writer, folder, body="met buyer")
+    await a.push([a.mutation("note", note, base_version=1, body="met buyer\nsample sent")])
+    # b wrote twice offline on version 1; the first is merged, the second must not drop a's line
+    first, second = await b.push(
+        [
+            b.mutation("note", note, base_version=1, body="met buyer\ncalled back"),
+            b.mutation("note", note, base_version=1, body="met buyer\ncalled back\nsigned"),
+        ]
+    )
+    assert first["status"] == "conflict" and second["status"] == "conflict"
+    assert (await note_row(toy_db, note)).body == "met buyer\nsample sent\ncalled back\nsigned"
