@@ -209,3 +209,19 @@ def test_deeply_nested_json_is_a_malformed_body_on_sync_and_rest(
         "/sync/push", content=msgpack, headers={**headers, "Content-Type": "application/msgpack"}
     )
     assert (response.status_code, response.json()["code"]) == (400, "malformed_body")
+
+
+def test_base_version_above_current_is_rejected_with_the_stored_record(
+    world: World, manager_device: tuple[RawDevice, str]
+) -> None:
+    device, account = manager_device
+    version = int(world.load("account", account)["version"])  # type: ignore[index]
+    edited, refused = device.push(
+        [
+            device.mutation("account", account, base_version=version, city="Lyon"),
+            device.mutation("account", account, base_version=version + 50, city="nowhere"),
+        ]
+    )
+    assert edited["status"] == "applied"
+    assert refused["error"]["code"] == "base_version_ahead"
+    assert refused["record"] == world.load("account", account)  # so the device's copy is right

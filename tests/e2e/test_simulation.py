@@ -7,7 +7,13 @@ The devices misbehave too: they slip poison mutations into their outboxes (decim
 bound, a contact without its account, edits of a create the server refused, a base version
 the server never wrote), one device's clock is set far in the future, and a manager moves
 accounts between territories over REST while the reps have edits of their contacts and visits
-queued. Every poison mutation is rejected with its code and blocks nothing behind it.
+queued, while one of them pushes. Every poison mutation is rejected with its code and blocks
+nothing behind it.
+
+The move and the push run at the same time on SQLite (its writers are serialized). On
+PostgreSQL they are interleaved, one after the other, unless ``OUTPOST_SIM_CONCURRENT_MOVES=1``:
+truly concurrent there, a child edited while its parent moves can keep the parent's old scope
+key until the writer serializes the two (issue 13 item 11, a separate change).
 
 ``OUTPOST_SIM_SEEDS=100 pytest tests/e2e/test_simulation.py`` runs seeds 0..99.
 """
@@ -18,6 +24,7 @@ import contextlib
 import datetime as dt
 import os
 import random
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,6 +44,9 @@ from tests.e2e.conftest import Relay, World
 
 SEEDS = list(range(int(os.environ.get("OUTPOST_SIM_SEEDS", "1"))))
 STEPS = int(os.environ.get("OUTPOST_SIM_STEPS", "60"))
+CONCURRENT_MOVES = os.environ.get("OUTPOST_SIM_CONCURRENT_MOVES") == "1"
+# on PostgreSQL any transaction open on the cluster (other databases included) delays pulls
+SETTLE_SECONDS = float(os.environ.get("OUTPOST_SIM_SETTLE_SECONDS", "90"))
 FIELDS = {"account": ("city", "industry", "region"), "contact": ("phone", "title")}
 FAR_FUTURE_MS = 7_258_118_400_000  # 2200-01-01: this device's clock is wrong by ~175 years
 
@@ -136,7 +146,7 @@ class Simulation:
             self._poison(client)
             return
         if kind == "move":
-            self._move()
+            self._move(client)
             return
         if kind == "sync":
             # the network may win a round; the outbox is intact either way
@@ -174,19 +184,34 @@ class Simulation:
                 client.action("visit", visit, "check_in",
                               {"at": at, "latitude": 45.0, "longitude": 5.0})
 
-    def _move(self) -> None:
+    def _move(self, client: OutpostClient | None = None) -> None:
         """The manager moves an account to the other territory over REST (not through the
-        chaos network), whatever the reps have queued for its contacts and visits."""
+        chaos network) while a device pushes what it has queued (its contacts and visits
+        included): the two requests run at the same time."""
         account = self.rng.choice(self.accounts)
         current = self.world.load("account", account)
         assert current is not None
         target = next(t for t in self.movable if str(t) != current["territory_id"])
         token = self.manager.transport.token
-        response = self.world.app_client.patch(
-            f"/accounts/{account}", json={"territory_id": str(target)},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status_code == 200, response.text
+        answers: list[httpx.Response] = []
+
+        def move() -> None:
+            answers.append(self.world.app_client.patch(
+                f"/accounts/{account}", json={"territory_id": str(target)},
+                headers={"Authorization": f"Bearer {token}"},
+            ))
+
+        together = CONCURRENT_MOVES or self.world.db.dialect == "sqlite"
+        mover = threading.Thread(target=move)
+        if together:
+            mover.start()
+        if client is not None:
+            with contextlib.suppress(OutpostError):
+                client.sync()
+        if not together:
+            mover.start()
+        mover.join()
+        assert answers and answers[0].status_code == 200, answers
         self.moves += 1
 
     def _poison(self, client: OutpostClient) -> None:
@@ -275,8 +300,9 @@ def test_simulation(world: World, seed: int) -> None:
     clients = [client for client, _ in sim.devices]
     for client in clients:
         client.sync()
-    world.settle(*clients)
-    world.settle(*clients)  # a second round: what one device pushed last reaches the others
+    world.settle(*clients, timeout=SETTLE_SECONDS)
+    # a second round: what one device pushed last reaches the others
+    world.settle(*clients, timeout=SETTLE_SECONDS)
 
     # every device equals the server for its scope (checked by settle), nothing left to send
     assert all(client.status().pending == 0 for client in clients)
