@@ -33,6 +33,7 @@ NOT_FOUND = "not_found"
 CONFLICT = "conflict"
 UPGRADE_REQUIRED = "upgrade_required"
 TOO_MANY_ATTEMPTS = "too_many_attempts"
+INTERNAL_ERROR = "internal_error"
 
 # Sync codes (per mutation or per request)
 MUTATION_GAP = "mutation_gap"
@@ -58,3 +59,4 @@ NO_PRICE = "no_price"
 CURRENCY_MISMATCH = "currency_mismatch"
 UNKNOWN_PRODUCT = "unknown_product"
 INACTIVE_PRODUCT = "inactive_product"
+BASE_VERSION_AHEAD = "base_version_ahead"

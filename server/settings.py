@@ -48,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idle_in_transaction_timeout_seconds: float = 60.0
     # GET /health/ready answers 503 when pulls lag further behind the change log than this
     ready_max_pull_lag_seconds: float = 30.0
+    # a pushed hybrid logical clock more than this ahead of the server's time is clamped to it
+    sync_max_clock_skew_seconds: int = 300
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from protocol import errors as codes
+from protocol.decimals import unbounded_decimal
 
 _cache: dict[type[msgspec.Struct], type[msgspec.Struct]] = {}
 _PATH = re.compile(r"at `\$\.?([^`]*)`")
@@ -63,8 +64,15 @@ def convert_fields(record: type[msgspec.Struct], values: dict[str, Any]) -> dict
         patch = msgspec.convert(values, partial_type(record), strict=False)
     except msgspec.ValidationError as exc:
         raise problem(exc) from exc
-    return {
+    converted = {
         name: getattr(patch, name)
         for name in values
         if getattr(patch, name, msgspec.UNSET) is not msgspec.UNSET
     }
+    # every decimal (a line's quantity included) within the wire's bounds, so nothing computed
+    # from it can overflow, on the server and in the SDK alike
+    unbounded = unbounded_decimal(converted)
+    if unbounded is not None:
+        field, reason = unbounded
+        raise FieldProblem(codes.VALIDATION_ERROR, f"{field} {reason}", field)
+    return converted

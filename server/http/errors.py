@@ -116,9 +116,19 @@ def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Err
     )
 
 
+def handle_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[ErrorBody]:
+    # msgspec refuses a body nested deeper than the interpreter's recursion limit
+    if "deserializ" not in str(exc):
+        return handle_unexpected(request, exc)
+    return error_response(
+        400, ErrorBody(code=codes.MALFORMED_BODY, message="body is nested too deeply")
+    )
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: handle_domain_error,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    RecursionError: handle_recursion,
     Exception: handle_unexpected,
 }

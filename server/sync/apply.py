@@ -17,7 +17,7 @@ from protocol.errors import ErrorBody
 from protocol.sync import FieldConflict, Mutation, MutationResult
 from server.db import utcnow
 from server.errors import DomainError
-from server.sync import logreader, patches
+from server.sync import devices, logreader, patches
 from server.sync.batch import (
     LogOp,
     PendingWrite,
@@ -70,9 +70,15 @@ class MutationApplier:
         principal: Principal,
         keys: frozenset[str],
         served: frozenset[str],
+        *,
+        max_clock_skew_ms: int = 300_000,
     ) -> None:
         self.session, self.registry, self.writer = session, registry, writer
         self.principal, self.keys, self.served = principal, keys, served
+        self.max_clock_skew_ms = max_clock_skew_ms
+        # records this device named in an earlier mutation (this push, or a stored receipt):
+        # an upsert of such a record that does not exist is an edit of a refused create
+        self.named: set[uuid.UUID] = set()
         self.device = str(principal.device_id) if principal.device_id else None
         self.records: dict[tuple[str, uuid.UUID], Record | None] = {}
         self.wrote = False  # set before anything is written for the current mutation
@@ -125,8 +131,12 @@ class MutationApplier:
                 wire = computed
             result.server_changes = server_changes(wire, expected)
 
-    async def prefetch(self, mutations: Iterable[Mutation]) -> None:
-        """Load (and on PostgreSQL lock, in id order) every record the batch names."""
+    async def prefetch(
+        self, mutations: Iterable[Mutation], replayed: Iterable[Mutation] = ()
+    ) -> None:
+        """Load (and on PostgreSQL lock, in id order) every record the batch names; note the
+        records the device named before (``replayed`` mutations of this request, receipts)."""
+        mutations = list(mutations)
         by_entity: dict[str, set[uuid.UUID]] = defaultdict(set)
         for mutation in mutations:
             if mutation.entity in self.registry.entities:
@@ -139,6 +149,16 @@ class MutationApplier:
             for record_id in ids:
                 self.records.setdefault((entity, record_id), None)
             await self.writer.states(self.session, entity, ids)
+        self.named.update(m.id for m in replayed)
+        missing = {
+            m.id
+            for m in mutations
+            if m.op == "upsert" and self.records.get((m.entity, m.id), False) is None
+        }
+        if missing and self.principal.device_id is not None:
+            self.named |= await devices.records_named(
+                self.session, self.principal.device_id, sorted(missing - self.named)
+            )
         await self._prefetch_parents(mutations)
 
     async def _prefetch_parents(self, mutations: Iterable[Mutation]) -> None:
@@ -188,6 +208,12 @@ class MutationApplier:
 
     async def apply(self, mutation: Mutation) -> MutationResult:
         """Apply one mutation; raises Rejected or DomainError to refuse it."""
+        try:
+            return await self._apply(mutation)
+        finally:
+            self.named.add(mutation.id)
+
+    async def _apply(self, mutation: Mutation) -> MutationResult:
         spec = self.registry.get(mutation.entity)
         if spec is None:
             raise Rejected(
@@ -198,6 +224,9 @@ class MutationApplier:
             )
         if not hlcs.is_valid(mutation.hlc):
             raise Rejected(codes.VALIDATION_ERROR, "malformed hybrid logical clock", field="hlc")
+        bounded = hlcs.clamp(mutation.hlc, self.writer.clock.physical_ms() + self.max_clock_skew_ms)
+        if bounded != mutation.hlc:  # a device clock too far ahead: it wins nothing by it
+            mutation = msgspec.structs.replace(mutation, hlc=bounded)
         self.writer.clock.observe(mutation.hlc)
         if mutation.op in ("upsert", "delete") and not spec.writable:
             raise Rejected(codes.READ_ONLY_ENTITY, f"{spec.name} is read-only on devices")
@@ -251,6 +280,7 @@ class MutationApplier:
         state = await self.writer.state(self.session, spec.name, mutation.id)
         if current is None:
             return await self._create(spec, mutation, values, state)
+        _check_base_version(mutation, current)
         out_of_scope = await self._scope_check(spec, mutation, state, current, changes)
         if out_of_scope is not None:
             return out_of_scope
@@ -282,6 +312,9 @@ class MutationApplier:
                 await spec.validate(self._context(mutation), merged, current)
                 writes.update(filled_in(spec, merged, before))
             record = await self._update(spec, mutation, state, current, writes)
+            self._unattribute(
+                spec, mutation.id, [c.field for c in outcome.conflicts if c.kept == "both"]
+            )
         result = MutationResult(
             mid=mutation.mid,
             status=status,  # type: ignore[arg-type]
@@ -309,6 +342,18 @@ class MutationApplier:
             )
         return result
 
+    def _unattribute(self, spec: EntitySpec, record_id: uuid.UUID, names: list[str]) -> None:
+        """A value made of both sides is not this device's alone: its clock names no device, so
+        the device's next edit made before it saw that value merges with it again (an append
+        is not overwritten by the device's own older text)."""
+        state = self.batch.states.get((spec.name, record_id))
+        if state is None:
+            return
+        for name in names:
+            clock = state.clocks.get(name)
+            if clock is not None:
+                state.clocks[name] = [clock[0], clock[1], None]
+
     async def _create(
         self,
         spec: EntitySpec,
@@ -325,6 +370,13 @@ class MutationApplier:
                 codes.NOT_FOUND,
                 "no such record (a create carries base_version 0)",
                 field="base_version",
+                with_record=False,
+            )
+        if mutation.id in self.named:
+            raise Rejected(
+                codes.NOT_FOUND,
+                "no such record: this device's earlier mutation of it was not applied",
+                field="id",
                 with_record=False,
             )
         record = new_record(spec, mutation.id, values)
@@ -364,13 +416,19 @@ class MutationApplier:
         return result
 
     async def _scope(self, spec: EntitySpec, record: Record) -> str:
-        """The scope key a record would have; a reference to a missing parent is refused."""
+        """The scope key a record would have; a missing or unknown parent is refused."""
+        if spec.parent is not None and record.get(spec.parent[1]) is None:
+            fk = spec.parent[1]
+            raise Rejected(codes.VALIDATION_ERROR, f"{fk} is required", field=fk)
         try:
             return await self.writer.scope_of(self.session, spec, record)
         except sa.exc.NoResultFound as exc:  # the resolver found no row the record points to
             raise Rejected(
                 codes.VALIDATION_ERROR, "a record this one refers to does not exist"
             ) from exc
+        except KeyError as exc:  # the resolver needs a field the record lacks
+            name = str(exc.args[0]) if exc.args else None
+            raise Rejected(codes.VALIDATION_ERROR, f"{name} is required", field=name) from exc
 
     async def _update(
         self,
@@ -429,6 +487,7 @@ class MutationApplier:
             if state is not None and state.deleted:  # already gone: deleting again is a no-op
                 return MutationResult(mid=mutation.mid, status="applied", version=state.version)
             raise Rejected(codes.NOT_FOUND, "no such record", field="id", with_record=False)
+        _check_base_version(mutation, current)
         out_of_scope = await self._scope_check(spec, mutation, state, current, {"_deleted": True})
         if out_of_scope is not None:
             return out_of_scope
@@ -453,6 +512,7 @@ class MutationApplier:
                 field="id",
                 with_record=False,
             )
+        _check_base_version(mutation, current)
         out_of_scope = await self._scope_check(spec, mutation, state, current, mutation.changes)
         if out_of_scope is not None:
             return out_of_scope
@@ -525,3 +585,14 @@ def server_changes(stored: Record, expected: Record) -> Record | None:
         if name != "version" and (name not in expected or expected[name] != value)
     }
     return changed or None
+
+
+def _check_base_version(mutation: Mutation, current: Record) -> None:
+    """A device cannot have edited a version the server never wrote."""
+    version = int(current["version"])
+    if mutation.base_version > version:
+        raise Rejected(
+            codes.BASE_VERSION_AHEAD,
+            f"base_version {mutation.base_version} is above the record's version {version}",
+            field="base_version",
+        )

@@ -75,10 +75,28 @@ async def load_receipts(
     return found
 
 
+async def records_named(
+    session: AsyncSession, device_id: uuid.UUID, record_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Those of ``record_ids`` an earlier mutation of the device named (receipts kept)."""
+    found: set[uuid.UUID] = set()
+    for chunk in chunks(record_ids):
+        rows = await session.execute(
+            sa.select(sync_receipts.c.record_id)
+            .where(sync_receipts.c.device_id == device_id)
+            .where(sync_receipts.c.record_id.in_(chunk))
+            .distinct()
+        )
+        found.update(rid for (rid,) in rows)
+    return found
+
+
 async def store_receipts(
-    session: AsyncSession, device_id: uuid.UUID, receipts: list[tuple[int, str, MutationResult]]
+    session: AsyncSession,
+    device_id: uuid.UUID,
+    receipts: list[tuple[int, str, MutationResult, uuid.UUID]],
 ) -> None:
-    """Store the results of newly applied mutations (executemany)."""
+    """Store the results of newly applied mutations, with the record each one named."""
     now = utcnow()
     rows: list[dict[str, Any]] = [
         {
@@ -86,9 +104,10 @@ async def store_receipts(
             "mid": mid,
             "body_hash": digest,
             "result": _result_encoder.encode(result),
+            "record_id": record_id,
             "created_at": now,
         }
-        for mid, digest, result in receipts
+        for mid, digest, result, record_id in receipts
     ]
     await insert_rows(session, sync_receipts, rows)
 

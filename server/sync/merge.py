@@ -68,8 +68,13 @@ def merge_fields(
         if isinstance(rule, Rule):
             kept = _by_rule(outcome, name, rule, yours, theirs)
         elif rule is Policy.APPEND and isinstance(yours, str) and isinstance(theirs, str):
+            merged = append_text(theirs, yours)
+            if merged in (theirs, yours):  # one side already holds all the other's text
+                if merged != theirs:
+                    outcome.writes[name] = merged
+                continue
             kept = "both"
-            outcome.writes[name] = f"{theirs}\n{yours}" if theirs else yours
+            outcome.writes[name] = merged
         elif rule is Policy.LWW and hlc > str(clock[1]):
             kept = "yours"
             outcome.writes[name] = yours
@@ -94,3 +99,34 @@ def _by_rule(outcome: MergeOutcome, name: str, rule: Rule, yours: Any, theirs: A
         return "theirs"
     outcome.writes[name] = value
     return "yours" if value == yours else "both"
+
+
+def append_text(theirs: str, yours: str) -> str:
+    """The ``append`` merge: the server's text, then the lines the device added to its base.
+
+    Both sides send the whole field, and both started from the same base text. The base is
+    derived as the lines both values begin with (append-only text shares its start); the
+    device's addition is what follows them in its value. When the device's lines are all
+    already at the start of the server's text, it added nothing; added lines the server's text
+    already ends with are not repeated.
+    """
+    if not theirs:
+        return yours
+    mine, server = yours.split("\n"), theirs.split("\n")
+    shared = 0
+    for a, b in zip(mine, server, strict=False):
+        if a != b:
+            break
+        shared += 1
+    added = mine[shared:]
+    if not added or added == [""]:
+        return theirs
+    if not theirs.strip("\n"):
+        return yours
+    kept = theirs.rstrip("\n").split("\n")
+    # lines the device added that the server's text already ends with (the device's own earlier
+    # addition, merged in by a previous push it had not seen the answer of) are not repeated
+    overlap = next(
+        (n for n in range(min(len(added), len(kept)), 0, -1) if kept[-n:] == added[:n]), 0
+    )
+    return "\n".join([*kept, *added[overlap:]])

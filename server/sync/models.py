@@ -70,11 +70,15 @@ class SyncReceipt(Base):
     """The stored result of one applied mutation, replayed when the device retries it."""
 
     __tablename__ = "sync_receipts"
+    # "did this device name the record before?": an upsert of a missing record it named is an
+    # edit of a refused create (not_found), not a create
+    __table_args__ = (sa.Index("ix_sync_receipts_device_record", "device_id", "record_id"),)
 
     device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     mid: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     body_hash: Mapped[str] = mapped_column(sa.String(64))
     result: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    record_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

@@ -22,7 +22,10 @@ def patch_type(spec: EntitySpec) -> type[msgspec.Struct]:
 
 
 def to_python(spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
-    """Wire (or Python) values of some fields as Python values; ValidationFailed with the field."""
+    """Wire (or Python) values of some fields as Python values; ValidationFailed with the field.
+
+    Every decimal inside them (a line's quantity included) must be within the wire's bounds
+    (``protocol.decimals``), so no computation after this step can overflow."""
     try:
         return convert_fields(spec.record_type, values)
     except FieldProblem as exc:

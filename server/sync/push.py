@@ -12,6 +12,7 @@ a queued write, the push is redone with every mutation in its own SAVEPOINT, flu
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from sqlalchemy.exc import DBAPIError
@@ -29,6 +30,13 @@ from server.sync.keysets import KeysetStore
 from server.sync.pull import check_request
 from server.sync.registry import Principal, SyncRegistry
 from server.sync.writer import ChangeWriter
+
+log = logging.getLogger("outpost.sync")
+DB_REFUSED = (
+    "the database refused this change: a value is not allowed there "
+    "(for example a reference to a record that does not exist)"
+)
+INTERNAL = "the server could not apply this mutation; it was rejected and nothing was written"
 
 
 class PushService:
@@ -90,7 +98,7 @@ class PushService:
                     data={"last_mid": last_mid, "first_reused": reused[0]},
                 )
             if new:
-                results.update(await self._apply(session, principal, new, keyset, safe))
+                results.update(await self._apply(session, principal, new, old, keyset, safe))
                 await devices.set_last_mid(session, device_id, new[-1].mid)
                 last_mid = new[-1].mid
         return PushResponse(results=[results[m.mid] for m in request.mutations], last_mid=last_mid)
@@ -123,23 +131,32 @@ class PushService:
         session: AsyncSession,
         principal: Principal,
         mutations: list[Mutation],
+        replayed: list[Mutation],
         keyset: str | None,
         safe: bool,
     ) -> dict[int, MutationResult]:
         keys = await self.registry.scope_keys(session, principal)
         served = (await self.keysets.get(session, keyset) if keyset else None) or frozenset()
-        applier = MutationApplier(session, self.registry, self.writer, principal, keys, served)
+        applier = MutationApplier(
+            session,
+            self.registry,
+            self.writer,
+            principal,
+            keys,
+            served,
+            max_clock_skew_ms=self.settings.sync_max_clock_skew_seconds * 1000,
+        )
         results: dict[int, MutationResult] = {}
-        receipts: list[tuple[int, str, MutationResult]] = []
+        receipts: list[tuple[int, str, MutationResult, uuid.UUID]] = []
         async with self.writer.batch(session):
-            await applier.prefetch(mutations)
+            await applier.prefetch(mutations, replayed)
             for mutation in mutations:
                 result = await self._apply_one(session, applier, mutation, safe)
                 results[mutation.mid] = result
-                receipts.append((mutation.mid, devices.body_hash(mutation), result))
+                receipts.append((mutation.mid, devices.body_hash(mutation), result, mutation.id))
             try:
                 await applier.finish()
-            except DBAPIError as exc:
+            except Exception as exc:  # a queued write the database (or a bind) refused
                 raise _Unsafe from exc
         await devices.store_receipts(session, principal.device_id or uuid.UUID(int=0), receipts)
         return results
@@ -154,7 +171,7 @@ class PushService:
         if guarded and not safe:
             try:  # earlier mutations' queued writes go first, outside this one's SAVEPOINT
                 await applier.flush()
-            except DBAPIError as exc:
+            except Exception as exc:
                 raise _Unsafe from exc
         mark, pending = batch.mark(), applier.pending.mark()
         savepoint = await session.begin_nested() if guarded else None
@@ -177,9 +194,17 @@ class PushService:
             await savepoint.rollback()
             batch.rollback(mark)
             applier.pending.rollback(pending)
-            return await applier.rejection(
-                mutation, Rejected(codes.VALIDATION_ERROR, _db_message(exc))
-            )
+            # the database's text names constraints, tables and values: it stays in the log
+            log.warning("push mutation %s refused by the database: %s", mutation.mid, exc.orig)
+            return await applier.rejection(mutation, Rejected(codes.VALIDATION_ERROR, DB_REFUSED))
+        except Exception as exc:  # noqa: BLE001 - one bad mutation harms only itself
+            if savepoint is not None:
+                await savepoint.rollback()
+            elif applier.wrote:
+                raise _Unsafe from exc
+            batch.rollback(mark)
+            applier.pending.rollback(pending)
+            return await applier.rejection(mutation, _unexpected(mutation, exc))
         if savepoint is not None:
             await savepoint.commit()
         applier.remember(batch.ops[mark[0] :])
@@ -198,5 +223,17 @@ def _rejected(mid: int, code: str, message: str) -> MutationResult:
     return MutationResult(mid=mid, status="rejected", error=ErrorBody(code=code, message=message))
 
 
-def _db_message(exc: DBAPIError) -> str:
-    return str(exc.orig).splitlines()[0] if exc.orig is not None else "database refused the write"
+def _unexpected(mutation: Mutation, exc: Exception) -> Rejected:
+    """The rejection of a mutation that raised something no rule expected: logged in full,
+    answered with a generic message (``validation_error`` for arithmetic on a bad value)."""
+    log.error(
+        "push mutation %s (%s %s %s) failed",
+        mutation.mid,
+        mutation.entity,
+        mutation.op,
+        mutation.id,
+        exc_info=exc,
+    )
+    if isinstance(exc, ArithmeticError):
+        return Rejected(codes.VALIDATION_ERROR, "a value is outside the range the server computes")
+    return Rejected(codes.INTERNAL_ERROR, INTERNAL, with_record=False)

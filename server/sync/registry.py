@@ -31,7 +31,7 @@ class Policy(enum.StrEnum):
 
     LWW = "lww"  # the later hybrid logical clock wins
     SERVER_WINS = "server_wins"  # the server's value stays; the device's is kept in the conflict
-    APPEND = "append"  # text: both values kept, the device's appended on a new line
+    APPEND = "append"  # text: the server's, then on new lines what the device added (merge.py)
 
 
 @dataclass(frozen=True)

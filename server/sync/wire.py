@@ -44,6 +44,8 @@ def decode_request(body: bytes, content_type: str | None, kind: type[T]) -> T:
         raise _validation_error(str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise BadRequest(f"body is not valid: {exc}", code=codes.MALFORMED_BODY) from exc
+    except RecursionError as exc:  # msgspec refuses nesting deeper than the interpreter's limit
+        raise BadRequest("body is nested too deeply", code=codes.MALFORMED_BODY) from exc
 
 
 def _validation_error(message: str) -> DomainError:

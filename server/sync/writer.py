@@ -70,7 +70,7 @@ class ChangeWriter:
 
     def __init__(self, registry: SyncRegistry) -> None:
         self.registry = registry
-        self.clock = hlcs.Clock("server")
+        self.clock = hlcs.Clock(hlcs.process_node())  # distinct per process
         self._updates: dict[tuple[str, frozenset[str]], sa.Update] = {}
 
     def spec(self, entity: str) -> EntitySpec:

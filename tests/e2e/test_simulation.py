@@ -3,6 +3,18 @@ network that drops requests, loses responses after the server committed, duplica
 them. At the end every device equals the server for its scope, every mutation took effect
 exactly once, and every overlapping edit of a field is merged or has a conflict record.
 
+The devices misbehave too: they slip poison mutations into their outboxes (decimals past every
+bound, a contact without its account, edits of a create the server refused, a base version
+the server never wrote), one device's clock is set far in the future, and a manager moves
+accounts between territories over REST while the reps have edits of their contacts and visits
+queued, while one of them pushes. Every poison mutation is rejected with its code and blocks
+nothing behind it.
+
+The move and the push run at the same time on SQLite (its writers are serialized). On
+PostgreSQL they are interleaved, one after the other, unless ``OUTPOST_SIM_CONCURRENT_MOVES=1``:
+truly concurrent there, a child edited while its parent moves can keep the parent's old scope
+key until the writer serializes the two (issue 13 item 11, a separate change).
+
 ``OUTPOST_SIM_SEEDS=100 pytest tests/e2e/test_simulation.py`` runs seeds 0..99.
 """
 
@@ -12,6 +24,8 @@ import contextlib
 import datetime as dt
 import os
 import random
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +35,20 @@ import msgspec
 import pytest
 import sqlalchemy as sa
 
-from client_sdk import OutpostClient, OutpostError
-from server.sync.models import SyncConflict, SyncDevice, SyncReceipt
+from client_sdk import OutpostClient, OutpostError, outbox
+from protocol import hlc
+from protocol.hlc import Clock
+from protocol.ids import uuid7
+from server.sync.models import SyncConflict, SyncDevice, SyncReceipt, SyncRecord
 from tests.e2e.conftest import Relay, World
 
 SEEDS = list(range(int(os.environ.get("OUTPOST_SIM_SEEDS", "1"))))
 STEPS = int(os.environ.get("OUTPOST_SIM_STEPS", "60"))
+CONCURRENT_MOVES = os.environ.get("OUTPOST_SIM_CONCURRENT_MOVES") == "1"
+# on PostgreSQL any transaction open on the cluster (other databases included) delays pulls
+SETTLE_SECONDS = float(os.environ.get("OUTPOST_SIM_SETTLE_SECONDS", "90"))
 FIELDS = {"account": ("city", "industry", "region"), "contact": ("phone", "title")}
+FAR_FUTURE_MS = 7_258_118_400_000  # 2200-01-01: this device's clock is wrong by ~175 years
 
 
 class ChaosTransport(Relay):
@@ -86,6 +107,9 @@ class Simulation:
         self.world = world
         self.rng = random.Random(seed)
         self.edits: list[Edit] = []
+        # (device, mid) of each poison mutation -> the rejection codes it may get
+        self.poison: dict[tuple[str, int], set[str]] = {}
+        self.moves = 0
         manager = world.user("manager")
         reps = [world.user("rep", manager=manager) for _ in range(2)]
         territories = [
@@ -93,6 +117,8 @@ class Simulation:
             world.territory("T2", reps[1], manager),
             world.territory("shared", reps[0], reps[1]),
         ]
+        self.movable = territories[:2]  # the manager's own: it moves accounts between them
+        self.accounts: list[str] = []
         for t, territory in enumerate(territories):
             for i in range(3):
                 account = world.create(
@@ -100,16 +126,28 @@ class Simulation:
                     longitude=5.0,
                 )
                 world.create("contact", account_id=uuid.UUID(account["id"]), name=f"C{t}{i}")
+                if t < 2:
+                    self.accounts.append(account["id"])
         self.devices: list[tuple[OutpostClient, ChaosTransport]] = []
         for n, user in enumerate([manager, *reps]):
             transport = ChaosTransport(world, random.Random(seed * 1000 + n))
             client = world.device(user, f"d{n}-{seed}", transport=transport)
             self.devices.append((client, transport))
+        self.manager = self.devices[0][0]
+        # the last rep's phone believes it is the year 2200: the server clamps its clocks
+        skewed = self.devices[-1][0]
+        skewed.clock = Clock(str(skewed.device_id), now_ms=lambda: FAR_FUTURE_MS)
 
     def step(self) -> None:
         client, _transport = self.rng.choice(self.devices)
         kind = self.rng.choice(["sync", "sync", "edit", "edit", "edit", "create", "delete",
-                                "visit"])
+                                "visit", "poison", "move"])
+        if kind == "poison":
+            self._poison(client)
+            return
+        if kind == "move":
+            self._move(client)
+            return
         if kind == "sync":
             # the network may win a round; the outbox is intact either way
             with contextlib.suppress(OutpostError):
@@ -145,6 +183,74 @@ class Simulation:
                                                 "planned_at": at, "rep_id": user.id})
                 client.action("visit", visit, "check_in",
                               {"at": at, "latitude": 45.0, "longitude": 5.0})
+
+    def _move(self, client: OutpostClient | None = None) -> None:
+        """The manager moves an account to the other territory over REST (not through the
+        chaos network) while a device pushes what it has queued (its contacts and visits
+        included): the two requests run at the same time."""
+        account = self.rng.choice(self.accounts)
+        current = self.world.load("account", account)
+        assert current is not None
+        target = next(t for t in self.movable if str(t) != current["territory_id"])
+        token = self.manager.transport.token
+        answers: list[httpx.Response] = []
+
+        def move() -> None:
+            answers.append(self.world.app_client.patch(
+                f"/accounts/{account}", json={"territory_id": str(target)},
+                headers={"Authorization": f"Bearer {token}"},
+            ))
+
+        together = CONCURRENT_MOVES or self.world.db.dialect == "sqlite"
+        mover = threading.Thread(target=move)
+        if together:
+            mover.start()
+        if client is not None:
+            with contextlib.suppress(OutpostError):
+                client.sync()
+        if not together:
+            mover.start()
+        mover.join()
+        assert answers and answers[0].status_code == 200, answers
+        self.moves += 1
+
+    def _poison(self, client: OutpostClient) -> None:
+        """Queue a mutation no honest client would send, straight into the outbox (what a
+        buggy or hostile client does: the SDK's own checks are bypassed)."""
+        kind = self.rng.choice(["amount", "quantity", "orphan", "refused_create", "ahead"])
+        accounts = client.query("account")
+        if not accounts:
+            kind = "orphan"  # the only one that needs no account
+        account = self.rng.choice(accounts) if accounts else {}
+        line = {"id": str(uuid7()), "product_id": str(uuid7()), "quantity": "1e30",
+                "unit_price": "1.00"}
+        queued: list[tuple[str, str, int, dict[str, Any], set[str]]] = []
+        if kind == "amount":
+            queued.append(("opportunity", str(uuid7()), 0,
+                           {"account_id": account["id"], "name": "big", "amount": "1e30"},
+                           {"validation_error"}))
+        elif kind == "quantity":
+            queued.append(("quote", str(uuid7()), 0, {"account_id": account["id"],
+                                                      "lines": [line]}, {"validation_error"}))
+        elif kind == "orphan":
+            queued.append(("contact", str(uuid7()), 0, {"name": "orphan"}, {"validation_error"}))
+        elif kind == "refused_create":
+            rid = str(uuid7())
+            queued.append(("contact", rid, 0, {"account_id": str(uuid.uuid4()), "name": "x"},
+                           {"validation_error"}))
+            queued.append(("contact", rid, 0, {"phone": "edited after"}, {"not_found"}))
+        else:
+            # a version the server never wrote (unless the record left the device's scope)
+            queued.append(("account", account["id"], int(account["version"]) + 1000,
+                           {"city": "poison"}, {"base_version_ahead", "out_of_scope", "not_held"}))
+        with client.store.transaction() as conn:
+            for entity, rid, base, changes, codes in queued:
+                mid = outbox.append(
+                    conn, entity=entity, record_id=rid, op="upsert", base_version=base,
+                    changes=msgspec.json.encode(changes).decode(), local=None,
+                    hlc=client.clock.tick(), now=dt.datetime.now(dt.UTC).isoformat(),
+                )
+                self.poison[(str(client.device_id), mid)] = codes
 
     def _remember(
         self, client: OutpostClient, entity: str, record_id: str, field: str, value: Any
@@ -185,13 +291,18 @@ def test_simulation(world: World, seed: int) -> None:
     sim = Simulation(world, seed)
     for _ in range(STEPS):
         sim.step()
+    if not sim.poison:  # every seed injects each fault at least once
+        sim._poison(sim.manager)
+    if not sim.moves:
+        sim._move()
     for _client, transport in sim.devices:
         transport.flush()
     clients = [client for client, _ in sim.devices]
     for client in clients:
         client.sync()
-    world.settle(*clients)
-    world.settle(*clients)  # a second round: what one device pushed last reaches the others
+    world.settle(*clients, timeout=SETTLE_SECONDS)
+    # a second round: what one device pushed last reaches the others
+    world.settle(*clients, timeout=SETTLE_SECONDS)
 
     # every device equals the server for its scope (checked by settle), nothing left to send
     assert all(client.status().pending == 0 for client in clients)
@@ -206,6 +317,18 @@ def test_simulation(world: World, seed: int) -> None:
         last = client.status().last_mid
         assert mids == list(range(1, last + 1))
         assert last_mids.get(client.device_id, 0) == last
+
+    # the far-future phone's clocks were clamped: no stored clock is beyond the skew bound
+    bound = time.time_ns() // 1_000_000 + 300_000
+    for (raw,) in _rows(world, sa.select(SyncRecord.clocks)):
+        for clock in msgspec.json.decode(raw).values():
+            assert hlc.decode(clock[1])[0] <= bound, clock
+
+    # every poison mutation was answered on its own, rejected with its code
+    for key, allowed in sim.poison.items():
+        result = results[key]
+        assert result["status"] == "rejected", (key, result)
+        assert result["error"]["code"] in allowed, (key, result)
 
     # no edit lost silently: an accepted field edit whose value is not the final one was
     # overwritten by an edit that saw it, by a later edit of the same device, or left a conflict

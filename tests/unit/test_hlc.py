@@ -52,3 +52,33 @@ def test_observing_a_later_remote_clock_moves_local_ticks_after_it() -> None:
     assert clock.tick() > remote
     clock.observe(hlc.encode(10, 0, "old"))  # an older clock changes nothing
     assert hlc.decode(clock.tick())[0] == 5000
+
+
+def test_counter_overflow_carries_into_the_time_part_and_still_sorts_after() -> None:
+    clock = hlc.Clock("n", now_ms=lambda: 1000)
+    clock.observe(hlc.encode(1000, hlc.MAX_COUNTER - 1, "phone"))
+    readings = [clock.tick() for _ in range(3)]
+    assert readings == sorted(readings) and len(set(readings)) == 3
+    assert [hlc.decode(r)[:2] for r in readings] == [
+        (1000, hlc.MAX_COUNTER),
+        (1001, 0),
+        (1001, 1),
+    ]
+    with pytest.raises(ValueError):
+        hlc.encode(1, hlc.MAX_COUNTER + 1, "n")  # never a 6-digit counter that sorts low
+
+
+def test_observe_never_adopts_a_clock_beyond_its_bound() -> None:
+    clock = hlc.Clock("server", now_ms=lambda: 1000, max_ahead_ms=50)
+    clock.observe(hlc.encode(9_000_000_000_000, 0, "phone-from-the-future"))
+    assert hlc.decode(clock.tick())[0] == 1050
+    assert hlc.clamp(hlc.encode(5000, 3, "p"), 2000) == hlc.encode(2000, 3, "p")
+    assert hlc.clamp(hlc.encode(1500, 3, "p"), 2000) == hlc.encode(1500, 3, "p")
+
+
+def test_server_processes_use_distinct_hlc_node_ids() -> None:
+    from server.sync.registry import SyncRegistry
+    from server.sync.writer import ChangeWriter
+
+    nodes = {ChangeWriter(SyncRegistry()).clock.node for _ in range(20)}
+    assert len(nodes) == 20 and all(node.startswith("server-") for node in nodes)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 047dd310442c
+Revision ID: c594d82f3d20
 Revises:
-Create Date: 2026-12-03 09:43:22.112055
+Create Date: 2026-12-03 09:46:54.689319
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "047dd310442c"
+revision: str = "c594d82f3d20"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -138,12 +138,16 @@ def upgrade() -> None:
         sa.Column("mid", sa.BigInteger(), nullable=False),
         sa.Column("body_hash", sa.String(length=64), nullable=False),
         sa.Column("result", sa.LargeBinary(), nullable=False),
+        sa.Column("record_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("device_id", "mid", name=op.f("pk_sync_receipts")),
     )
     with op.batch_alter_table("sync_receipts", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_sync_receipts_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_sync_receipts_device_record", ["device_id", "record_id"], unique=False
         )
 
     op.create_table(
@@ -1030,6 +1034,7 @@ def downgrade() -> None:
     op.drop_table("sync_state")
     op.drop_table("sync_records")
     with op.batch_alter_table("sync_receipts", schema=None) as batch_op:
+        batch_op.drop_index("ix_sync_receipts_device_record")
         batch_op.drop_index(batch_op.f("ix_sync_receipts_created_at"))
 
     op.drop_table("sync_receipts")
