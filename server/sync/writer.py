@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol import hlc as hlcs
-from server.db import utcnow
+from server.db import new_id, utcnow
 from server.errors import NotFound
 from server.sync.batch import LogOp, RecordState, WriteBatch, decode_clocks, insert_log_rows
 from server.sync.bulk import any_of, chunks, rows_by_id
@@ -402,7 +402,7 @@ class ChangeWriter:
     def prepare(self, spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
         """Row values of a new record: id, version 1 and timestamps added."""
         now = utcnow()
-        row = {**values, "id": values.get("id") or uuid.uuid4(), "version": 1}
+        row = {**values, "id": values.get("id") or new_id(), "version": 1}
         if "created_at" in spec.table.c:
             row.setdefault("created_at", now)
         if "updated_at" in spec.table.c:
