@@ -31,6 +31,7 @@ USER_DEACTIVATED = "user_deactivated"
 FORBIDDEN = "forbidden"
 NOT_FOUND = "not_found"
 CONFLICT = "conflict"
+VERSION_MISMATCH = "version_mismatch"
 UPGRADE_REQUIRED = "upgrade_required"
 
 # Sync codes (per mutation or per request)

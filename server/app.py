@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
 from server.db import Database, create_engine
+from server.http.concurrency import add_etag
 from server.http.errors import EXCEPTION_HANDLERS
 from server.routes import route_handlers
 from server.settings import Settings
@@ -69,6 +70,7 @@ def create_app(
                "sync": SyncEngine(database, settings, registry, writer)}),
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        after_request=add_etag,
         middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=PUBLIC_PATHS)],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -10,6 +10,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from server.sfa.accounts.inputs import Version
 from server.sfa.accounts.models import ContactRole, LifecycleStage, Segment, ValueTier
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -91,6 +92,7 @@ class AccountPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     owner_id: uuid.UUID | None | UnsetType = UNSET
     territory_id: uuid.UUID | None | UnsetType = UNSET
     notes: Notes | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class AccountFilters(msgspec.Struct, kw_only=True):
@@ -145,6 +147,7 @@ class ContactPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     phone: Phone | UnsetType = UNSET
     email: Email | UnsetType = UNSET
     notes: Notes | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class ContactFilters(msgspec.Struct, kw_only=True):

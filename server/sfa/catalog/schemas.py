@@ -10,6 +10,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from server.sfa.accounts.inputs import Version
 from server.sfa.accounts.models import Segment
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -38,6 +39,7 @@ class CategoryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class CategoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name | UnsetType = UNSET
     parent_id: uuid.UUID | None | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class ProductRecord(msgspec.Struct, kw_only=True):
@@ -74,6 +76,7 @@ class ProductPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tax_rate: decimal.Decimal | UnsetType = UNSET
     list_price: decimal.Decimal | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class PriceListRecord(msgspec.Struct, kw_only=True):
@@ -110,6 +113,7 @@ class PriceListPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     valid_from: UtcTime | None | UnsetType = UNSET
     valid_to: UtcTime | None | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class PriceListEntryRecord(msgspec.Struct, kw_only=True):
@@ -135,6 +139,7 @@ class EntryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     product_id: uuid.UUID | UnsetType = UNSET
     unit_price: decimal.Decimal | UnsetType = UNSET
     min_quantity: decimal.Decimal | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class ProductFilters(msgspec.Struct, kw_only=True):

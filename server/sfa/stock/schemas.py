@@ -10,6 +10,8 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from server.sfa.accounts.inputs import Version
+
 Code = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^\S+$")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Address = Annotated[str, Meta(max_length=300)]
@@ -52,6 +54,7 @@ class WarehousePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     latitude: Latitude | None | UnsetType = UNSET
     longitude: Longitude | None | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class StockBalanceRecord(msgspec.Struct, kw_only=True):

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from server.auth.models import Role
+from server.sfa.accounts.inputs import Version
 from server.sfa.territories.models import TerritoryLevel
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -40,6 +41,7 @@ class TerritoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     name: Name | UnsetType = UNSET
     parent_id: uuid.UUID | None | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class MemberRecord(msgspec.Struct, kw_only=True):
