@@ -17,6 +17,7 @@ from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
 from server.db import Database, create_engine
 from server.http.concurrency import add_etag
 from server.http.errors import EXCEPTION_HANDLERS
+from server.http.inputs import OutpostRequest, refuse_unstorable_query
 from server.routes import route_handlers
 from server.settings import Settings
 from server.sfa.registration import register_entities
@@ -71,6 +72,8 @@ def create_app(
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_etag,
+        before_request=refuse_unstorable_query,
+        request_class=OutpostRequest,
         middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=PUBLIC_PATHS)],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -57,10 +57,15 @@ def expected_version(
     return allowed
 
 
-def add_etag(response: Response[Any]) -> Response[Any]:
-    """``after_request``: a successful response carrying one record gets its version as ETag."""
-    version = getattr(response.content, "version", None)
-    status = response.status_code or 200
-    if type(version) is int and 200 <= status < 300:
-        response.headers["ETag"] = etag_of(version)
+async def add_etag(response: Any) -> Any:
+    """``after_request``: a successful response carrying one record gets its version as ETag.
+
+    Async so that it runs on the loop (a plain function would be sent to a thread); responses
+    already encoded (the sync endpoints' ``ASGIResponse``) pass untouched.
+    """
+    if isinstance(response, Response):
+        version = getattr(response.content, "version", None)
+        status = response.status_code or 200
+        if type(version) is int and 200 <= status < 300:
+            response.headers["ETag"] = etag_of(version)
     return response

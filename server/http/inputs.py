@@ -1,0 +1,48 @@
+"""Input the database cannot store is refused where it is decoded, for every route.
+
+``OutpostRequest`` (the app's request class) checks the decoded JSON or MessagePack body, and
+``refuse_unstorable_query`` (the app's ``before_request``) the query parameters, so a U+0000
+answers 422 ``validation_error`` naming the field on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from protocol import errors as codes
+from server.errors import ValidationFailed
+from server.text import UNSTORABLE_MESSAGE, has_unstorable, unstorable_path
+
+
+def _refuse(field: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field} {UNSTORABLE_MESSAGE}", field=field, code=codes.VALIDATION_ERROR
+    )
+
+
+class OutpostRequest(Request[Any, Any, Any]):
+    """A request whose decoded body never holds text the database cannot store."""
+
+    async def json(self) -> Any:
+        """The JSON body, refused (422 with the field) when a string holds U+0000."""
+        return _checked(await super().json())
+
+    async def msgpack(self) -> Any:
+        """The MessagePack body, refused like ``json``."""
+        return _checked(await super().msgpack())
+
+
+def _checked(value: Any) -> Any:
+    path = unstorable_path(value)
+    if path is not None:
+        raise _refuse(path)
+    return value
+
+
+async def refuse_unstorable_query(request: Request[Any, Any, Any]) -> None:
+    """``before_request``: a query parameter (name or value) holding U+0000 answers 422."""
+    for name, value in request.query_params.multi_items():
+        if has_unstorable(name) or has_unstorable(value):
+            raise _refuse(name)
