@@ -19,7 +19,14 @@ Address = Annotated[str, Meta(max_length=300)]
 PostalCode = Annotated[str, Meta(max_length=20)]
 Notes = Annotated[str, Meta(max_length=20_000)]
 Phone = Annotated[str, Meta(max_length=50)]
-Email = Annotated[str, Meta(max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")]
+Email = Annotated[
+    str,
+    Meta(
+        max_length=254,
+        pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$",
+        description="an email address (name@example.com), or empty",
+    ),
+]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 

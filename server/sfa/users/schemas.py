@@ -11,7 +11,12 @@ import msgspec
 from server.auth.models import Role, User
 from server.sfa.users.rules import EMAIL_PATTERN, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=254, pattern=EMAIL_PATTERN, description="an email address (name@example.com)"
+    ),
+]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Password = Annotated[
     str, msgspec.Meta(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
