@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
 from server.db import Database, create_engine
 from server.http.concurrency import add_etag
+from server.http.docs import docs_static_router, render_plugins
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.inputs import OutpostRequest, refuse_unstorable_query
 from server.routes import route_handlers
@@ -65,7 +66,7 @@ def create_app(
                 await database.dispose()
 
     return Litestar(
-        route_handlers=route_handlers(),
+        route_handlers=[*route_handlers(), docs_static_router()],
         lifespan=[lifespan],
         state=State({"settings": settings, "db": database, "registry": registry, "writer": writer,
                "sync": SyncEngine(database, settings, registry, writer)}),
@@ -86,6 +87,7 @@ def create_app(
                 }
             ),
             security=[{"BearerToken": []}],
+            render_plugins=render_plugins(),
         ),
         debug=settings.debug,
     )
