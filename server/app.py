@@ -18,7 +18,8 @@ from server.db import Database, create_engine
 from server.http.concurrency import add_etag
 from server.http.docs import docs_static_router, render_plugins
 from server.http.errors import EXCEPTION_HANDLERS
-from server.http.inputs import OutpostRequest, refuse_unstorable_query
+from server.http.inputs import OutpostRequest, check_query
+from server.http.openapi import complete_document
 from server.routes import route_handlers
 from server.settings import Settings
 from server.sfa.registration import register_entities
@@ -60,6 +61,7 @@ def create_app(
                 from server.schema import ensure_migrated
 
                 await ensure_migrated(database)  # refuse to serve an unmigrated database
+            complete_document(app.openapi_schema)
             yield
         finally:
             if db is None:
@@ -73,7 +75,7 @@ def create_app(
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_etag,
-        before_request=refuse_unstorable_query,
+        before_request=check_query,
         request_class=OutpostRequest,
         middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=PUBLIC_PATHS)],
         request_max_body_size=settings.max_body_bytes,
