@@ -61,6 +61,44 @@ def _seed(world: Any, admin: dict[str, str]) -> None:
     post("/warehouses", {"code": "W1", "name": "Main"})
 
 
+def _send(client: Any, case: Any, headers: dict[str, str]) -> Any:
+    """Send one generated case through the in-process client."""
+    kwargs = case.as_transport_kwargs(headers=headers)
+    assert not kwargs.get("cookies"), kwargs  # the API declares none
+    return client.request(
+        kwargs["method"],
+        kwargs["url"].removeprefix(str(client.base_url)),
+        params=kwargs.get("params"),
+        headers=kwargs.get("headers"),
+        content=kwargs.get("data"),
+        json=kwargs.get("json"),
+    )
+
+
+def _exercise(client: Any, strategy: Any, headers: dict[str, str], sent: list[int]) -> None:
+    """Run EXAMPLES generated cases of one operation; raises on the first nonconforming one."""
+
+    @given(case=strategy)
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+    )
+    def exercise(case: Any) -> None:
+        response = _send(client, case, headers)
+        sent.append(response.status_code)
+        label = f"{case.method} {case.formatted_path} -> {response.status_code}"
+        if 400 <= response.status_code < 500:
+            body = response.json()
+            assert isinstance(body, dict) and isinstance(body.get("code"), str), label
+        case.validate_response(response, checks=CHECKS)
+
+    exercise()
+
+
 def _run(world: Any, user: Any, mode: GenerationMode, sent: list[int]) -> list[str]:
     client = world.app_client
     document = client.get("/schema/openapi.json").json()
@@ -72,36 +110,8 @@ def _run(world: Any, user: Any, mode: GenerationMode, sent: list[int]) -> list[s
             continue
         strategy = operation.as_strategy(generation_mode=mode)
         headers = _headers(world, user)  # a fresh token: logout and revoke may end the last one
-
-        @given(case=strategy)
-        @hypothesis.settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-            phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
-        )
-        def exercise(case: Any) -> None:
-            kwargs = case.as_transport_kwargs(headers=headers)
-            assert not kwargs.get("cookies"), kwargs  # the API declares none
-            response = client.request(
-                kwargs["method"],
-                kwargs["url"].removeprefix(str(client.base_url)),
-                params=kwargs.get("params"),
-                headers=kwargs.get("headers"),
-                content=kwargs.get("data"),
-                json=kwargs.get("json"),
-            )
-            sent.append(response.status_code)
-            label = f"{case.method} {case.formatted_path} -> {response.status_code}"
-            if 400 <= response.status_code < 500:
-                body = response.json()
-                assert isinstance(body, dict) and isinstance(body.get("code"), str), label
-            case.validate_response(response, checks=CHECKS)
-
         try:
-            exercise()
+            _exercise(client, strategy, headers, sent)
         except hypothesis.errors.Unsatisfiable:
             assert mode is GenerationMode.NEGATIVE  # nothing in the operation can be invalid
         except (Exception, BaseExceptionGroup) as exc:  # report every operation's failure at once
