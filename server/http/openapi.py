@@ -15,6 +15,7 @@ from typing import Any, cast
 import msgspec
 from litestar.openapi.spec import (
     Components,
+    Link,
     OpenAPI,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -80,6 +81,7 @@ def complete_document(document: OpenAPI) -> None:
             if path in _SYNC_BODIES:
                 _sync_bodies(operation, *_SYNC_BODIES[path])
             _error_responses(path, method, operation)
+    _link_created_records(document)
 
 
 def _error_responses(path: str, method: str, operation: Operation) -> None:
@@ -87,9 +89,7 @@ def _error_responses(path: str, method: str, operation: Operation) -> None:
     if any(re.match(pattern, path) for pattern in PUBLIC_PATHS):
         operation.security = [{}]  # the auth middleware lets these through without a token
     secured = operation.security != [{}]  # the login and the public pages opt out with [{}]
-    has_if_match = any(
-        getattr(p, "name", None) == "If-Match" for p in (operation.parameters or [])
-    )
+    has_if_match = any(getattr(p, "name", None) == "If-Match" for p in (operation.parameters or []))
     statuses = {400, 404, 422, 429}
     if secured or method != "get":  # the login answers 401/403 for bad credentials
         statuses |= {401, 403}
@@ -118,8 +118,7 @@ def _sync_bodies(operation: Operation, request: type[Any], response: type[Any]) 
     operation.request_body = RequestBody(
         content=content(request),
         required=True,
-        description=f"A {request.__name__}: JSON, or MessagePack with "
-        f"`Content-Type: {MSGPACK}`.",
+        description=f"A {request.__name__}: JSON, or MessagePack with `Content-Type: {MSGPACK}`.",
     )
     responses = operation.responses or {}
     responses["200"] = OpenAPIResponse(
@@ -128,3 +127,33 @@ def _sync_bodies(operation: Operation, request: type[Any], response: type[Any]) 
         content=content(response),
     )
     operation.responses = responses
+
+
+_PARAM = re.compile(r"\{([^}]+)\}")
+
+
+def _link_created_records(document: OpenAPI) -> None:
+    """Links from each create (``POST /x`` answering 201) to the operations on what it made
+    (``/x/{id}``: read, change, delete), so clients and stateful testers can follow them."""
+    paths = document.paths or {}
+    for path, item in paths.items():
+        created = item.post.responses.get("201") if item.post and item.post.responses else None
+        if not isinstance(created, OpenAPIResponse):
+            continue
+        for target, target_item in paths.items():
+            rest = target.removeprefix(path + "/")
+            if target == rest or "/" in rest or not _PARAM.fullmatch(rest):
+                continue
+            new_id = _PARAM.fullmatch(rest).group(1)  # type: ignore[union-attr]
+            parameters: dict[str, Any] = {
+                name: f"$request.path.{name}" for name in _PARAM.findall(path)
+            }
+            parameters[new_id] = "$response.body#/id"
+            links = dict(created.links or {})
+            for method in _METHODS:
+                operation: Operation | None = getattr(target_item, method, None)
+                if operation is not None and operation.operation_id:
+                    links[operation.operation_id] = Link(
+                        operation_id=operation.operation_id, parameters=parameters
+                    )
+            created.links = links

@@ -77,3 +77,19 @@ async def test_an_undeclared_query_parameter_is_422_naming_it(client, db) -> Non
     assert empty.status_code == 422 and empty.json()["field"] == ""
     declared = await client.get("/accounts?segment=consumer&limit=5", headers=headers)
     assert declared.status_code == 200
+
+
+def test_creates_link_to_the_operations_on_what_they_made(document) -> None:
+    links = document["paths"]["/accounts"]["post"]["responses"]["201"]["links"]
+    targets = {link["operationId"] for link in links.values()}
+    item = document["paths"]["/accounts/{account_id}"]
+    assert targets == {item[m]["operationId"] for m in ("get", "patch", "delete")}
+    assert all(
+        link["parameters"] == {"account_id": "$response.body#/id"} for link in links.values()
+    )
+    nested = document["paths"]["/price-lists/{price_list_id}/entries"]["post"]["responses"]
+    for link in nested["201"]["links"].values():
+        assert link["parameters"] == {
+            "price_list_id": "$request.path.price_list_id",
+            "entry_id": "$response.body#/id",
+        }
