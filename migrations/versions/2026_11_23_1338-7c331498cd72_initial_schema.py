@@ -186,6 +186,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["manager_id"],
             ["users.id"],

@@ -135,3 +135,22 @@ async def test_stale_if_match_is_refused_for_contacts_and_price_list_entries(
         refused = await client.delete(url, headers=stale)
         assert refused.status_code == 412 and refused.json()["data"] == {"version": 2}
         assert (await client.delete(url, headers={**headers, "If-Match": '"2"'})).status_code == 204
+
+
+async def test_users_carry_a_version_and_honour_if_match(client, db: Database) -> None:
+    headers = await admin(db)
+    created = await client.post(
+        "/users",
+        json={"email": "ann@example.com", "name": "Ann", "role": "rep", "password": "long enough"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["version"] == 1 and created.headers["etag"] == '"1"'
+    url = f"/users/{created.json()['id']}"
+    first = await client.patch(url, json={"name": "Ann B"}, headers={**headers, "If-Match": '"1"'})
+    assert first.status_code == 200 and first.headers["etag"] == '"2"'
+    stale = await client.patch(url, json={"name": "Ann C"}, headers={**headers, "If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.json()["data"] == {"version": 2}
+    body_stale = await client.patch(url, json={"name": "Ann C", "version": 1}, headers=headers)
+    assert body_stale.status_code == 412
+    assert (await client.get(url, headers=headers)).json()["name"] == "Ann B"

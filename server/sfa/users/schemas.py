@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from server.auth.models import Role, User
+from server.sfa.accounts.inputs import Version
 from server.sfa.users.rules import EMAIL_PATTERN, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 Email = Annotated[
@@ -44,6 +45,7 @@ class UserPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
     password: Password | msgspec.UnsetType = msgspec.UNSET
+    version: Version | msgspec.UnsetType = msgspec.UNSET
 
 
 class UserView(msgspec.Struct, kw_only=True):
@@ -58,6 +60,7 @@ class UserView(msgspec.Struct, kw_only=True):
     active: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -72,6 +75,7 @@ class UserView(msgspec.Struct, kw_only=True):
             active=user.active,
             created_at=user.created_at,
             updated_at=user.updated_at,
+            version=user.version,
         )
 
 
