@@ -226,6 +226,9 @@ async def test_messages_name_the_field_in_words(client, db, admin) -> None:
         ("/users", new_user(name=""), "name must have at least 1 character"),
         ("/users", {"email": "a@b.co"}, "name is required"),
         ("/accounts", {"name": "A", "latitude": 91}, "latitude must be at most 90.0"),
+        ("/products", {"sku": "a b", "name": "Soap"}, "sku must be a code without spaces"),
+        ("/price-lists", {"name": "P", "currency": "eu"}, "currency must be a three-letter ISO "
+         "4217 code such as EUR"),
     ]
     for path, body, message in cases:
         if body is None:

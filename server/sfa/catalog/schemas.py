@@ -14,9 +14,13 @@ from server.sfa.accounts.inputs import Version
 from server.sfa.accounts.models import Segment
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Sku = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^\S+$")]
+Sku = Annotated[
+    str, Meta(min_length=1, max_length=64, pattern=r"^\S+$", description="a code without spaces")
+]
 Unit = Annotated[str, Meta(min_length=1, max_length=20)]
-Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[
+    str, Meta(pattern=r"^[A-Z]{3}$", description="a three-letter ISO 4217 code such as EUR")
+]
 UtcTime = Annotated[dt.datetime, Meta(tz=True)]
 
 

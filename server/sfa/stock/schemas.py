@@ -12,7 +12,9 @@ from msgspec import UNSET, Meta, UnsetType
 
 from server.sfa.accounts.inputs import Version
 
-Code = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^\S+$")]
+Code = Annotated[
+    str, Meta(min_length=1, max_length=32, pattern=r"^\S+$", description="a code without spaces")
+]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Address = Annotated[str, Meta(max_length=300)]
 City = Annotated[str, Meta(max_length=100)]
