@@ -17,11 +17,14 @@ from litestar.openapi.spec import (
     Components,
     Link,
     OpenAPI,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
+    OpenAPIType,
     Operation,
     Reference,
     RequestBody,
+    Schema,
 )
 
 from protocol.sync import MSGPACK, PullRequest, PullResponse, PushRequest, PushResponse
@@ -82,6 +85,7 @@ def complete_document(document: OpenAPI) -> None:
                 _sync_bodies(operation, *_SYNC_BODIES[path])
             _error_responses(path, method, operation)
     _link_created_records(document)
+    _declare_etags(document, schemas)
 
 
 def _error_responses(path: str, method: str, operation: Operation) -> None:
@@ -157,3 +161,24 @@ def _link_created_records(document: OpenAPI) -> None:
                         operation_id=operation.operation_id, parameters=parameters
                     )
             created.links = links
+
+
+def _declare_etags(document: OpenAPI, schemas: dict[str, Any]) -> None:
+    """Success answers carrying one versioned record declare their ``ETag`` header."""
+    etag = OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.STRING),
+        description='The record\'s version as an entity tag ("3"), for If-Match',
+        required=True,
+    )
+    for item in (document.paths or {}).values():
+        for method in _METHODS:
+            operation: Operation | None = getattr(item, method, None)
+            for status, response in (operation.responses or {}).items() if operation else ():
+                if not status.startswith("2") or not isinstance(response, OpenAPIResponse):
+                    continue
+                media = (response.content or {}).get("application/json")
+                ref = getattr(media.schema if media else None, "ref", None)
+                record = schemas.get(ref.rsplit("/", 1)[-1]) if isinstance(ref, str) else None
+                properties = getattr(record, "properties", None) or {}
+                if "version" in properties and "items" not in properties:
+                    response.headers = {**(response.headers or {}), "ETag": etag}

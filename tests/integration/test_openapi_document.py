@@ -63,6 +63,7 @@ def test_every_error_answer_is_declared_in_the_one_error_shape(document) -> None
             if method in ("post", "put", "patch"):
                 assert {409, 413} <= errors, (method, path)
     patch = document["paths"]["/accounts/{account_id}"]["patch"]
+    assert patch["responses"]["200"]["headers"]["ETag"]["required"] is True
     assert any(p["name"] == "If-Match" and p["in"] == "header" for p in patch["parameters"])
     assert document["paths"]["/health"]["get"]["security"] == [{}]
     assert document["paths"]["/auth/login"]["post"]["security"] == [{}]
