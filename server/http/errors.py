@@ -57,10 +57,8 @@ def classify_decode_error(message: str) -> tuple[int, str, str | None]:
         name = unknown.group(1) if unknown else None
         full = f"{field}" if field else name
         return 422, codes.UNKNOWN_FIELD, full
-    if (
-        message.startswith("JSON is malformed")
-        or "malformed" in message.lower()
-        or ("truncated" in message.lower())
+    if message.startswith("JSON is malformed") or "malformed" in message.lower() or (
+        "truncated" in message.lower()
     ):
         return 400, codes.MALFORMED_BODY, None
     return 422, codes.VALIDATION_ERROR, field
