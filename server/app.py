@@ -15,7 +15,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
 from server.db import Database, create_engine
+from server.http.concurrency import add_etag
+from server.http.docs import docs_static_router, render_plugins
 from server.http.errors import EXCEPTION_HANDLERS
+from server.http.inputs import OutpostRequest, check_query
+from server.http.openapi import complete_document
 from server.routes import route_handlers
 from server.settings import Settings
 from server.sfa.registration import register_entities
@@ -62,18 +66,22 @@ def create_app(
                 from server.schema import ensure_migrated
 
                 await ensure_migrated(database)  # refuse to serve an unmigrated database
+            complete_document(app.openapi_schema)
             yield
         finally:
             if db is None:
                 await database.dispose()
 
     return Litestar(
-        route_handlers=route_handlers(),
+        route_handlers=[*route_handlers(), docs_static_router()],
         lifespan=[lifespan],
         state=State({"settings": settings, "db": database, "registry": registry, "writer": writer,
                "sync": SyncEngine(database, settings, registry, writer)}),
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        after_request=add_etag,
+        before_request=check_query,
+        request_class=OutpostRequest,
         middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=PUBLIC_PATHS)],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -86,6 +94,7 @@ def create_app(
                 }
             ),
             security=[{"BearerToken": []}],
+            render_plugins=render_plugins(),
         ),
         debug=settings.debug,
     )

@@ -69,3 +69,8 @@ class PayloadTooLarge(DomainError):
 class UpgradeRequired(DomainError):
     code = "upgrade_required"
     status = 426
+
+
+class PreconditionFailed(DomainError):
+    code = "version_mismatch"
+    status = 412

@@ -27,12 +27,31 @@ Text100 = Annotated[str, Meta(max_length=100)]
 Address = Annotated[str, Meta(max_length=300)]
 PostalCode = Annotated[str, Meta(max_length=20)]
 Phone = Annotated[str, Meta(max_length=50)]
-Email = Annotated[str, Meta(max_length=254, pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")]
+Email = Annotated[
+    str,
+    Meta(
+        max_length=254,
+        pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$",
+        description="an email address (name@example.com), or empty",
+    ),
+]
 Notes = Annotated[str, Meta(max_length=NOTES_MAX)]
 Reason = Annotated[str, Meta(max_length=REASON_MAX)]
 ReasonCode = Annotated[str, Meta(max_length=40)]  # a machine-readable reason (``arrears``)
 DocumentNumber = Annotated[str, Meta(max_length=40)]
-Currency = Annotated[str, Meta(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
-Sku = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^\S+$")]
+Currency = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=3,
+        pattern=r"^[A-Z]{3}$",
+        description="a three-letter ISO 4217 code such as EUR",
+    ),
+]
+Sku = Annotated[
+    str, Meta(min_length=1, max_length=64, pattern=r"^\S+$", description="a code without spaces")
+]
 Unit = Annotated[str, Meta(min_length=1, max_length=20)]
-Code = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^\S+$")]
+Code = Annotated[
+    str, Meta(min_length=1, max_length=32, pattern=r"^\S+$", description="a code without spaces")
+]

@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from protocol import errors as codes
 from protocol.errors import ErrorBody
 from server.errors import DomainError
+from server.validation import field_info, readable_problem
 
 log = logging.getLogger("outpost")
 
@@ -81,20 +82,45 @@ def _body_field(key: Any, message: str, field: str | None) -> str | None:
     return path or field
 
 
-def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+def _declared_type(request: Request[Any, Any, Any] | None, name: str) -> Any:
+    """The annotation of handler parameter ``name`` (``data`` for the body), if known."""
+    try:
+        parameter = request.route_handler.parsed_fn_signature.parameters.get(name)  # type: ignore[union-attr]
+    except AttributeError:
+        return None
+    return None if parameter is None else parameter.annotation
+
+
+def handle_validation(
+    request: Request[Any, Any, Any] | None, exc: ValidationException
+) -> Response[ErrorBody]:
+    """422 for a well-formed request with invalid values; 400 when the body is missing or not
+    JSON at all. The message names the field; enum fields list their values in ``data``."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     detail = extra[0] if extra and isinstance(extra[0], dict) else {}
     message = str(detail.get("message") or exc.detail)
     source = detail.get("source")
-    if source in ("query", "path", "header", "cookie"):
-        key = detail.get("key")
+    key = detail.get("key")
+    if source == "body" and message == f"'{key}'":  # the body was required but absent
         return error_response(
-            400, ErrorBody(code=codes.VALIDATION_ERROR, message=message, field=key)
+            400, ErrorBody(code=codes.MALFORMED_BODY, message="a JSON request body is required")
+        )
+    if source in ("query", "path", "header", "cookie"):
+        field = key if isinstance(key, str) else None
+        text, data = readable_problem(
+            message, field, field_info(_declared_type(request, field or ""), None)
+        )
+        return error_response(
+            422, ErrorBody(code=codes.VALIDATION_ERROR, message=text, field=field, data=data)
         )
     status, code, field = classify_decode_error(message)
     if source == "body":
-        field = _body_field(detail.get("key"), message, field)
-    return error_response(status, ErrorBody(code=code, message=message, field=field))
+        field = _body_field(key, message, field)
+    if status == 400:
+        return error_response(status, ErrorBody(code=code, message=message, field=field))
+    info = field_info(_declared_type(request, "data"), field) if source == "body" else None
+    text, data = readable_problem(message, field, info)
+    return error_response(status, ErrorBody(code=code, message=text, field=field, data=data))
 
 
 def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:

@@ -40,6 +40,7 @@ from server.sync.registry import (
 )
 from server.sync.staged import FlushingSession, as_uuid, filled_in, new_record, server_values
 from server.sync.writer import ChangeWriter, Lock, row_to_wire
+from server.text import UNSTORABLE_MESSAGE, unstorable_path
 
 Record = dict[str, Any]
 
@@ -221,6 +222,13 @@ class MutationApplier:
                 f"unknown entity {mutation.entity!r}",
                 field="entity",
                 with_record=False,
+            )
+        unstorable = unstorable_path(mutation.changes) or unstorable_path(
+            {"op": mutation.op, "hlc": mutation.hlc}
+        )
+        if unstorable is not None:  # PostgreSQL text cannot hold it; SQLite would store it
+            raise Rejected(
+                codes.VALIDATION_ERROR, f"{unstorable} {UNSTORABLE_MESSAGE}", field=unstorable
             )
         if not hlcs.is_valid(mutation.hlc):
             raise Rejected(codes.VALIDATION_ERROR, "malformed hybrid logical clock", field="hlc")

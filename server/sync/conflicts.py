@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.sync import ConflictRecord, FieldConflict
-from server.db import Database, utcnow
+from server.db import Database, new_id, utcnow
 from server.errors import Forbidden, NotFound
 from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
@@ -55,7 +55,7 @@ async def record_conflict(
     scope_key: str,
 ) -> uuid.UUID:
     """Keep a conflict (through the writer, so it syncs to its scope); returns its id."""
-    conflict_id = uuid.uuid4()
+    conflict_id = new_id()
     await writer.create(
         session,
         CONFLICT,

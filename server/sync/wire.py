@@ -14,6 +14,7 @@ from protocol import errors as codes
 from protocol.sync import MSGPACK, Change, ChangeOp, PullRequest, PullResponse, PushRequest
 from server.errors import BadRequest, DomainError, ValidationFailed
 from server.sync.pull import PullPage
+from server.validation import field_info, readable_problem
 
 T = TypeVar("T")
 JSON = "application/json"
@@ -38,23 +39,29 @@ def decode_request(body: bytes, content_type: str | None, kind: type[T]) -> T:
     """Decode a request body of type ``kind``; 400 ``malformed_body`` / 422 with the field."""
     json_decoder, msgpack_decoder = _DECODERS[kind]
     decoder = msgpack_decoder if is_msgpack(content_type) else json_decoder
+    if not body:
+        raise BadRequest(
+            "a JSON or MessagePack request body is required", code=codes.MALFORMED_BODY
+        )
     try:
         return decoder.decode(body)  # type: ignore[no-any-return]
     except msgspec.ValidationError as exc:
-        raise _validation_error(str(exc)) from exc
+        raise _validation_error(str(exc), kind) from exc
     except msgspec.DecodeError as exc:
         raise BadRequest(f"body is not valid: {exc}", code=codes.MALFORMED_BODY) from exc
     except RecursionError as exc:  # msgspec refuses nesting deeper than the interpreter's limit
         raise BadRequest("body is nested too deeply", code=codes.MALFORMED_BODY) from exc
 
 
-def _validation_error(message: str) -> DomainError:
+def _validation_error(message: str, kind: type[Any]) -> DomainError:
     path = _PATH.search(message)
     named = _NAMED.search(message)
     parts = [p for p in ((path.group(1) if path else ""), (named.group(1) if named else "")) if p]
     field = ".".join(parts).replace("[", ".").replace("]", "") or None
     code = codes.UNKNOWN_FIELD if "unknown field" in message else codes.VALIDATION_ERROR
-    return ValidationFailed(message, field=field, code=code)
+    problem = _PATH.sub("", message).removesuffix(" - ").strip()
+    text, data = readable_problem(problem, field, field_info(kind, field))
+    return ValidationFailed(text, field=field, code=code, data=data)
 
 
 def encode_pull(page: PullPage, msgpack: bool) -> bytes:

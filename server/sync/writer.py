@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol import hlc as hlcs
 from protocol.errors import IN_USE
-from server.db import utcnow
-from server.errors import Conflict, NotFound
+from server.db import new_id, utcnow
+from server.errors import Conflict, NotFound, PreconditionFailed
 from server.sync.batch import LogOp, RecordState, WriteBatch, decode_clocks, insert_log_rows
 from server.sync.bulk import any_of, chunks, rows_by_id
 from server.sync.models import sync_records
@@ -323,6 +323,32 @@ class ChangeWriter:
         )
         return state.version
 
+    async def check_version(
+        self,
+        session: AsyncSession,
+        entity: str,
+        record_id: uuid.UUID,
+        expected: frozenset[int] | None,
+    ) -> None:
+        """Refuse a write unless the record is at one of the ``expected`` versions (None: any).
+
+        The row is locked (on PostgreSQL; SQLite serializes writers) until the transaction ends,
+        so a concurrent write cannot slip in between this check and the write that follows.
+        """
+        if expected is None:
+            return
+        table = self.spec(entity).table
+        statement = sa.select(table.c.version).where(table.c.id == record_id).with_for_update()
+        current = (await session.execute(statement)).scalar_one_or_none()
+        if current is None:
+            raise NotFound(f"{entity} {record_id} not found", field="id")
+        if current not in expected:
+            raise PreconditionFailed(
+                f"{entity} {record_id} has changed: it is at version {current}",
+                field="version",
+                data={"version": current},
+            )
+
     async def load(
         self, session: AsyncSession, entity: str, record_id: uuid.UUID
     ) -> dict[str, Any]:
@@ -510,7 +536,7 @@ class ChangeWriter:
     def prepare(self, spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
         """Row values of a new record: id, version 1 and timestamps added."""
         now = utcnow()
-        row = {**values, "id": values.get("id") or uuid.uuid4(), "version": 1}
+        row = {**values, "id": values.get("id") or new_id(), "version": 1}
         if "created_at" in spec.table.c:
             row.setdefault("created_at", now)
         if "updated_at" in spec.table.c:

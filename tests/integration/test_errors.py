@@ -57,7 +57,7 @@ CASES = [
     # (name, method, path suffix, raw body, status, code, field)
     ("malformed json", "POST", "", b'{"email": "a@b.co", "name":', 400, "malformed_body", None),
     ("not json at all", "POST", "", b"email=a@b.co", 400, "malformed_body", None),
-    ("empty body", "POST", "", b"", 422, "validation_error", None),
+    ("empty body", "POST", "", b"", 400, "malformed_body", None),
     ("json array", "POST", "", b"[]", 422, "validation_error", None),
     ("wrong type", "POST", "", json.dumps(new_user(name=5)).encode(), 422,
      "validation_error", "name"),
@@ -116,7 +116,7 @@ async def test_out_of_range_query_values_are_refused(client, db, admin, query, c
      ("active=perhaps", "active")],
 )
 async def test_wrongly_typed_query_values_are_refused(client, db, admin, query, field) -> None:
-    assert_error(await client.get(f"/users?{query}", headers=admin), 400, "validation_error", field)
+    assert_error(await client.get(f"/users?{query}", headers=admin), 422, "validation_error", field)
 
 
 async def test_unknown_ids_are_not_found(client, db, admin) -> None:
@@ -179,6 +179,64 @@ async def test_an_oversize_body_is_refused(small_body_client, db, admin) -> None
 async def test_a_wrong_method_is_a_typed_error(client, db, admin) -> None:
     response = await client.delete("/users", headers=admin)
     assert_error(response, 405, "method_not_allowed")
+
+
+async def test_an_empty_body_is_a_readable_400_not_the_key_data(client, db, admin) -> None:
+    for path in ("/users", "/accounts", "/auth/login", "/sync/push"):
+        response = await client.post(
+            path, content=b"", headers={**admin, "Content-Type": "application/json"}
+        )
+        assert_error(response, 400, "malformed_body")
+        assert "body is required" in response.json()["message"], response.json()
+
+
+async def test_a_bad_enum_is_422_in_query_and_body_with_the_allowed_values(
+    client, db, admin
+) -> None:
+    allowed = ["rep", "manager", "admin"]
+    in_query = await client.get("/users?role=king", headers=admin)
+    in_body = await client.post("/users", json=new_user(role="king"), headers=admin)
+    for response in (in_query, in_body):
+        assert_error(response, 422, "validation_error", "role")
+        assert sorted(response.json()["data"]["allowed"]) == sorted(allowed)
+        assert response.json()["message"] == "role must be one of: " + ", ".join(
+            response.json()["data"]["allowed"]
+        )
+    segment = await client.get("/accounts?segment=martians", headers=admin)
+    assert_error(segment, 422, "validation_error", "segment")
+    assert "consumer" in segment.json()["data"]["allowed"]
+
+
+async def test_an_invalid_email_says_so_instead_of_showing_the_regex(client, db, admin) -> None:
+    response = await client.post("/users", json=new_user(email="not-an-email"), headers=admin)
+    assert_error(response, 422, "validation_error", "email")
+    assert response.json()["message"] == "email must be an email address (name@example.com)"
+    account = (await client.post("/accounts", json={"name": "A"}, headers=admin)).json()
+    contact = await client.post(
+        "/contacts", json={"account_id": account["id"], "name": "N", "email": "x@"}, headers=admin
+    )
+    assert_error(contact, 422, "validation_error", "email")
+    assert "regex" not in contact.json()["message"] and "^" not in contact.json()["message"]
+
+
+async def test_messages_name_the_field_in_words(client, db, admin) -> None:
+    cases = [
+        ("/users?limit=ten", None, "limit must be an integer, not a string"),
+        ("/users", new_user(name=5), "name must be a string, not an integer"),
+        ("/users", new_user(name=""), "name must have at least 1 character"),
+        ("/users", {"email": "a@b.co"}, "name is required"),
+        ("/accounts", {"name": "A", "latitude": 91}, "latitude must be at most 90.0"),
+        ("/products", {"sku": "a b", "name": "Soap"}, "sku must be a code without spaces"),
+        ("/price-lists", {"name": "P", "currency": "eu"}, "currency must be a three-letter ISO "
+         "4217 code such as EUR"),
+    ]
+    for path, body, message in cases:
+        if body is None:
+            response = await client.get(path, headers=admin)
+        else:
+            response = await client.post(path, json=body, headers=admin)
+        assert response.status_code == 422, response.text
+        assert response.json()["message"] == message
 
 
 def test_nested_body_errors_name_the_full_path() -> None:

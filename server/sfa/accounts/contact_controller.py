@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.auth.guards import managers_only
+from server.http.concurrency import IfMatch, expected_version
 from server.pagination import Page
 from server.sfa.accounts.contact_service import ContactService
 from server.sfa.accounts.models import ContactRole
@@ -65,13 +66,19 @@ class ContactController(Controller):
         service: NamedDependency[ContactService],
         contact_id: FromPath[uuid.UUID],
         data: JSONBody[ContactPatch],
+        if_match: IfMatch = None,
     ) -> ContactRecord:
         """Change some fields of a contact."""
-        return await service.update_contact(contact_id, data)
+        return await service.update_contact(
+            contact_id, data, expected=expected_version(if_match, data.version)
+        )
 
     @delete("/{contact_id:uuid}")
     async def delete_contact(
-        self, service: NamedDependency[ContactService], contact_id: FromPath[uuid.UUID]
+        self,
+        service: NamedDependency[ContactService],
+        contact_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
     ) -> None:
         """Delete a contact."""
-        await service.delete_contact(contact_id)
+        await service.delete_contact(contact_id, expected=expected_version(if_match))

@@ -54,12 +54,15 @@ class ContactService(AreaService):
             record = await self.writer.create(session, "contact", values, principal=self.principal)
         return contact_record(record)
 
-    async def update_contact(self, contact_id: uuid.UUID, data: ContactPatch) -> ContactRecord:
+    async def update_contact(
+        self, contact_id: uuid.UUID, data: ContactPatch, *, expected: frozenset[int] | None = None
+    ) -> ContactRecord:
         """Change the fields sent; moving to another account needs that account visible too."""
         changes = sent_fields(data)
         async with self.db.transaction() as session:
             seen = await visibility(session, self.principal)
             row = await self._visible_row(session, seen, contact_id)
+            await self.writer.check_version(session, "contact", contact_id, expected)
             current = row._mapping
             changes = {k: v for k, v in changes.items() if current[k] != v}
             if not changes:
@@ -71,10 +74,13 @@ class ContactService(AreaService):
             )
         return contact_record(record)
 
-    async def delete_contact(self, contact_id: uuid.UUID) -> None:
+    async def delete_contact(
+        self, contact_id: uuid.UUID, *, expected: frozenset[int] | None = None
+    ) -> None:
         """Delete a visible contact (devices get a tombstone)."""
         async with self.db.transaction() as session:
             await self._visible_row(session, await visibility(session, self.principal), contact_id)
+            await self.writer.check_version(session, "contact", contact_id, expected)
             await self.writer.delete(session, "contact", contact_id, principal=self.principal)
 
     async def _visible_row(

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.auth.guards import managers_only
+from server.http.concurrency import IfMatch, expected_version
 from server.pagination import Page
 from server.sfa.accounts.models import LifecycleStage, Segment, ValueTier
 from server.sfa.accounts.schemas import AccountCreate, AccountFilters, AccountPatch, AccountRecord
@@ -80,13 +81,19 @@ class AccountController(Controller):
         service: NamedDependency[AccountService],
         account_id: FromPath[uuid.UUID],
         data: JSONBody[AccountPatch],
+        if_match: IfMatch = None,
     ) -> AccountRecord:
         """Change some fields of an account."""
-        return await service.update_account(account_id, data)
+        return await service.update_account(
+            account_id, data, expected=expected_version(if_match, data.version)
+        )
 
     @delete("/{account_id:uuid}")
     async def delete_account(
-        self, service: NamedDependency[AccountService], account_id: FromPath[uuid.UUID]
+        self,
+        service: NamedDependency[AccountService],
+        account_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
     ) -> None:
         """Delete an account with its contacts."""
-        await service.delete_account(account_id)
+        await service.delete_account(account_id, expected=expected_version(if_match))

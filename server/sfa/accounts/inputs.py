@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import decimal
 import enum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -21,6 +21,16 @@ R = TypeVar("R", bound=msgspec.Struct)
 MAX_PLACES = 4
 MAX_DIGITS_BEFORE_POINT = 14
 _STORED_SCALE = decimal.Decimal(1).scaleb(-MAX_PLACES)
+
+# The ``version`` of a PATCH body: the precondition of the write, like ``If-Match``.
+Version = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        description="The version last read: the write is refused with 412 version_mismatch "
+        "when the record has changed since (the If-Match header does the same).",
+    ),
+]
 
 
 def decimal_problem(
@@ -78,11 +88,14 @@ def new_record(data: msgspec.Struct) -> dict[str, Any]:
 
 
 def sent_fields(data: msgspec.Struct) -> dict[str, Any]:
-    """The fields a request actually sent (``UNSET`` ones dropped), as writer values."""
+    """The fields a request actually sent (``UNSET`` ones dropped), as writer values.
+
+    A PATCH body's ``version`` is the precondition of the write, never a change: it is left out.
+    """
     return {
         name: plain(value)
         for name in data.__struct_fields__
-        if (value := getattr(data, name)) is not msgspec.UNSET
+        if name != "version" and (value := getattr(data, name)) is not msgspec.UNSET
     }
 
 

@@ -27,6 +27,7 @@ from protocol.entities.fields import (
     PostalCode,
     Text100,
 )
+from server.sfa.accounts.inputs import Version
 
 # The records are the shared wire definitions; REST bodies use the same field types and limits.
 __all__ = ["AccountRecord", "ContactRecord"]
@@ -74,6 +75,7 @@ class AccountPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     owner_id: uuid.UUID | None | UnsetType = UNSET
     territory_id: uuid.UUID | None | UnsetType = UNSET
     notes: Notes | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class AccountFilters(msgspec.Struct, kw_only=True):
@@ -112,6 +114,7 @@ class ContactPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     phone: Phone | UnsetType = UNSET
     email: Email | UnsetType = UNSET
     notes: Notes | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class ContactFilters(msgspec.Struct, kw_only=True):

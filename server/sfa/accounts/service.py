@@ -62,12 +62,15 @@ class AccountService(AreaService):
             record = await self.writer.create(session, "account", values, principal=self.principal)
         return account_record(record)
 
-    async def update_account(self, account_id: uuid.UUID, data: AccountPatch) -> AccountRecord:
+    async def update_account(
+        self, account_id: uuid.UUID, data: AccountPatch, *, expected: frozenset[int] | None = None
+    ) -> AccountRecord:
         """Change the fields sent; the account must stay inside the caller's scope."""
         changes = sent_fields(data)
         async with self.db.transaction() as session:
             seen = await visibility(session, self.principal)
             row = await self._visible_row(session, seen, account_id)
+            await self.writer.check_version(session, "account", account_id, expected)
             current = dict(row._mapping)
             changes = {k: v for k, v in changes.items() if current[k] != v}
             if not changes:
@@ -78,7 +81,9 @@ class AccountService(AreaService):
             )
         return account_record(record)
 
-    async def delete_account(self, account_id: uuid.UUID) -> None:
+    async def delete_account(
+        self, account_id: uuid.UUID, *, expected: frozenset[int] | None = None
+    ) -> None:
         """Delete an account; the writer deletes what lives under it (contacts, its own price
         lists) and leaves tombstones for devices."""
         try:
@@ -86,6 +91,7 @@ class AccountService(AreaService):
                 await self._visible_row(
                     session, await visibility(session, self.principal), account_id
                 )
+                await self.writer.check_version(session, "account", account_id, expected)
                 await self.writer.delete(session, "account", account_id, principal=self.principal)
         except sa.exc.IntegrityError as exc:
             raise Conflict(

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.auth.guards import admins_only
+from server.http.concurrency import IfMatch, expected_version
 from server.pagination import Page
 from server.sfa.catalog.product_service import ProductService
 from server.sfa.catalog.schemas import (
@@ -68,16 +69,22 @@ class CategoryController(Controller):
         service: NamedDependency[ProductService],
         category_id: FromPath[uuid.UUID],
         data: JSONBody[CategoryPatch],
+        if_match: IfMatch = None,
     ) -> CategoryRecord:
         """Rename or move a category."""
-        return await service.update_category(category_id, data)
+        return await service.update_category(
+            category_id, data, expected=expected_version(if_match, data.version)
+        )
 
     @delete("/{category_id:uuid}", guards=[admins_only])
     async def delete_category(
-        self, service: NamedDependency[ProductService], category_id: FromPath[uuid.UUID]
+        self,
+        service: NamedDependency[ProductService],
+        category_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
     ) -> None:
         """Delete an empty category."""
-        await service.delete_category(category_id)
+        await service.delete_category(category_id, expected=expected_version(if_match))
 
 
 class ProductController(Controller):
@@ -121,13 +128,19 @@ class ProductController(Controller):
         service: NamedDependency[ProductService],
         product_id: FromPath[uuid.UUID],
         data: JSONBody[ProductPatch],
+        if_match: IfMatch = None,
     ) -> ProductRecord:
         """Change some fields of a product."""
-        return await service.update_product(product_id, data)
+        return await service.update_product(
+            product_id, data, expected=expected_version(if_match, data.version)
+        )
 
     @delete("/{product_id:uuid}", guards=[admins_only])
     async def delete_product(
-        self, service: NamedDependency[ProductService], product_id: FromPath[uuid.UUID]
+        self,
+        service: NamedDependency[ProductService],
+        product_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
     ) -> None:
         """Delete a product nothing refers to."""
-        await service.delete_product(product_id)
+        await service.delete_product(product_id, expected=expected_version(if_match))

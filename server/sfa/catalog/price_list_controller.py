@@ -11,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.auth.guards import admins_only
+from server.http.concurrency import IfMatch, expected_version
 from server.pagination import Page
 from server.sfa.accounts.models import Segment
 from server.sfa.catalog.price_list_service import PriceListService
@@ -77,16 +78,22 @@ class PriceListController(Controller):
         service: NamedDependency[PriceListService],
         price_list_id: FromPath[uuid.UUID],
         data: JSONBody[PriceListPatch],
+        if_match: IfMatch = None,
     ) -> PriceListRecord:
         """Change some fields of a price list."""
-        return await service.update_price_list(price_list_id, data)
+        return await service.update_price_list(
+            price_list_id, data, expected=expected_version(if_match, data.version)
+        )
 
     @delete("/{price_list_id:uuid}", guards=[admins_only])
     async def delete_price_list(
-        self, service: NamedDependency[PriceListService], price_list_id: FromPath[uuid.UUID]
+        self,
+        service: NamedDependency[PriceListService],
+        price_list_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
     ) -> None:
         """Delete a price list and its entries."""
-        await service.delete_price_list(price_list_id)
+        await service.delete_price_list(price_list_id, expected=expected_version(if_match))
 
     @get("/{price_list_id:uuid}/entries")
     async def list_entries(
@@ -117,9 +124,12 @@ class PriceListController(Controller):
         price_list_id: FromPath[uuid.UUID],
         entry_id: FromPath[uuid.UUID],
         data: JSONBody[EntryPatch],
+        if_match: IfMatch = None,
     ) -> PriceListEntryRecord:
         """Change a price tier."""
-        return await service.update_entry(price_list_id, entry_id, data)
+        return await service.update_entry(
+            price_list_id, entry_id, data, expected=expected_version(if_match, data.version)
+        )
 
     @delete("/{price_list_id:uuid}/entries/{entry_id:uuid}", guards=[admins_only])
     async def delete_entry(
@@ -127,6 +137,7 @@ class PriceListController(Controller):
         service: NamedDependency[PriceListService],
         price_list_id: FromPath[uuid.UUID],
         entry_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
     ) -> None:
         """Remove a price tier."""
-        await service.delete_entry(price_list_id, entry_id)
+        await service.delete_entry(price_list_id, entry_id, expected=expected_version(if_match))

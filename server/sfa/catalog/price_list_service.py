@@ -68,20 +68,28 @@ class PriceListService(AreaService):
         return record_of(PriceListRecord, record)
 
     async def update_price_list(
-        self, price_list_id: uuid.UUID, data: PriceListPatch
+        self,
+        price_list_id: uuid.UUID,
+        data: PriceListPatch,
+        *,
+        expected: frozenset[int] | None = None,
     ) -> PriceListRecord:
         """Change some fields; the list as a whole is validated again."""
         changes = sent_fields(data)
         async with self.db.transaction() as session:
             row = await self._price_list_row(session, price_list_id)
+            await self.writer.check_version(session, "price_list", price_list_id, expected)
             await self._check_price_list(session, {**row._mapping, **changes}, changes)
             record = await self._update(session, "price_list", price_list_id, changes)
         return record_of(PriceListRecord, record)
 
-    async def delete_price_list(self, price_list_id: uuid.UUID) -> None:
+    async def delete_price_list(
+        self, price_list_id: uuid.UUID, *, expected: frozenset[int] | None = None
+    ) -> None:
         """Delete a price list; the writer deletes its entries too (tombstones for each)."""
         async with self.db.transaction() as session:
             await self._price_list_row(session, price_list_id)
+            await self.writer.check_version(session, "price_list", price_list_id, expected)
             await self.writer.delete(session, "price_list", price_list_id, principal=self.principal)
 
     async def list_entries(
@@ -119,13 +127,19 @@ class PriceListService(AreaService):
         return record_of(PriceListEntryRecord, record)
 
     async def update_entry(
-        self, price_list_id: uuid.UUID, entry_id: uuid.UUID, data: EntryPatch
+        self,
+        price_list_id: uuid.UUID,
+        entry_id: uuid.UUID,
+        data: EntryPatch,
+        *,
+        expected: frozenset[int] | None = None,
     ) -> PriceListEntryRecord:
         """Change a price tier."""
         changes = sent_fields(data)
         try:
             async with self.db.transaction() as session:
                 row = await self._entry_row(session, price_list_id, entry_id)
+                await self.writer.check_version(session, "price_list_entry", entry_id, expected)
                 state = {**row._mapping, **changes}
                 await self._check_entry(session, price_list_id, entry_id, state, changes)
                 record = await self._update(session, "price_list_entry", entry_id, changes)
@@ -133,10 +147,17 @@ class PriceListService(AreaService):
             raise _duplicate_entry() from exc
         return record_of(PriceListEntryRecord, record)
 
-    async def delete_entry(self, price_list_id: uuid.UUID, entry_id: uuid.UUID) -> None:
+    async def delete_entry(
+        self,
+        price_list_id: uuid.UUID,
+        entry_id: uuid.UUID,
+        *,
+        expected: frozenset[int] | None = None,
+    ) -> None:
         """Remove a price tier."""
         async with self.db.transaction() as session:
             await self._entry_row(session, price_list_id, entry_id)
+            await self.writer.check_version(session, "price_list_entry", entry_id, expected)
             await self.writer.delete(
                 session, "price_list_entry", entry_id, principal=self.principal
             )

@@ -61,23 +61,29 @@ class ProductService(AreaService):
             )
         return record_of(CategoryRecord, record)
 
-    async def update_category(self, category_id: uuid.UUID, data: CategoryPatch) -> CategoryRecord:
+    async def update_category(
+        self, category_id: uuid.UUID, data: CategoryPatch, *, expected: frozenset[int] | None = None
+    ) -> CategoryRecord:
         """Rename or move a category; a move that would make a cycle is refused."""
         changes = sent_fields(data)
         async with self.db.transaction() as session:
             if await CatalogRepository(session).get_category(category_id) is None:
                 raise NotFound(f"category {category_id} not found", field="id")
+            await self.writer.check_version(session, "product_category", category_id, expected)
             if changes.get("parent_id") is not None:
                 await self._check_parent(session, category_id, changes["parent_id"])
             record = await self._update(session, "product_category", category_id, changes)
         return record_of(CategoryRecord, record)
 
-    async def delete_category(self, category_id: uuid.UUID) -> None:
+    async def delete_category(
+        self, category_id: uuid.UUID, *, expected: frozenset[int] | None = None
+    ) -> None:
         """Delete an empty category (no subcategories, no products)."""
         async with self.db.transaction() as session:
             repo = CatalogRepository(session)
             if await repo.get_category(category_id) is None:
                 raise NotFound(f"category {category_id} not found", field="id")
+            await self.writer.check_version(session, "product_category", category_id, expected)
             if await repo.category_in_use(category_id):
                 raise Conflict("category has subcategories or products", field="id", code="in_use")
             await self.writer.delete(
@@ -117,25 +123,31 @@ class ProductService(AreaService):
             raise _duplicate_sku(data.sku) from exc
         return record_of(ProductRecord, record)
 
-    async def update_product(self, product_id: uuid.UUID, data: ProductPatch) -> ProductRecord:
+    async def update_product(
+        self, product_id: uuid.UUID, data: ProductPatch, *, expected: frozenset[int] | None = None
+    ) -> ProductRecord:
         """Change some fields of a product."""
         changes = sent_fields(data)
         try:
             async with self.db.transaction() as session:
                 if await CatalogRepository(session).get_product(product_id) is None:
                     raise NotFound(f"product {product_id} not found", field="id")
+                await self.writer.check_version(session, "product", product_id, expected)
                 await self._check_product(session, product_id, changes)
                 record = await self._update(session, "product", product_id, changes)
         except sa.exc.IntegrityError as exc:
             raise _duplicate_sku(changes.get("sku")) from exc
         return record_of(ProductRecord, record)
 
-    async def delete_product(self, product_id: uuid.UUID) -> None:
+    async def delete_product(
+        self, product_id: uuid.UUID, *, expected: frozenset[int] | None = None
+    ) -> None:
         """Delete a product nothing refers to (deactivate it otherwise)."""
         try:
             async with self.db.transaction() as session:
                 if await CatalogRepository(session).get_product(product_id) is None:
                     raise NotFound(f"product {product_id} not found", field="id")
+                await self.writer.check_version(session, "product", product_id, expected)
                 await self.writer.delete(session, "product", product_id, principal=self.principal)
         except sa.exc.IntegrityError as exc:
             raise Conflict(

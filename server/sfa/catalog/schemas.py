@@ -17,6 +17,7 @@ from protocol.entities.catalog import (
 )
 from protocol.entities.fields import AwareDateTime as UtcTime
 from protocol.entities.fields import Currency, Name, Sku, Unit
+from server.sfa.accounts.inputs import Version
 
 # The records are the shared wire definitions; REST bodies use the same field types and limits.
 __all__ = ["CategoryRecord", "PriceListEntryRecord", "PriceListRecord", "ProductRecord"]
@@ -30,6 +31,7 @@ class CategoryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class CategoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name | UnsetType = UNSET
     parent_id: uuid.UUID | None | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class ProductCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -50,6 +52,7 @@ class ProductPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tax_rate: decimal.Decimal | UnsetType = UNSET
     list_price: decimal.Decimal | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class PriceListCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -70,6 +73,7 @@ class PriceListPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     valid_from: UtcTime | None | UnsetType = UNSET
     valid_to: UtcTime | None | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class EntryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -82,6 +86,7 @@ class EntryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     product_id: uuid.UUID | UnsetType = UNSET
     unit_price: decimal.Decimal | UnsetType = UNSET
     min_quantity: decimal.Decimal | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class ProductFilters(msgspec.Struct, kw_only=True):

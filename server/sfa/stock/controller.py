@@ -13,6 +13,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.auth.guards import admins_only, managers_only
+from server.http.concurrency import IfMatch, expected_version
 from server.pagination import Page
 from server.sfa.stock.movement_service import MovementService
 from server.sfa.stock.repository import MovementFilters
@@ -92,16 +93,22 @@ class WarehouseController(Controller):
         service: NamedDependency[StockService],
         warehouse_id: FromPath[uuid.UUID],
         data: JSONBody[WarehousePatch],
+        if_match: IfMatch = None,
     ) -> WarehouseRecord:
         """Change some fields of a warehouse."""
-        return await service.update_warehouse(warehouse_id, data)
+        return await service.update_warehouse(
+            warehouse_id, data, expected=expected_version(if_match, data.version)
+        )
 
     @delete("/{warehouse_id:uuid}", guards=[admins_only])
     async def delete_warehouse(
-        self, service: NamedDependency[StockService], warehouse_id: FromPath[uuid.UUID]
+        self,
+        service: NamedDependency[StockService],
+        warehouse_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
     ) -> None:
         """Delete a warehouse that holds no stock."""
-        await service.delete_warehouse(warehouse_id)
+        await service.delete_warehouse(warehouse_id, expected=expected_version(if_match))
 
     @get("/{warehouse_id:uuid}/stock")
     async def warehouse_stock(

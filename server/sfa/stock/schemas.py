@@ -13,6 +13,7 @@ from msgspec import UNSET, Meta, UnsetType
 from protocol.entities.fields import Address, Code, Latitude, Longitude, Name
 from protocol.entities.fields import Text100 as City
 from protocol.entities.stock import StockBalanceRecord, WarehouseRecord
+from server.sfa.accounts.inputs import Version
 
 # The records are the shared wire definitions; REST bodies use the same field types and limits.
 __all__ = ["StockBalanceRecord", "WarehouseRecord"]
@@ -40,6 +41,7 @@ class WarehousePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     active: bool | UnsetType = UNSET
     owner_id: uuid.UUID | None | UnsetType = UNSET
     allow_backorder: bool | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class StockBalanceOut(msgspec.Struct, kw_only=True):

@@ -100,13 +100,18 @@ class StockService:
         return record_of(WarehouseRecord, record)
 
     async def update_warehouse(
-        self, warehouse_id: uuid.UUID, data: WarehousePatch
+        self,
+        warehouse_id: uuid.UUID,
+        data: WarehousePatch,
+        *,
+        expected: frozenset[int] | None = None,
     ) -> WarehouseRecord:
         """Change some fields of a warehouse."""
         changes = sent_fields(data)
         try:
             async with self.db.transaction() as session:
                 await self._warehouse_row(session, warehouse_id)
+                await self.writer.check_version(session, "warehouse", warehouse_id, expected)
                 if "code" in changes:
                     await self._check_code(session, warehouse_id, changes["code"])
                 if changes.get("owner_id") is not None:
@@ -121,11 +126,14 @@ class StockService:
             raise _duplicate_code(changes.get("code")) from exc
         return record_of(WarehouseRecord, record)
 
-    async def delete_warehouse(self, warehouse_id: uuid.UUID) -> None:
+    async def delete_warehouse(
+        self, warehouse_id: uuid.UUID, *, expected: frozenset[int] | None = None
+    ) -> None:
         """Delete a warehouse that holds no stock rows (deactivate it otherwise)."""
         try:
             async with self.db.transaction() as session:
                 await self._warehouse_row(session, warehouse_id)
+                await self.writer.check_version(session, "warehouse", warehouse_id, expected)
                 if await StockRepository(session).has_balances(warehouse_id):
                     raise Conflict(
                         "warehouse holds stock; deactivate it instead", field="id", code="in_use"

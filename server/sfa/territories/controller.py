@@ -10,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.auth.guards import admins_only, managers_only
+from server.http.concurrency import IfMatch, expected_version
 from server.pagination import Page
 from server.sfa.territories.models import TerritoryLevel
 from server.sfa.territories.schemas import (
@@ -70,16 +71,22 @@ class TerritoryController(Controller):
         service: NamedDependency[TerritoryService],
         territory_id: FromPath[uuid.UUID],
         data: JSONBody[TerritoryPatch],
+        if_match: IfMatch = None,
     ) -> TerritoryRecord:
         """Rename or move a node."""
-        return await service.update_territory(territory_id, data)
+        return await service.update_territory(
+            territory_id, data, expected=expected_version(if_match, data.version)
+        )
 
     @delete("/{territory_id:uuid}", guards=[admins_only])
     async def delete_territory(
-        self, service: NamedDependency[TerritoryService], territory_id: FromPath[uuid.UUID]
+        self,
+        service: NamedDependency[TerritoryService],
+        territory_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
     ) -> None:
         """Delete an empty node."""
-        await service.delete_territory(territory_id)
+        await service.delete_territory(territory_id, expected=expected_version(if_match))
 
     @get("/{territory_id:uuid}/members")
     async def list_members(

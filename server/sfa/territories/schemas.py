@@ -11,6 +11,7 @@ from msgspec import UNSET, UnsetType
 from protocol.entities.fields import Name
 from protocol.entities.territories import TerritoryLevel, TerritoryRecord
 from server.auth.models import Role
+from server.sfa.accounts.inputs import Version
 
 # The record is the shared wire definition; REST bodies use the same field types and limits.
 __all__ = ["TerritoryRecord"]
@@ -29,6 +30,7 @@ class TerritoryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     name: Name | UnsetType = UNSET
     parent_id: uuid.UUID | None | UnsetType = UNSET
+    version: Version | UnsetType = UNSET
 
 
 class MemberRecord(msgspec.Struct, kw_only=True):

@@ -63,12 +63,17 @@ class TerritoryService(AreaService):
         return record_of(TerritoryRecord, record)
 
     async def update_territory(
-        self, territory_id: uuid.UUID, data: TerritoryPatch
+        self,
+        territory_id: uuid.UUID,
+        data: TerritoryPatch,
+        *,
+        expected: frozenset[int] | None = None,
     ) -> TerritoryRecord:
         """Rename a node or move it under another parent of the level above."""
         changes = sent_fields(data)
         async with self.db.transaction() as session:
             row = await self._row(session, territory_id)
+            await self.writer.check_version(session, "territory", territory_id, expected)
             if "parent_id" in changes:
                 await self._check_parent(session, plain(row.level), changes["parent_id"])
             if changes:
@@ -79,11 +84,14 @@ class TerritoryService(AreaService):
                 record = await self.writer.load(session, "territory", territory_id)
         return record_of(TerritoryRecord, record)
 
-    async def delete_territory(self, territory_id: uuid.UUID) -> None:
+    async def delete_territory(
+        self, territory_id: uuid.UUID, *, expected: frozenset[int] | None = None
+    ) -> None:
         """Delete a node with no child nodes and no accounts (its memberships go with it)."""
         try:
             async with self.db.transaction() as session:
                 await self._row(session, territory_id)
+                await self.writer.check_version(session, "territory", territory_id, expected)
                 blocker = await TerritoryRepository(session).in_use(territory_id)
                 if blocker is not None:
                     raise Conflict(f"territory still has {blocker}", field="id", code="in_use")

@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.auth.guards import admins_only, managers_only
 from server.auth.models import Role
+from server.http.concurrency import IfMatch, expected_version
 from server.pagination import Page
 from server.sfa.users.schemas import UserCreate, UserFilter, UserPatch, UserView
 from server.sfa.users.service import UserService
@@ -71,6 +72,9 @@ class UserController(Controller):
         data: JSONBody[UserPatch],
         principal: Caller,
         user_service: Service,
+        if_match: IfMatch = None,
     ) -> UserView:
         """Change a user's name, role, manager, time zone, password or active flag."""
-        return await user_service.update(principal, user_id, data)
+        return await user_service.update(
+            principal, user_id, data, expected=expected_version(if_match, data.version)
+        )

@@ -9,9 +9,15 @@ from typing import Annotated
 import msgspec
 
 from server.auth.models import Role, User
+from server.sfa.accounts.inputs import Version
 from server.sfa.users.rules import EMAIL_PATTERN, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=254, pattern=EMAIL_PATTERN, description="an email address (name@example.com)"
+    ),
+]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Password = Annotated[
     str, msgspec.Meta(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
@@ -39,6 +45,7 @@ class UserPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
     password: Password | msgspec.UnsetType = msgspec.UNSET
+    version: Version | msgspec.UnsetType = msgspec.UNSET
 
 
 class UserView(msgspec.Struct, kw_only=True):
@@ -53,6 +60,7 @@ class UserView(msgspec.Struct, kw_only=True):
     active: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -67,6 +75,7 @@ class UserView(msgspec.Struct, kw_only=True):
             active=user.active,
             created_at=user.created_at,
             updated_at=user.updated_at,
+            version=user.version,
         )
 
 

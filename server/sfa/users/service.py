@@ -11,7 +11,7 @@ from server.auth.models import Role, User
 from server.auth.passwords import Passwords
 from server.auth.repository import AuthRepository
 from server.db import Database, new_id, utcnow
-from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from server.pagination import Page, clamp_limit
 from server.settings import Settings
 from server.sfa.users import rules
@@ -88,7 +88,14 @@ class UserService:
                 "a user with this email exists", field="email", code=DUPLICATE_EMAIL
             ) from exc
 
-    async def update(self, principal: Principal, user_id: uuid.UUID, patch: UserPatch) -> UserView:
+    async def update(
+        self,
+        principal: Principal,
+        user_id: uuid.UUID,
+        patch: UserPatch,
+        *,
+        expected: frozenset[int] | None = None,
+    ) -> UserView:
         """Change a user; deactivation and a new password revoke the user's tokens."""
         if patch.name is not msgspec.UNSET:
             _check_name(patch.name)
@@ -103,6 +110,12 @@ class UserService:
             user = await repo.get(user_id, for_update=True)
             if user is None:
                 raise NotFound("no such user", field="id")
+            if expected is not None and user.version not in expected:
+                raise PreconditionFailed(
+                    f"user {user_id} has changed: it is at version {user.version}",
+                    field="version",
+                    data={"version": user.version},
+                )
             if patch.role is not msgspec.UNSET and patch.role != user.role:
                 await self._check_role_change(repo, principal, user, _role(patch.role))
                 user.role = _role(patch.role)

@@ -110,7 +110,7 @@ async def test_pages_and_filters(client, db) -> None:
     assert await found("email=zhang@example.com") == {str(buyer)}
     assert await found("q=zhang") == {str(buyer)}
     bad = await client.get("/contacts?account_id=xyz", headers=headers)
-    assert bad.status_code == 400 and bad.json()["field"] == "account_id"
+    assert bad.status_code == 422 and bad.json()["field"] == "account_id"
     garbage = await client.get("/contacts?cursor=%%%", headers=headers)
     assert garbage.json()["code"] == "invalid_cursor"
 

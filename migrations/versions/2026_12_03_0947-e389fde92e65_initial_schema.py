@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: c594d82f3d20
+Revision ID: e389fde92e65
 Revises:
-Create Date: 2026-12-03 09:46:54.689319
+Create Date: 2026-12-03 09:47:33.945916
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "c594d82f3d20"
+revision: str = "e389fde92e65"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -206,6 +206,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["manager_id"],
             ["users.id"],
