@@ -42,9 +42,7 @@ DocumentNumber = Annotated[str, Meta(max_length=40)]
 Currency = Annotated[
     str,
     Meta(
-        min_length=3,
-        max_length=3,
-        pattern=r"^[A-Z]{3}$",
+        pattern=r"^[A-Z]{3}$",  # exactly three letters; no length limit, so errors name this rule
         description="a three-letter ISO 4217 code such as EUR",
     ),
 ]

@@ -52,7 +52,9 @@ async def test_a_7_mb_note_is_rejected_on_push_not_applied(client, db, entity) -
     assert too_long["status"] == "rejected"
     assert (too_long["error"]["code"], too_long["error"]["field"]) == ("validation_error", "notes")
     assert await stored(db, entity, record_id) is None
-    # the limit itself is accepted, one character more is not, on an edit as on a create
+    # the limit itself is accepted, one character more is not, on an edit as on a create (a
+    # new id: this device's refused create makes its id's later upserts edits, not_found)
+    record_id = str(uuid7())
     created = await phone.push_one(entity, record_id, "upsert", {**fields, "notes": "ok"})
     assert created["status"] == "applied", created
     at_limit = await phone.push_one(
