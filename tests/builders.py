@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from typing import Any
 
@@ -22,7 +23,7 @@ async def make_user(db: Database, role: Role | str = Role.REP, **overrides: Any)
     uid = overrides.pop("id", None) or new_id()
     values: dict[str, Any] = {
         "id": uid,
-        "email": f"{role}-{uid.hex[-12:]}@example.com",  # the random tail: v7 heads repeat
+        "email": f"{role}-{secrets.token_hex(6)}@example.com",  # unique, unrelated to the id
         "name": f"Test {role}",
         "role": Role(role),
         "password_hash": hash_password(TEST_PASSWORD, TEST_KDF),
@@ -48,7 +49,11 @@ async def issue_token(
     ``ttl`` gives an already expired token.
     """
     issued = await mint_token(
-        db, Settings(secret_key=secret_key), user.id, device_id or uuid.uuid4(), ttl=ttl,
+        db,
+        Settings(secret_key=secret_key),
+        user.id,
+        device_id or uuid.uuid4(),
+        ttl=ttl,
         device_name="test device",
     )
     return issued.token, issued.device_id

@@ -42,7 +42,8 @@ DocumentNumber = Annotated[str, Meta(max_length=40)]
 Currency = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Z]{3}$",  # exactly three letters; no length limit, so errors name this rule
+        max_length=3,
+        pattern=r"^[A-Z]{3}$",  # no min_length: a short code is told the ISO rule
         description="a three-letter ISO 4217 code such as EUR",
     ),
 ]
