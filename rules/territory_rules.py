@@ -32,6 +32,14 @@ class RuleKind(enum.StrEnum):
     RADIUS = "radius"
 
 
+class AssignmentCause(enum.StrEnum):
+    """Why an account has its territory and owner."""
+
+    RULE = "rule"  # an assignment rule matched (its id is recorded)
+    MANUAL = "manual"  # a manager set it by hand: rules leave it alone
+    DEFAULT = "default"  # no rule matched: what the creator gave
+
+
 TEXT_KINDS = frozenset(
     {
         RuleKind.POSTAL_PREFIX,
