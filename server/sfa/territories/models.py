@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -68,3 +69,20 @@ class TerritoryRule(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RealignmentPlan(Base):
+    """A previewed reassignment of accounts by the rules, and whether it was applied (the audit
+    trail: who planned it, who applied it, when, and exactly what it moved)."""
+
+    __tablename__ = "realignment_plans"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    territory_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)  # the plan's restriction
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    plan: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the preview as answered
+    status: Mapped[str] = mapped_column(sa.String(20), default="planned")
+    created_by: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    applied_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    applied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 103053ceb7f3
+Revision ID: 86e8e9e38e69
 Revises:
-Create Date: 2026-12-03 09:55:08.122505
+Create Date: 2026-12-03 10:04:52.597411
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "103053ceb7f3"
+revision: str = "86e8e9e38e69"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -79,6 +79,19 @@ def upgrade() -> None:
             batch_op.f("ix_product_categories_parent_id"), ["parent_id"], unique=False
         )
 
+    op.create_table(
+        "realignment_plans",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("territory_id", sa.Uuid(), nullable=True),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("plan", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("applied_by", sa.Uuid(), nullable=True),
+        sa.Column("applied_at", server.db.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_realignment_plans")),
+    )
     op.create_table(
         "sync_conflicts",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -1127,6 +1140,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sync_conflicts_record_id"))
 
     op.drop_table("sync_conflicts")
+    op.drop_table("realignment_plans")
     with op.batch_alter_table("product_categories", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_product_categories_parent_id"))
 
