@@ -126,3 +126,38 @@ async def test_a_manager_plans_only_within_their_subtree(client, db) -> None:
     assert (
         await client.post("/territories/realignments", json={}, headers=rep_headers)
     ).status_code == 403
+
+
+async def test_offline_edit_of_an_account_a_plan_moved_away_is_kept_for_its_new_owner(
+    client, db
+) -> None:
+    tree = await make_tree(db)
+    headers = await auth_headers(db, await make_user(db, "admin"))
+    rule = await client.post(
+        f"/territories/{tree['n1a']}/rules", json={"kind": "city", "value": "Nice"}, headers=headers
+    )
+    account = (
+        await client.post("/accounts", json={"name": "A", "city": "Nice"}, headers=headers)
+    ).json()
+    rep = await make_user(db, "rep")
+    await add_member(db, tree["n1a"], rep.id)
+    device = await device_for(client, db, rep)
+    await device.snapshot()  # the rep holds the account, then goes offline
+    await client.patch(
+        f"/territories/{tree['n1a']}/rules/{rule.json()['id']}",
+        json={"active": False},
+        headers=headers,
+    )
+    await client.post(
+        f"/territories/{tree['n1b']}/rules", json={"kind": "city", "value": "Nice"}, headers=headers
+    )
+    plan = (await client.post("/territories/realignments", json={}, headers=headers)).json()
+    applied = await client.post(f"/territories/realignments/{plan['id']}/apply", headers=headers)
+    assert applied.status_code == 200
+    # the edit made offline before the move is not lost: a conflict routed to the new owner
+    result = await device.push_one(
+        "account", account["id"], "upsert", {"name": "Renamed offline"}, base_version=1
+    )
+    assert result["status"] == "rejected" and result["error"]["code"] == "out_of_scope"
+    assert result["conflict_id"] is not None
+    assert result.get("record") is None  # the rep no longer reads the account's current values
