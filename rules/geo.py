@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 # The IUGG mean Earth radius; haversine on a sphere is within 0.5% of the ellipsoid everywhere.
 EARTH_RADIUS_M = 6_371_008.8
@@ -29,3 +30,43 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def is_valid_position(latitude: float, longitude: float) -> bool:
     """True when the pair is a real position on Earth."""
     return -90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0
+
+
+# --- territory geometry (assignment rules) ---
+# A polygon is a sequence of (latitude, longitude) vertices in degrees, implicitly closed. The
+# test is planar in degrees, which is exact enough for territory-sized shapes; a polygon crossing
+# the antimeridian must be split in two rules.
+
+
+def point_in_polygon(
+    latitude: float, longitude: float, polygon: Sequence[tuple[float, float]]
+) -> bool:
+    """True when the point lies inside ``polygon`` or on its boundary (even-odd rule)."""
+    if len(polygon) < 3:
+        return False
+    inside = False
+    count = len(polygon)
+    for i in range(count):
+        lat1, lon1 = polygon[i]
+        lat2, lon2 = polygon[(i + 1) % count]
+        if _on_segment(latitude, longitude, lat1, lon1, lat2, lon2):
+            return True  # the boundary belongs to the territory: no point falls between two
+        if (lat1 > latitude) != (lat2 > latitude):
+            crossing = lon1 + (latitude - lat1) * (lon2 - lon1) / (lat2 - lat1)
+            if longitude < crossing:
+                inside = not inside
+    return inside
+
+
+def _on_segment(lat: float, lon: float, lat1: float, lon1: float, lat2: float, lon2: float) -> bool:
+    cross = (lat2 - lat1) * (lon - lon1) - (lon2 - lon1) * (lat - lat1)
+    if abs(cross) > 1e-12:
+        return False
+    return min(lat1, lat2) <= lat <= max(lat1, lat2) and min(lon1, lon2) <= lon <= max(lon1, lon2)
+
+
+def within_radius(
+    latitude: float, longitude: float, center_lat: float, center_lon: float, radius_m: float
+) -> bool:
+    """True when the point is at most ``radius_m`` metres (great circle) from the centre."""
+    return haversine_m(latitude, longitude, center_lat, center_lon) <= radius_m

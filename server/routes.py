@@ -25,9 +25,12 @@ def route_handlers() -> list[Any]:
     from server.sfa.catalog.price_list_controller import PriceListController
     from server.sfa.stock.controller import StockController, WarehouseController
     from server.sfa.territories.controller import TerritoryController
+    from server.sfa.territories.realignment_controller import RealignmentController
+    from server.sfa.territories.rule_controller import TerritoryRuleController
 
     handlers += [AccountController, ContactController, CategoryController, ProductController]
     handlers += [PriceListController, WarehouseController, StockController, TerritoryController]
+    handlers += [TerritoryRuleController, RealignmentController]
     from server.sfa.visits.controller import VisitController
 
     handlers += [VisitController]

@@ -98,8 +98,12 @@ class MutationApplier:
 
     def risky(self, mutation: Mutation) -> bool:
         """True when applying writes directly before it can fail: deletes and actions (an
-        action handler may write other tables); creates and edits are only queued."""
-        return mutation.op != "upsert" and mutation.entity in self.registry.entities
+        action handler may write other tables) and upserts of an entity whose validator writes
+        (``validator_writes``); other creates and edits are only queued."""
+        spec = self.registry.entities.get(mutation.entity)
+        if spec is None:
+            return False
+        return mutation.op != "upsert" or spec.validator_writes
 
     async def flush(self) -> None:
         """Write the queued creates and edits; their log rows get the stored records."""

@@ -102,6 +102,9 @@ class EntitySpec:
     policies: Mapping[str, FieldPolicy] = field(default_factory=dict)
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
     validate: Validator | None = None
+    # the validator writes rows of its own (an audit or history table): the mutation then runs
+    # in its own SAVEPOINT, so a rejection after the validator leaves none of them behind
+    validator_writes: bool = False
     # the record this one lives under: (parent entity name, foreign-key column in this table);
     # a child shares its parent's scope key and moves with it when the parent's scope changes
     parent: tuple[str, str] | None = None

@@ -13,7 +13,13 @@ from server.auth.guards import managers_only
 from server.http.concurrency import IfMatch, expected_version
 from server.pagination import Page
 from server.sfa.accounts.models import LifecycleStage, Segment, ValueTier
-from server.sfa.accounts.schemas import AccountCreate, AccountFilters, AccountPatch, AccountRecord
+from server.sfa.accounts.schemas import (
+    AccountCreate,
+    AccountFilters,
+    AccountPatch,
+    AccountRecord,
+    OwnershipRecord,
+)
 from server.sfa.accounts.service import AccountService
 from server.sync.registry import Principal
 
@@ -67,6 +73,17 @@ class AccountController(Controller):
     ) -> AccountRecord:
         """One account."""
         return await service.get_account(account_id)
+
+    @get("/{account_id:uuid}/ownership")
+    async def get_ownership(
+        self,
+        service: NamedDependency[AccountService],
+        account_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> Page[OwnershipRecord]:
+        """Who owned the account when, and why: its assignments, oldest first."""
+        return await service.ownership(account_id, cursor=cursor, limit=limit)
 
     @post("/")
     async def create_account(

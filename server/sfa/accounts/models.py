@@ -62,3 +62,28 @@ class Contact(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AccountAssignment(Base):
+    """One period of an account's ownership: who held it from ``valid_from`` to ``valid_to``.
+
+    Rows are only ever added; the open one (``valid_to`` NULL) is closed when the account is
+    reassigned, never rewritten otherwise. No foreign keys: the history outlives the account,
+    its territory and its owner (commissions read it after the fact).
+    """
+
+    __tablename__ = "account_assignments"
+    __table_args__ = (sa.Index("ix_account_assignments_account_from", "account_id", "valid_from"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    territory_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # "rule" (rule_id says which), "manual" (a manager set it: excluded from re-alignment),
+    # or "default" (no rule matched: what the creator gave)
+    cause: Mapped[str] = mapped_column(sa.String(20))
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    assigned_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    excluded_from_realignment: Mapped[bool] = mapped_column(default=False)

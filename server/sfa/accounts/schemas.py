@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import uuid
 
@@ -27,6 +28,7 @@ from protocol.entities.fields import (
     PostalCode,
     Text100,
 )
+from rules.territory_rules import AssignmentCause
 from server.sfa.accounts.inputs import Version
 
 # The records are the shared wire definitions; REST bodies use the same field types and limits.
@@ -76,6 +78,21 @@ class AccountPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     territory_id: uuid.UUID | None | UnsetType = UNSET
     notes: Notes | UnsetType = UNSET
     version: Version | UnsetType = UNSET
+
+
+class OwnershipRecord(msgspec.Struct, kw_only=True):
+    """One period of an account's ownership (``GET /accounts/{id}/ownership``)."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID
+    territory_id: uuid.UUID | None
+    owner_id: uuid.UUID | None
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None  # None: still in force
+    cause: AssignmentCause
+    rule_id: uuid.UUID | None  # the rule that matched, when the cause is ``rule``
+    assigned_by: uuid.UUID | None  # the user whose write made the assignment
+    excluded_from_realignment: bool  # a manual assignment: rules leave it alone
 
 
 class AccountFilters(msgspec.Struct, kw_only=True):

@@ -8,8 +8,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rules.territory_rules import RULE_FIELDS, AssignmentCause
+from server.db import utcnow
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page, page_size
+from server.sfa.accounts.assignment import (
+    AssignmentRepository,
+    RuleVerdict,
+    apply_verdict,
+    assignments,
+    rule_verdict,
+)
 from server.sfa.accounts.inputs import check_decimal, record_of, sent_fields
 from server.sfa.accounts.repository import AccountRepository, accounts
 from server.sfa.accounts.schemas import (
@@ -17,6 +26,7 @@ from server.sfa.accounts.schemas import (
     AccountFilters,
     AccountPatch,
     AccountRecord,
+    OwnershipRecord,
 )
 from server.sfa.area_service import AreaService
 from server.sfa.scopes import Visibility, visibility
@@ -58,8 +68,14 @@ class AccountService(AreaService):
         values = sent_fields(data)
         async with self.db.transaction() as session:
             seen = await visibility(session, self.principal)
+            # a territory or owner given by the manager is a manual assignment; else the rules
+            manual = values.get("territory_id") is not None or values.get("owner_id") is not None
+            verdict = None if manual else await rule_verdict(session, values, seen)
+            if verdict is not None:
+                values.update(apply_verdict(verdict, values))
             await self._check(session, seen, values, values)
             record = await self.writer.create(session, "account", values, principal=self.principal)
+            await self._record_assignment(session, record, manual, verdict)
         return account_record(record)
 
     async def update_account(
@@ -75,11 +91,60 @@ class AccountService(AreaService):
             changes = {k: v for k, v in changes.items() if current[k] != v}
             if not changes:
                 return account_record(row)
+            manual = "territory_id" in changes or "owner_id" in changes
+            verdict = None
+            repo = AssignmentRepository(session)
+            if not manual and not RULE_FIELDS.isdisjoint(changes):
+                if not await repo.is_manual(account_id):
+                    verdict = await rule_verdict(session, {**current, **changes}, seen)
+                if verdict is not None:
+                    changes.update(apply_verdict(verdict, {**current, **changes}))
             await self._check(session, seen, {**current, **changes}, changes)
             record = await self.writer.update(
                 session, "account", account_id, changes, principal=self.principal
             )
+            if "territory_id" in changes or "owner_id" in changes:
+                await self._record_assignment(session, record, manual, verdict)
         return account_record(record)
+
+    async def ownership(
+        self, account_id: uuid.UUID, *, cursor: str | None, limit: int | None
+    ) -> Page[OwnershipRecord]:
+        """One page of a visible account's ownership history, oldest first."""
+        size = page_size(limit, self.settings)
+        async with self.db.reading() as session:
+            seen = await visibility(session, self.principal)
+            await self._visible_row(session, seen, account_id)
+            statement = AssignmentRepository(session).history_statement(account_id)
+            rows, next_cursor = await fetch_page(
+                session, statement, assignments.c.id, cursor=cursor, limit=size
+            )
+        return Page(
+            items=[record_of(OwnershipRecord, row) for row in rows], next_cursor=next_cursor
+        )
+
+    async def _record_assignment(
+        self,
+        session: AsyncSession,
+        record: dict[str, Any],
+        manual: bool,
+        verdict: RuleVerdict | None,
+    ) -> None:
+        if manual:
+            cause = AssignmentCause.MANUAL
+        elif verdict is not None:
+            cause = AssignmentCause.RULE
+        else:
+            cause = AssignmentCause.DEFAULT
+        await AssignmentRepository(session).record(
+            uuid.UUID(str(record["id"])),
+            record.get("territory_id"),
+            record.get("owner_id"),
+            cause=cause,
+            rule_id=verdict.rule_id if verdict is not None and not manual else None,
+            by=self.principal.user_id,
+            now=utcnow(),
+        )
 
     async def delete_account(
         self, account_id: uuid.UUID, *, expected: frozenset[int] | None = None

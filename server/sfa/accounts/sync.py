@@ -11,9 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.entities.accounts import ACCOUNT, CONTACT
+from rules.territory_rules import RULE_FIELDS, AssignmentCause
+from server.db import utcnow
 from server.errors import Forbidden, ValidationFailed
+from server.sfa.accounts.assignment import AssignmentRepository, apply_verdict, rule_verdict
 from server.sfa.accounts.models import Account, Contact
-from server.sfa.scopes import account_key
+from server.sfa.scopes import account_key, visibility
 from server.sync.registry import ActionContext, EntitySpec, Policy
 
 _accounts = cast(sa.Table, Account.__table__)
@@ -31,8 +34,12 @@ async def validate_account(
     scope key is one of the rep's); without ``owner_id`` the rep who pushed it owns it. Credit
     fields stay at their defaults.
     """
-    if before is not None or ctx.principal.role in ("manager", "admin"):
-        return
+    if before is None and ctx.principal.role not in ("manager", "admin"):
+        _check_rep_create(ctx, record)
+    await assign_on_push(ctx, record, before)
+
+
+def _check_rep_create(ctx: ActionContext, record: dict[str, Any]) -> None:
     owner = record.get("owner_id")
     if owner is None:
         record["owner_id"] = str(ctx.principal.user_id)
@@ -43,6 +50,55 @@ async def validate_account(
             raise Forbidden(f"{name} is set by managers", field=name)
     if record.get("blacklisted"):
         raise Forbidden("blacklisted is set by managers", field="blacklisted")
+
+
+async def assign_on_push(
+    ctx: ActionContext, record: dict[str, Any], before: dict[str, Any] | None
+) -> None:
+    """The assignment rules on a pushed create or edit, in the push's transaction.
+
+    A create is placed by the first matching rule unless a manager gave a territory or owner
+    (manual); an edit of a field the rules read re-applies them unless the account's current
+    assignment is manual. A rule only places the account inside the pusher's reach (a rep never
+    moves an account into another territory); the history row is written here (the entity is
+    ``validator_writes``: a rejection later in the mutation rolls it back).
+    """
+    repo = AssignmentRepository(ctx.session)
+    manager = ctx.principal.role in ("manager", "admin")
+    if before is not None:
+        if all(record.get(name) == before.get(name) for name in RULE_FIELDS):
+            return
+        if await repo.is_manual(uuid.UUID(str(record["id"]))):
+            return
+    manual = (
+        before is None
+        and manager
+        and (record.get("territory_id") is not None or record.get("owner_id") is not None)
+    )
+    verdict = None
+    if not manual:
+        verdict = await rule_verdict(
+            ctx.session, record, await visibility(ctx.session, ctx.principal)
+        )
+    changes = apply_verdict(verdict, record) if verdict is not None else {}
+    record.update({name: str(value) for name, value in changes.items()})
+    if before is not None and not changes:
+        return  # the rules keep it where it is: nothing to record
+    if manual:
+        cause = AssignmentCause.MANUAL
+    elif verdict is not None:
+        cause = AssignmentCause.RULE
+    else:
+        cause = AssignmentCause.DEFAULT
+    await repo.record(
+        uuid.UUID(str(record["id"])),
+        record.get("territory_id"),
+        record.get("owner_id"),
+        cause=cause,
+        rule_id=verdict.rule_id if verdict is not None else None,
+        by=ctx.principal.user_id,
+        now=utcnow(),
+    )
 
 
 async def account_scope(_: AsyncSession, record: Mapping[str, Any]) -> str:
@@ -96,6 +152,7 @@ def account_specs() -> list[EntitySpec]:
             scope_fields=frozenset({"territory_id", "owner_id"}),
             policies={"notes": Policy.APPEND},
             validate=validate_account,
+            validator_writes=True,  # the ownership history (see assign_on_push)
         ),
         EntitySpec.of(
             CONTACT,

@@ -1,0 +1,158 @@
+"""Who an account belongs to and why: rule-based assignment and the effective-dated history.
+
+Every change of an account's territory or owner adds a row to ``account_assignments`` (closing
+the open one) in the transaction that makes it, naming its cause (the rule, ``manual`` or
+``default``) and who made it. A manual assignment is excluded from rule re-alignment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rules.territory_rules import AccountFacts, AssignmentCause, first_match
+from server.db import new_id
+from server.sfa.accounts.models import AccountAssignment
+from server.sfa.scopes import Visibility
+from server.sfa.territories.rule_repository import RuleRepository
+
+assignments = cast(sa.Table, AccountAssignment.__table__)
+
+
+def facts_of(record: Mapping[str, Any]) -> AccountFacts:
+    """The fields the rules read, from an account row or wire dict."""
+
+    def text(name: str) -> str:
+        value = record.get(name)
+        return "" if value is None else str(getattr(value, "value", value))
+
+    def number(name: str) -> float | None:
+        value = record.get(name)
+        return None if value is None else float(value)
+
+    return AccountFacts(
+        postal_code=text("postal_code"),
+        city=text("city"),
+        region=text("region"),
+        segment=text("segment"),
+        industry=text("industry"),
+        value_tier=text("value_tier"),
+        latitude=number("latitude"),
+        longitude=number("longitude"),
+    )
+
+
+@dataclass(frozen=True)
+class RuleVerdict:
+    """Where the rules place an account."""
+
+    rule_id: uuid.UUID
+    territory_id: uuid.UUID
+    owner_id: uuid.UUID | None
+
+
+async def rule_verdict(
+    session: AsyncSession, record: Mapping[str, Any], seen: Visibility
+) -> RuleVerdict | None:
+    """The first matching active rule's placement of ``record``, or None when no rule matches
+    or the matched territory is outside the writer's reach (``seen``): a writer never moves an
+    account somewhere they cannot see; a realignment by someone who can will."""
+    rule = first_match(await RuleRepository(session).active_rules(), facts_of(record))
+    if rule is None:
+        return None
+    territory = uuid.UUID(rule.territory_id)
+    if not (seen.everything or territory in seen.territory_ids):
+        return None
+    owner = None if rule.owner_id is None else uuid.UUID(rule.owner_id)
+    return RuleVerdict(uuid.UUID(rule.id), territory, owner)
+
+
+def apply_verdict(verdict: RuleVerdict, current: Mapping[str, Any]) -> dict[str, Any]:
+    """The territory/owner changes a verdict makes (the owner stays when the rule names none)."""
+    changes: dict[str, Any] = {}
+    if _uuid(current.get("territory_id")) != verdict.territory_id:
+        changes["territory_id"] = verdict.territory_id
+    if verdict.owner_id is not None and _uuid(current.get("owner_id")) != verdict.owner_id:
+        changes["owner_id"] = verdict.owner_id
+    return changes
+
+
+class AssignmentRepository:
+    """Named queries over the ownership history."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def current(self, account_id: uuid.UUID) -> sa.Row[Any] | None:
+        """The open assignment of an account, or None (never assigned through the history)."""
+        statement = sa.select(assignments).where(
+            assignments.c.account_id == account_id, assignments.c.valid_to.is_(None)
+        )
+        return (await self.session.execute(statement)).first()
+
+    async def is_manual(self, account_id: uuid.UUID) -> bool:
+        """Is the account's current assignment excluded from rule re-alignment?"""
+        row = await self.current(account_id)
+        return row is not None and bool(row.excluded_from_realignment)
+
+    async def record(
+        self,
+        account_id: uuid.UUID,
+        territory_id: Any,
+        owner_id: Any,
+        *,
+        cause: AssignmentCause,
+        rule_id: uuid.UUID | None,
+        by: uuid.UUID | None,
+        now: dt.datetime,
+    ) -> None:
+        """Close the open assignment at ``now`` and open the new one from ``now``."""
+        await self.session.execute(
+            sa.update(assignments)
+            .where(assignments.c.account_id == account_id, assignments.c.valid_to.is_(None))
+            .values(valid_to=now)
+        )
+        await self.session.execute(
+            sa.insert(assignments).values(
+                id=new_id(),
+                account_id=account_id,
+                territory_id=_uuid(territory_id),
+                owner_id=_uuid(owner_id),
+                valid_from=now,
+                valid_to=None,
+                cause=cause.value,
+                rule_id=rule_id,
+                assigned_by=by,
+                excluded_from_realignment=cause == AssignmentCause.MANUAL,
+            )
+        )
+
+    def history_statement(self, account_id: uuid.UUID) -> sa.Select[Any]:
+        """Every assignment of an account (the pager orders them by id: oldest first)."""
+        return sa.select(assignments).where(assignments.c.account_id == account_id)
+
+    async def owner_on(self, account_id: uuid.UUID, at: dt.datetime) -> sa.Row[Any] | None:
+        """The assignment in force for ``account_id`` at instant ``at`` (who owned it), or None."""
+        statement = (
+            sa.select(assignments)
+            .where(
+                assignments.c.account_id == account_id,
+                assignments.c.valid_from <= at,
+                sa.or_(assignments.c.valid_to.is_(None), assignments.c.valid_to > at),
+            )
+            .order_by(assignments.c.valid_from.desc(), assignments.c.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).first()
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
