@@ -10,10 +10,8 @@ accounts between territories over REST while the reps have edits of their contac
 queued, while one of them pushes. Every poison mutation is rejected with its code and blocks
 nothing behind it.
 
-The move and the push run at the same time on SQLite (its writers are serialized). On
-PostgreSQL they are interleaved, one after the other, unless ``OUTPOST_SIM_CONCURRENT_MOVES=1``:
-truly concurrent there, a child edited while its parent moves can keep the parent's old scope
-key until the writer serializes the two (issue 13 item 11, a separate change).
+The move and the push run at the same time on both backends (on PostgreSQL the writer
+serializes a child's key with its parent's move: issue 13 item 11).
 
 ``OUTPOST_SIM_SEEDS=100 pytest tests/e2e/test_simulation.py`` runs seeds 0..99.
 """
@@ -44,7 +42,6 @@ from tests.e2e.conftest import Relay, World
 
 SEEDS = list(range(int(os.environ.get("OUTPOST_SIM_SEEDS", "1"))))
 STEPS = int(os.environ.get("OUTPOST_SIM_STEPS", "60"))
-CONCURRENT_MOVES = os.environ.get("OUTPOST_SIM_CONCURRENT_MOVES") == "1"
 # on PostgreSQL any transaction open on the cluster (other databases included) delays pulls
 SETTLE_SECONDS = float(os.environ.get("OUTPOST_SIM_SETTLE_SECONDS", "90"))
 FIELDS = {"account": ("city", "industry", "region"), "contact": ("phone", "title")}
@@ -201,15 +198,11 @@ class Simulation:
                 headers={"Authorization": f"Bearer {token}"},
             ))
 
-        together = CONCURRENT_MOVES or self.world.db.dialect == "sqlite"
         mover = threading.Thread(target=move)
-        if together:
-            mover.start()
+        mover.start()
         if client is not None:
             with contextlib.suppress(OutpostError):
                 client.sync()
-        if not together:
-            mover.start()
         mover.join()
         assert answers and answers[0].status_code == 200, answers
         self.moves += 1
