@@ -14,6 +14,7 @@ from server.auth.guards import managers_only
 from server.pagination import Page
 from server.sfa.visits.models import VisitStatus
 from server.sfa.visits.repository import VisitFilters
+from server.sfa.visits.route import DayRoute
 from server.sfa.visits.service import VisitService
 from server.sfa.visits.sync import VisitRecord
 from server.sync.registry import Principal
@@ -55,6 +56,19 @@ class VisitController(Controller):
             planned_to=planned_to,
         )
         return await service.list_visits(filters, cursor=cursor, limit=limit)
+
+    @get("/route")
+    async def day_route(
+        self,
+        service: NamedDependency[VisitService],
+        rep_id: FromQuery[uuid.UUID],
+        date: FromQuery[dt.date],
+        start_latitude: FromQuery[float | None] = None,
+        start_longitude: FromQuery[float | None] = None,
+    ) -> DayRoute:
+        """The rep's planned visits of the day ``date`` (their time zone) in the suggested
+        order, each with the distance from the previous point; reps compute it with the SDK."""
+        return await service.day_route(rep_id, date, (start_latitude, start_longitude))
 
     @get("/{visit_id:uuid}")
     async def get_visit(

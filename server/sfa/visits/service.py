@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 import msgspec
 
+from rules.geo import is_valid_position
+from rules.routes import plan_day
 from server.db import Database
 from server.errors import NotFound, ValidationFailed
 from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
 from server.sfa.scopes import visibility
-from server.sfa.visits.repository import VisitFilters, filtered_visits, visible_visits, visits
+from server.sfa.visits.repository import (
+    VisitFilters,
+    day_bounds,
+    filtered_visits,
+    planned_visits_of_day,
+    rep_timezone,
+    visible_visits,
+    visits,
+)
+from server.sfa.visits.route import DayRoute, RouteStop
 from server.sfa.visits.sync import VisitRecord
 from server.sync.registry import Principal
 
@@ -63,3 +75,57 @@ class VisitService:
         if row is None:
             raise NotFound(f"visit {visit_id} not found", field="visit_id")
         return visit_record(row)
+
+    async def day_route(
+        self, rep_id: uuid.UUID, day: dt.date, start: tuple[float | None, float | None]
+    ) -> DayRoute:
+        """The rep's planned visits of the day (in the rep's time zone) in the suggested order
+        (``rules.routes``), from ``start`` or, without one, the first planned visit's account."""
+        latitude, longitude = start
+        if (latitude is None) != (longitude is None):
+            missing = "start_longitude" if longitude is None else "start_latitude"
+            raise ValidationFailed("give both start_latitude and start_longitude", field=missing)
+        position = None
+        if latitude is not None and longitude is not None:
+            if not is_valid_position(latitude, longitude):
+                field = "start_latitude" if not -90 <= latitude <= 90 else "start_longitude"
+                raise ValidationFailed("the start is not a position on Earth", field=field)
+            position = (latitude, longitude)
+        async with self.db.reading() as session:
+            seen = await visibility(session, self.principal)
+            zone = (await session.execute(rep_timezone(rep_id))).scalar_one_or_none()
+            if zone is None:
+                raise NotFound(f"user {rep_id} not found", field="rep_id")
+            start_at, end_at = day_bounds(day, zone)
+            statement = planned_visits_of_day(seen, rep_id, start_at, end_at)
+            rows = (await session.execute(statement)).all()
+        located = {
+            str(row.id): (row.latitude, row.longitude)
+            for row in rows
+            if row.latitude is not None and row.longitude is not None
+        }
+        plan = plan_day(position, [(str(row.id), located.get(str(row.id))) for row in rows])
+        by_id = {str(row.id): row for row in rows}
+
+        def stop(key: str, distance: float | None) -> RouteStop:
+            row = by_id[key]
+            return RouteStop(
+                visit_id=row.id,
+                account_id=row.account_id,
+                account_name=row.account_name,
+                planned_at=row.planned_at,
+                latitude=row.latitude,
+                longitude=row.longitude,
+                distance_m=distance,
+            )
+
+        stops = [stop(leg.key, leg.distance_m) for leg in plan.route.legs]
+        stops += [stop(key, None) for key in plan.unlocated]
+        return DayRoute(
+            rep_id=rep_id,
+            date=day,
+            start_latitude=plan.start[0] if plan.start else None,
+            start_longitude=plan.start[1] if plan.start else None,
+            total_m=plan.route.total_m,
+            stops=stops,
+        )

@@ -1,0 +1,44 @@
+"""Offline visit helpers: the day's route and the check-in verdict, with the server's rules.
+
+They read the local store only (no network), so a rep sees the same order and the same verdict
+the server computes (``rules.routes``, ``rules.geo``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from rules.routes import DayPlan, Position, plan_day
+
+
+def _position(account: dict[str, Any] | None) -> Position | None:
+    if account is None or account.get("latitude") is None or account.get("longitude") is None:
+        return None
+    return float(account["latitude"]), float(account["longitude"])
+
+
+def day_route(
+    client: Any, day: dt.date, start: Position | None = None, zone: str | None = None
+) -> DayPlan:
+    """The logged-in rep's planned visits of ``day`` (in ``zone``, default the user's time zone)
+    in the suggested order; ``GET /visits/route`` answers the same for the same records."""
+    user = client.user
+    if user is None:
+        raise RuntimeError("log in first: the route is the logged-in rep's")
+    tz = zoneinfo.ZoneInfo(zone or user.timezone or "UTC")
+    begin = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    planned = client.query("visit", {"rep_id": user.id, "status": "planned"})
+
+    def at(visit: dict[str, Any]) -> dt.datetime:
+        return dt.datetime.fromisoformat(str(visit["planned_at"]).replace("Z", "+00:00"))
+
+    todays = sorted(
+        (v for v in planned if v.get("planned_at") and begin <= at(v) < end),
+        key=lambda v: (at(v), v["id"]),
+    )
+    return plan_day(
+        start, [(v["id"], _position(client.get("account", v["account_id"]))) for v in todays]
+    )
