@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 from typing import Any
 
+from rules.geo import DEFAULT_CHECKIN_RADIUS_M, CheckInMeasure, measure_check_in, radius_for
 from rules.routes import DayPlan, Position, plan_day
 
 
@@ -42,3 +44,27 @@ def day_route(
     return plan_day(
         start, [(v["id"], _position(client.get("account", v["account_id"]))) for v in todays]
     )
+
+
+def check_in_verdict(
+    client: Any,
+    visit_id: str,
+    latitude: float,
+    longitude: float,
+    accuracy_m: float | None,
+    *,
+    radius_m: float = DEFAULT_CHECKIN_RADIUS_M,
+    radius_by_segment: Mapping[str, float] | None = None,
+) -> CheckInMeasure:
+    """The verdict the server will give this check-in of a local visit: distance to its account,
+    ``inside`` / ``outside`` / ``uncertain`` (None without the account's position).
+
+    ``radius_m`` and ``radius_by_segment`` are the server's ``visit_checkin_radius_m`` and
+    ``visit_checkin_radius_by_segment`` settings (the app is configured with the same values)."""
+    visit = client.get("visit", visit_id)
+    if visit is None:
+        raise KeyError(f"visit {visit_id} is not on this device")
+    account = client.get("account", visit["account_id"])
+    segment = account.get("segment") if account else None
+    radius = radius_for(segment, radius_by_segment or {}, radius_m)
+    return measure_check_in(_position(account), latitude, longitude, accuracy_m, radius)

@@ -50,6 +50,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ready_max_pull_lag_seconds: float = 30.0
     # a pushed hybrid logical clock more than this ahead of the server's time is clamped to it
     sync_max_clock_skew_seconds: int = 300
+    # visits (docs/visits.md): a check-in within this radius of the account is at the customer;
+    # per segment: "government=300,consumer=150" (an account's segment's radius, else the default)
+    visit_checkin_radius_m: float = 200.0
+    visit_checkin_radius_by_segment: str = ""
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

@@ -21,6 +21,14 @@ class VisitStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class CheckInVerdict(enum.StrEnum):
+    """Where the check-in was, given the phone's accuracy (``rules.geo.checkin_verdict``)."""
+
+    INSIDE = "inside"  # the whole accuracy circle is within the radius
+    OUTSIDE = "outside"  # the whole accuracy circle is beyond it
+    UNCERTAIN = "uncertain"  # the accuracy circle straddles the radius
+
+
 class VisitRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A visit on the wire."""
 
@@ -36,6 +44,8 @@ class VisitRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     check_in_accuracy_m: float | None = None
     check_in_distance_m: float | None = None
     check_in_flagged: bool = False
+    check_in_verdict: CheckInVerdict | None = None
+    check_in_radius_m: float | None = None
     check_out_at: AwareDateTime | None = None
     check_out_latitude: float | None = None
     check_out_longitude: float | None = None
@@ -78,7 +88,7 @@ VISIT = EntityDef(
     record=VisitRecord,
     server_fields=ENGINE_FIELDS
     | {"status"}
-    | {f"check_in_{name}" for name in CHECK_FIELDS}
+    | {f"check_in_{name}" for name in (*CHECK_FIELDS, "verdict", "radius_m")}
     | {f"check_out_{name}" for name in CHECK_FIELDS},
     actions={"check_in": CheckInParams, "check_out": CheckOutParams, "cancel": CancelParams},
 )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from client_sdk.visits import day_route
+import pytest
+
+from client_sdk.visits import check_in_verdict, day_route
 from tests.builders import issue_token
 from tests.e2e.conftest import World
 
@@ -55,3 +57,35 @@ def test_the_sdk_computes_the_same_route_offline_as_the_server(world: World) -> 
     assert offline.route.total_m == served["total_m"]
     assert len(offline.route.order) == 6
     assert day_route(device, DAY + dt.timedelta(days=1)).route.order == []
+
+
+@pytest.mark.parametrize(
+    ("north_deg", "accuracy", "verdict"),
+    [(0.001, 10.0, "inside"), (0.0017, 30.0, "uncertain"), (0.01, 10.0, "outside")],
+)
+def test_the_sdk_shows_the_servers_check_in_verdict_offline(
+    world: World, north_deg: float, accuracy: float, verdict: str
+) -> None:
+    _manager, rep = planned_day(world, stops=1)
+    device = world.device(rep, "phone")
+    device.sync()
+    [visit] = device.query("visit")
+    here = (PARIS[0] + north_deg, PARIS[1])
+    offline = check_in_verdict(device, visit["id"], *here, accuracy)
+    assert offline.verdict == verdict
+    device.action(
+        "visit",
+        visit["id"],
+        "check_in",
+        {
+            "at": dt.datetime.now(dt.UTC).isoformat(),
+            "latitude": here[0],
+            "longitude": here[1],
+            "accuracy_m": accuracy,
+        },
+    )
+    device.sync()
+    served = world.load("visit", visit["id"])
+    assert served is not None
+    assert served["check_in_verdict"] == verdict
+    assert served["check_in_distance_m"] == offline.distance_m

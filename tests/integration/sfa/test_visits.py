@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
+from rules.geo import DEFAULT_CHECKIN_RADIUS_M
 from server.errors import DomainError, NotFound, ValidationFailed
-from server.sfa.visits.rules import CHECKIN_MAX_DISTANCE_M
 from server.sync.registry import Policy
 from tests.builders import make_user
 from tests.synctools import act_as, create_as, device_for, insert_account, registry, writer
@@ -58,6 +58,7 @@ async def test_check_in_near_the_account_computes_the_distance_and_is_not_flagge
     assert done["status"] == "checked_in"
     assert done["check_in_distance_m"] == pytest.approx(111.2, abs=0.1)
     assert done["check_in_flagged"] is False
+    assert (done["check_in_verdict"], done["check_in_radius_m"]) == ("inside", 200.0)
     assert done["check_in_accuracy_m"] == 12.5
     assert done["check_in_at"] == "2030-05-06T12:00:00Z"
     assert done["version"] == 2
@@ -67,10 +68,39 @@ async def test_a_far_check_in_is_flagged(db) -> None:
     rep = await make_user(db, "rep")
     visit = await planned_visit(db, rep)
     done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 0.02))  # 2.2 km
-    assert done["check_in_distance_m"] > CHECKIN_MAX_DISTANCE_M
+    assert done["check_in_distance_m"] > DEFAULT_CHECKIN_RADIUS_M
     assert done["check_in_distance_m"] == pytest.approx(2223.9, abs=1)
     assert done["check_in_flagged"] is True
+    assert done["check_in_verdict"] == "outside"
     assert done["status"] == "checked_in"  # flagged, not refused: the manager decides
+
+
+async def test_a_check_in_whose_accuracy_straddles_the_radius_is_uncertain(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    # 0.0017 degree north: 189 m, inside 200 m, but the phone is only sure to 30 m
+    done = await act_as(
+        db, rep, "visit", visit["id"], "check_in", check(NOON, 0.0017, accuracy_m=30)
+    )
+    assert done["check_in_distance_m"] == pytest.approx(189.0, abs=0.1)
+    assert (done["check_in_verdict"], done["check_in_flagged"]) == ("uncertain", True)
+
+
+async def test_the_radius_is_a_setting_per_account_segment(db) -> None:
+    from server.app import build_registry
+    from server.settings import Settings
+    from server.sync.writer import ChangeWriter
+
+    rules = Settings(visit_checkin_radius_m=100.0, visit_checkin_radius_by_segment="government=500")
+    w = ChangeWriter(build_registry(rules))
+    rep = await make_user(db, "rep")
+    ministry = await planned_visit(db, rep, segment="government")
+    shop = await planned_visit(db, rep, segment="small_business")
+    here = check(NOON, 0.0027)  # 300 m north
+    far_ministry = await act_as(db, rep, "visit", ministry["id"], "check_in", here, w=w)
+    far_shop = await act_as(db, rep, "visit", shop["id"], "check_in", here, w=w)
+    assert (far_ministry["check_in_verdict"], far_ministry["check_in_radius_m"]) == ("inside", 500)
+    assert (far_shop["check_in_verdict"], far_shop["check_in_radius_m"]) == ("outside", 100)
 
 
 async def test_an_account_without_coordinates_gives_no_distance(db) -> None:
@@ -79,6 +109,7 @@ async def test_an_account_without_coordinates_gives_no_distance(db) -> None:
     done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 1.0))
     assert done["check_in_distance_m"] is None
     assert done["check_in_flagged"] is False
+    assert done["check_in_verdict"] is None
 
 
 async def test_check_out_completes_the_visit_and_appends_notes(db) -> None:
@@ -238,7 +269,7 @@ async def test_managers_list_the_visits_of_their_reps_and_filter_far_check_ins(c
 
     flagged = await client.get("/visits", params={"flagged": "true"}, headers=headers)
     assert [item["id"] for item in flagged.json()["items"]] == [far["id"]]
-    assert flagged.json()["items"][0]["check_in_distance_m"] > CHECKIN_MAX_DISTANCE_M
+    assert flagged.json()["items"][0]["check_in_distance_m"] > DEFAULT_CHECKIN_RADIUS_M
     one = await client.get(f"/visits/{near['id']}", headers=headers)
     assert one.status_code == 200 and one.json()["status"] == "planned"
     outside = await client.get(f"/visits/{hidden['id']}", headers=headers)
@@ -310,9 +341,7 @@ async def test_check_in_pushed_offline_is_measured_by_the_server(client, db) -> 
     )
 
 
-async def test_a_follow_up_moved_on_two_devices_at_once_keeps_the_earlier_date(
-    client, db
-) -> None:
+async def test_a_follow_up_moved_on_two_devices_at_once_keeps_the_earlier_date(client, db) -> None:
     rep = await make_user(db, "rep")
     visit = await planned_visit(db, rep)
     phone, tablet = await device_for(client, db, rep), await device_for(client, db, rep)

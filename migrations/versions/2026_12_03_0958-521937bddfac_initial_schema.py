@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e389fde92e65
+Revision ID: 521937bddfac
 Revises:
-Create Date: 2026-12-03 09:47:33.945916
+Create Date: 2026-12-03 09:58:32.756609
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "e389fde92e65"
+revision: str = "521937bddfac"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -813,6 +813,19 @@ def upgrade() -> None:
         sa.Column("check_in_accuracy_m", sa.Float(), nullable=True),
         sa.Column("check_in_distance_m", sa.Float(), nullable=True),
         sa.Column("check_in_flagged", sa.Boolean(), nullable=False),
+        sa.Column(
+            "check_in_verdict",
+            sa.Enum(
+                "inside",
+                "outside",
+                "uncertain",
+                name="checkinverdict",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=True,
+        ),
+        sa.Column("check_in_radius_m", sa.Float(), nullable=True),
         sa.Column("check_out_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("check_out_latitude", sa.Float(), nullable=True),
         sa.Column("check_out_longitude", sa.Float(), nullable=True),

@@ -1,0 +1,85 @@
+"""Measuring a check-in or check-out on the server: the account's place, the radius from the
+settings, and the verdict of ``rules.geo`` (the SDK runs the same rule offline)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from protocol.entities.visits import CheckInParams
+from rules.geo import measure_check_in, parse_radius_by_segment, radius_for
+from server.settings import Settings
+from server.sfa.accounts.models import Account
+
+
+@dataclass(frozen=True)
+class VisitRules:
+    """The visit settings the actions apply, read once when the app is built."""
+
+    radius_m: float
+    radius_by_segment: Mapping[str, float]
+
+    @classmethod
+    def of(cls, settings: Settings) -> VisitRules:
+        """The rules of ``settings`` (a malformed per-segment radius fails at startup)."""
+        return cls(
+            radius_m=settings.visit_checkin_radius_m,
+            radius_by_segment=parse_radius_by_segment(settings.visit_checkin_radius_by_segment),
+        )
+
+
+@dataclass(frozen=True)
+class AccountPlace:
+    """Where the account is (None without coordinates) and its segment."""
+
+    position: tuple[float, float] | None
+    segment: str | None
+
+
+async def account_place(session: AsyncSession, account_id: Any) -> AccountPlace:
+    """The account's position and segment."""
+    row = (
+        await session.execute(
+            sa.select(Account.latitude, Account.longitude, Account.segment).where(
+                Account.id == uuid.UUID(str(account_id))
+            )
+        )
+    ).first()
+    if row is None:
+        return AccountPlace(None, None)
+    position = None
+    if row.latitude is not None and row.longitude is not None:
+        position = (row.latitude, row.longitude)
+    return AccountPlace(position, str(row.segment) if row.segment is not None else None)
+
+
+async def measured(
+    session: AsyncSession,
+    rules: VisitRules,
+    current: dict[str, Any],
+    params: CheckInParams,
+    prefix: str,
+) -> dict[str, Any]:
+    """The ``<prefix>_*`` fields of a check-in or check-out as the server measures them."""
+    place = await account_place(session, current["account_id"])
+    radius = radius_for(place.segment, rules.radius_by_segment, rules.radius_m)
+    measure = measure_check_in(
+        place.position, params.latitude, params.longitude, params.accuracy_m, radius
+    )
+    changes: dict[str, Any] = {
+        f"{prefix}_at": params.at,
+        f"{prefix}_latitude": params.latitude,
+        f"{prefix}_longitude": params.longitude,
+        f"{prefix}_accuracy_m": params.accuracy_m,
+        f"{prefix}_distance_m": measure.distance_m,
+        f"{prefix}_flagged": measure.flagged,
+    }
+    if prefix == "check_in":
+        changes["check_in_verdict"] = measure.verdict.value if measure.verdict else None
+        changes["check_in_radius_m"] = radius
+    return changes
