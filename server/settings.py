@@ -54,6 +54,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # per segment: "government=300,consumer=150" (an account's segment's radius, else the default)
     visit_checkin_radius_m: float = 200.0
     visit_checkin_radius_by_segment: str = ""
+    # a check-in more than this before the planned time is refused (``before_plan``); its time
+    # may be ahead of the server's by sync_max_clock_skew_seconds at most (``time_in_future``)
+    visit_checkin_early_hours: int = 12
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

@@ -3,16 +3,22 @@ settings, and the verdict of ``rules.geo`` (the SDK runs the same rule offline).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol.entities.fields import AwareDateTime
 from protocol.entities.visits import CheckInParams
 from rules.geo import measure_check_in, parse_radius_by_segment, radius_for
+from rules.visits import check_in_time_problem
+from server.db import utcnow
+from server.errors import ValidationFailed
 from server.settings import Settings
 from server.sfa.accounts.models import Account
 
@@ -23,6 +29,8 @@ class VisitRules:
 
     radius_m: float
     radius_by_segment: Mapping[str, float]
+    max_skew: dt.timedelta
+    early: dt.timedelta
 
     @classmethod
     def of(cls, settings: Settings) -> VisitRules:
@@ -30,6 +38,8 @@ class VisitRules:
         return cls(
             radius_m=settings.visit_checkin_radius_m,
             radius_by_segment=parse_radius_by_segment(settings.visit_checkin_radius_by_segment),
+            max_skew=dt.timedelta(seconds=settings.sync_max_clock_skew_seconds),
+            early=dt.timedelta(hours=settings.visit_checkin_early_hours),
         )
 
 
@@ -83,3 +93,24 @@ async def measured(
         changes["check_in_verdict"] = measure.verdict.value if measure.verdict else None
         changes["check_in_radius_m"] = radius
     return changes
+
+
+class StoredTime(msgspec.Struct):
+    """A stored time of the visit record, typed."""
+
+    at: AwareDateTime | None
+
+
+def stored_time(value: Any) -> dt.datetime | None:
+    """A time field of the current record (a wire string) as an aware datetime."""
+    return msgspec.convert({"at": value}, StoredTime, strict=False).at
+
+
+def check_time(rules: VisitRules, at: dt.datetime, planned_at: dt.datetime | None) -> None:
+    """Refuse a check-in/out time that cannot be true (``rules.visits``), field ``at``."""
+    problem = check_in_time_problem(
+        at, now=utcnow(), planned_at=planned_at, max_skew=rules.max_skew, early=rules.early
+    )
+    if problem is not None:
+        code, message = problem
+        raise ValidationFailed(message, field="at", code=code)

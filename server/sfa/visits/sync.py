@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
-from protocol.entities.fields import AwareDateTime
 from protocol.entities.visits import (
     VISIT,
     CancelParams,
@@ -19,18 +16,12 @@ from server.errors import ValidationFailed
 from server.settings import Settings
 from server.sfa.calendar.wire import appended, check_owner, check_record, ensure_transition, typed
 from server.sfa.visits.account_scope import scope_of_account_child
-from server.sfa.visits.checkin import VisitRules, measured
+from server.sfa.visits.checkin import VisitRules, check_time, measured, stored_time
 from server.sfa.visits.models import Visit
 from server.sfa.visits.rules import ALLOWED_FROM, earliest_follow_up
 from server.sync.registry import ActionContext, ActionHandler, EntitySpec, Policy, Rule
 
 __all__ = ["VisitRecord", "visit_spec"]
-
-
-class CheckInAt(msgspec.Struct):
-    """The stored check-in time, typed."""
-
-    at: AwareDateTime
 
 
 def ensure_allowed(action: str, current: dict[str, Any]) -> None:
@@ -47,6 +38,7 @@ def check_in_action(rules: VisitRules) -> ActionHandler:
         """Record the arrival, its distance to the account and its verdict."""
         ensure_allowed("check_in", current)
         values = typed(params, CheckInParams)
+        check_time(rules, values.at, stored_time(current.get("planned_at")))
         return {
             "status": VisitStatus.CHECKED_IN.value,
             **await measured(ctx.session, rules, current, values, "check_in"),
@@ -72,9 +64,10 @@ async def _check_out(
 ) -> dict[str, Any]:
     ensure_allowed("check_out", current)
     values = typed(params, CheckOutParams)
-    checked_in_at = typed({"at": current["check_in_at"]}, CheckInAt).at
-    if values.at < checked_in_at:
+    checked_in_at = stored_time(current["check_in_at"])
+    if checked_in_at is not None and values.at < checked_in_at:
         raise ValidationFailed("check-out cannot be before check-in", field="at")
+    check_time(rules, values.at, None)
     changes = {
         "status": VisitStatus.COMPLETED.value,
         **await measured(ctx.session, rules, current, values, "check_out"),

@@ -14,7 +14,15 @@ from tests.builders import make_user
 from tests.synctools import act_as, create_as, device_for, insert_account, registry, writer
 
 SHANGHAI = (31.2304, 121.4737)
-NOON = dt.datetime(2030, 5, 6, 12, 0, tzinfo=dt.UTC)
+# check-in times are never ahead of the server's clock (beyond the skew), nor entered an hour
+# after the fact (a make-up): the visits of these tests start 50 minutes ago
+NOON = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=50)
+
+
+@pytest.fixture(autouse=True)
+def _visits_start_50_minutes_ago() -> None:
+    global NOON
+    NOON = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=50)
 
 
 def iso(value: dt.datetime) -> str:
@@ -60,7 +68,7 @@ async def test_check_in_near_the_account_computes_the_distance_and_is_not_flagge
     assert done["check_in_flagged"] is False
     assert (done["check_in_verdict"], done["check_in_radius_m"]) == ("inside", 200.0)
     assert done["check_in_accuracy_m"] == 12.5
-    assert done["check_in_at"] == "2030-05-06T12:00:00Z"
+    assert done["check_in_at"] == iso(NOON)
     assert done["version"] == 2
 
 
@@ -358,3 +366,74 @@ async def test_a_follow_up_moved_on_two_devices_at_once_keeps_the_earlier_date(c
     assert (conflict["kept"], conflict["rule"]) == ("theirs", "earliest_follow_up")
     held, _ = await tablet.snapshot()
     assert held[("visit", visit["id"])]["next_follow_up_on"] == "2030-06-01"
+
+
+# --- visits are dated when they happened -------------------------------------------------
+
+
+async def test_a_check_in_time_beyond_the_clock_skew_is_refused_with_code_and_field(db) -> None:
+    from server.settings import Settings
+
+    skew = dt.timedelta(seconds=Settings().sync_max_clock_skew_seconds)
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    ahead = dt.datetime.now(dt.UTC) + skew + dt.timedelta(minutes=1)
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_in", check(ahead))
+    assert (caught.value.code, caught.value.field) == ("time_in_future", "at")
+    async with db.transaction() as session:
+        stored = await writer().load(session, "visit", uuid.UUID(visit["id"]))
+    assert (stored["status"], stored["check_in_at"]) == ("planned", None)
+    # a phone clock a little ahead, within the skew, is believed
+    within = dt.datetime.now(dt.UTC).replace(microsecond=0) + skew - dt.timedelta(minutes=1)
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", check(within))
+    assert done["check_in_at"] == iso(within)
+
+
+async def test_a_check_out_time_beyond_the_clock_skew_is_refused(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON))
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_out", check(NOON + dt.timedelta(days=1)))
+    assert (caught.value.code, caught.value.field) == ("time_in_future", "at")
+
+
+async def test_a_check_in_long_before_the_planned_time_is_refused(db) -> None:
+    rep = await make_user(db, "rep")
+    account_id = await insert_account(
+        db, owner_id=rep.id, latitude=SHANGHAI[0], longitude=SHANGHAI[1]
+    )
+    tomorrow = NOON + dt.timedelta(days=1)
+    visit = await create_as(
+        db, rep, "visit", {"account_id": str(account_id), "planned_at": iso(tomorrow)}
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON))  # 24 h early
+    assert (caught.value.code, caught.value.field) == ("before_plan", "at")
+    # arriving early within the window (12 h by default) is a check-in of that visit
+    early = await planned_visit(db, rep)
+    async with db.transaction() as session:
+        await writer().update(
+            session,
+            "visit",
+            uuid.UUID(early["id"]),
+            {"planned_at": NOON + dt.timedelta(hours=11)},
+            principal=None,
+        )
+    done = await act_as(db, rep, "visit", early["id"], "check_in", check(NOON))
+    assert done["status"] == "checked_in"
+
+
+async def test_a_check_in_synced_later_is_dated_when_it_happened(client, db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    phone = await device_for(client, db, rep)
+    happened = NOON + dt.timedelta(minutes=20)  # 30 minutes ago, offline until now
+    [result] = await phone.push(
+        phone.mutation("visit", visit["id"], "visit.check_in", check(happened), base_version=1)
+    )
+    assert result["status"] == "applied", result
+    assert result["record"]["check_in_at"] == iso(happened)
+    synced = dt.datetime.fromisoformat(result["record"]["updated_at"].replace("Z", "+00:00"))
+    assert synced - happened > dt.timedelta(minutes=29)  # the sync time is not the visit's
