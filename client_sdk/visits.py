@@ -13,6 +13,7 @@ from typing import Any
 
 from rules.geo import DEFAULT_CHECKIN_RADIUS_M, CheckInMeasure, measure_check_in, radius_for
 from rules.routes import DayPlan, Position, plan_day
+from rules.visits import needs_makeup
 
 
 def _position(account: dict[str, Any] | None) -> Position | None:
@@ -68,3 +69,17 @@ def check_in_verdict(
     segment = account.get("segment") if account else None
     radius = radius_for(segment, radius_by_segment or {}, radius_m)
     return measure_check_in(_position(account), latitude, longitude, accuracy_m, radius)
+
+
+def makeup_needed(
+    measure: CheckInMeasure,
+    at: dt.datetime,
+    *,
+    now: dt.datetime | None = None,
+    makeup_after_minutes: int = 60,
+) -> bool:
+    """True when the server will ask this check-in for a make-up reason (补签): outside the
+    radius, or entered more than ``makeup_after_minutes`` (the server's
+    ``visit_makeup_after_minutes``) after ``at``; the app then asks the rep for the reason."""
+    recorded = now or dt.datetime.now(dt.UTC)
+    return needs_makeup(measure.verdict, at, recorded, dt.timedelta(minutes=makeup_after_minutes))

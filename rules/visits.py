@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from protocol import errors as codes
-from protocol.entities.visits import CheckInVerdict
+from protocol.entities.visits import Approval, CheckInVerdict, VisitStatus
 
 
 def check_in_time_problem(
@@ -47,3 +47,10 @@ def needs_makeup(
     """A make-up check-in (补签): entered after the fact, or outside the radius. It needs a reason
     and a manager's approval before the visit counts."""
     return verdict is CheckInVerdict.OUTSIDE or is_after_the_fact(at, recorded_at, late_after)
+
+
+def visit_counts(status: str, approval: str) -> bool:
+    """A visit counts (compliance, the rhythm of visits) once it happened and, if it was a
+    make-up, once a manager approved it."""
+    happened = status in (VisitStatus.CHECKED_IN, VisitStatus.COMPLETED)
+    return happened and approval in (Approval.NONE, Approval.APPROVED)

@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # a check-in more than this before the planned time is refused (``before_plan``); its time
     # may be ahead of the server's by sync_max_clock_skew_seconds at most (``time_in_future``)
     visit_checkin_early_hours: int = 12
+    # a check-in entered more than this after the time it claims is a make-up (补签): it needs a
+    # reason and a manager's approval, like a check-in outside the radius
+    visit_makeup_after_minutes: int = 60
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from client_sdk.visits import check_in_verdict, day_route
+from client_sdk.visits import check_in_verdict, day_route, makeup_needed
 from tests.builders import issue_token
 from tests.e2e.conftest import World
 
@@ -73,19 +73,21 @@ def test_the_sdk_shows_the_servers_check_in_verdict_offline(
     here = (PARIS[0] + north_deg, PARIS[1])
     offline = check_in_verdict(device, visit["id"], *here, accuracy)
     assert offline.verdict == verdict
-    device.action(
-        "visit",
-        visit["id"],
-        "check_in",
-        {
-            "at": dt.datetime.now(dt.UTC).isoformat(),
-            "latitude": here[0],
-            "longitude": here[1],
-            "accuracy_m": accuracy,
-        },
-    )
+    now = dt.datetime.now(dt.UTC)
+    params: dict[str, object] = {
+        "at": now.isoformat(),
+        "latitude": here[0],
+        "longitude": here[1],
+        "accuracy_m": accuracy,
+    }
+    if makeup_needed(offline, now):  # the app asks the rep why
+        params["makeup_reason"] = "geo_anomaly"
+    assert makeup_needed(offline, now) == (verdict == "outside")
+    device.action("visit", visit["id"], "check_in", params)
     device.sync()
     served = world.load("visit", visit["id"])
     assert served is not None
     assert served["check_in_verdict"] == verdict
     assert served["check_in_distance_m"] == offline.distance_m
+    assert served["approval"] == ("pending" if verdict == "outside" else "none")
+    assert device.rejected_mutations() == []

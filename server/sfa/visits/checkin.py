@@ -13,10 +13,12 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol import errors as codes
+from protocol import hlc as hlcs
 from protocol.entities.fields import AwareDateTime
-from protocol.entities.visits import CheckInParams
+from protocol.entities.visits import Approval, CheckInParams, PositionParams
 from rules.geo import measure_check_in, parse_radius_by_segment, radius_for
-from rules.visits import check_in_time_problem
+from rules.visits import check_in_time_problem, needs_makeup
 from server.db import utcnow
 from server.errors import ValidationFailed
 from server.settings import Settings
@@ -31,6 +33,7 @@ class VisitRules:
     radius_by_segment: Mapping[str, float]
     max_skew: dt.timedelta
     early: dt.timedelta
+    makeup_after: dt.timedelta
 
     @classmethod
     def of(cls, settings: Settings) -> VisitRules:
@@ -40,6 +43,7 @@ class VisitRules:
             radius_by_segment=parse_radius_by_segment(settings.visit_checkin_radius_by_segment),
             max_skew=dt.timedelta(seconds=settings.sync_max_clock_skew_seconds),
             early=dt.timedelta(hours=settings.visit_checkin_early_hours),
+            makeup_after=dt.timedelta(minutes=settings.visit_makeup_after_minutes),
         )
 
 
@@ -72,7 +76,7 @@ async def measured(
     session: AsyncSession,
     rules: VisitRules,
     current: dict[str, Any],
-    params: CheckInParams,
+    params: PositionParams,
     prefix: str,
 ) -> dict[str, Any]:
     """The ``<prefix>_*`` fields of a check-in or check-out as the server measures them."""
@@ -114,3 +118,28 @@ def check_time(rules: VisitRules, at: dt.datetime, planned_at: dt.datetime | Non
     if problem is not None:
         code, message = problem
         raise ValidationFailed(message, field="at", code=code)
+
+
+def recorded_at(hlc: str) -> dt.datetime:
+    """When the phone recorded the mutation, by its clock (the physical part of its hybrid
+    logical clock, already bounded by the server's time plus the skew)."""
+    ms, _counter, _node = hlcs.decode(hlc)
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+def makeup(rules: VisitRules, params: CheckInParams, verdict: Any, hlc: str) -> dict[str, Any]:
+    """The make-up fields of a check-in: pending approval with its reason when it is one (a
+    late entry or outside the radius); ``makeup_reason_required`` when the reason is missing."""
+    if not needs_makeup(verdict, params.at, recorded_at(hlc), rules.makeup_after):
+        return {"approval": Approval.NONE.value}
+    if params.makeup_reason is None:
+        raise ValidationFailed(
+            "a check-in after the fact or outside the radius needs a make-up reason",
+            field="makeup_reason",
+            code=codes.MAKEUP_REASON_REQUIRED,
+        )
+    return {
+        "approval": Approval.PENDING.value,
+        "makeup_reason": params.makeup_reason.value,
+        "makeup_note": params.makeup_note or "",
+    }

@@ -5,24 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.auth.guards import managers_only
 from server.pagination import Page
-from server.sfa.visits.models import VisitStatus
+from server.sfa.visits.models import Approval, VisitStatus
 from server.sfa.visits.repository import VisitFilters
 from server.sfa.visits.route import DayRoute
-from server.sfa.visits.service import VisitService
+from server.sfa.visits.service import Decision, VisitService
 from server.sfa.visits.sync import VisitRecord
 from server.sync.registry import Principal
 
 
 def provide_visit_service(state: State, principal: NamedDependency[Principal]) -> VisitService:
     """The service for one request, wired from the app state."""
-    return VisitService(state.db, principal, state.settings)
+    return VisitService(state.db, state.writer, principal, state.settings)
 
 
 class VisitController(Controller):
@@ -43,15 +43,18 @@ class VisitController(Controller):
         account_id: FromQuery[uuid.UUID | None] = None,
         status: FromQuery[VisitStatus | None] = None,
         flagged: FromQuery[bool | None] = None,
+        approval: FromQuery[Approval | None] = None,
         planned_from: FromQuery[dt.datetime | None] = None,
         planned_to: FromQuery[dt.datetime | None] = None,
     ) -> Page[VisitRecord]:
-        """Visible visits, keyset-paginated by id; ``flagged`` finds far check-ins."""
+        """Visible visits, keyset-paginated by id; ``flagged`` finds check-ins not certainly
+        inside the radius, ``approval=pending`` the make-up check-ins waiting for a decision."""
         filters = VisitFilters(
             rep_id=rep_id,
             account_id=account_id,
             status=status,
             flagged=flagged,
+            approval=approval,
             planned_from=planned_from,
             planned_to=planned_to,
         )
@@ -76,3 +79,23 @@ class VisitController(Controller):
     ) -> VisitRecord:
         """One visit."""
         return await service.get_visit(visit_id)
+
+    @post("/{visit_id:uuid}/approve", status_code=200)
+    async def approve_makeup(
+        self,
+        service: NamedDependency[VisitService],
+        visit_id: FromPath[uuid.UUID],
+        data: JSONBody[Decision],
+    ) -> VisitRecord:
+        """Approve a pending make-up check-in: the visit counts from now on."""
+        return await service.decide(visit_id, True, data)
+
+    @post("/{visit_id:uuid}/refuse", status_code=200)
+    async def refuse_makeup(
+        self,
+        service: NamedDependency[VisitService],
+        visit_id: FromPath[uuid.UUID],
+        data: JSONBody[Decision],
+    ) -> VisitRecord:
+        """Refuse a pending make-up check-in: the visit does not count."""
+        return await service.decide(visit_id, False, data)

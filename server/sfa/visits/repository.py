@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from server.auth.models import User
 from server.sfa.accounts.models import Account
 from server.sfa.scopes import Visibility
-from server.sfa.visits.models import Visit, VisitStatus
+from server.sfa.visits.models import Approval, Visit, VisitStatus
 
 visits: sa.Table = Visit.__table__  # type: ignore[assignment]
 accounts: sa.Table = Account.__table__  # type: ignore[assignment]
@@ -26,6 +26,7 @@ class VisitFilters(msgspec.Struct, kw_only=True):
     account_id: uuid.UUID | None = None
     status: VisitStatus | None = None
     flagged: bool | None = None
+    approval: Approval | None = None
     planned_from: dt.datetime | None = None
     planned_to: dt.datetime | None = None
 
@@ -43,7 +44,7 @@ def filtered_visits(seen: Visibility, filters: VisitFilters) -> sa.Select[Any]:
     """The visible visits matching ``filters`` (unordered; the pager orders by id)."""
     statement = visible_visits(seen)
     c = visits.c
-    for name in ("rep_id", "account_id", "status"):
+    for name in ("rep_id", "account_id", "status", "approval"):
         value = getattr(filters, name)
         if value is not None:
             statement = statement.where(c[name] == value)

@@ -8,12 +8,15 @@ from typing import Any
 
 import msgspec
 
+from protocol import errors as codes
+from protocol.entities.fields import Reason
+from protocol.entities.visits import Approval
 from rules.geo import is_valid_position
 from rules.routes import plan_day
-from server.db import Database
-from server.errors import NotFound, ValidationFailed
-from server.pagination import Page, fetch_page, page_size
-from server.settings import Settings
+from server.db import utcnow
+from server.errors import Conflict, NotFound, ValidationFailed
+from server.pagination import Page, fetch_page
+from server.sfa.area_service import AreaService
 from server.sfa.scopes import visibility
 from server.sfa.visits.repository import (
     VisitFilters,
@@ -26,7 +29,6 @@ from server.sfa.visits.repository import (
 )
 from server.sfa.visits.route import DayRoute, RouteStop
 from server.sfa.visits.sync import VisitRecord
-from server.sync.registry import Principal
 
 
 def visit_record(row: Any) -> VisitRecord:
@@ -37,11 +39,14 @@ def visit_record(row: Any) -> VisitRecord:
     )
 
 
-class VisitService:
-    """Lists and reads the visits a manager may see."""
+class Decision(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A manager's approval or refusal of a make-up check-in, with an optional note."""
 
-    def __init__(self, db: Database, principal: Principal, settings: Settings) -> None:
-        self.db, self.principal, self.settings = db, principal, settings
+    note: Reason = ""
+
+
+class VisitService(AreaService):
+    """Lists and reads the visits a manager may see; decides make-up check-ins."""
 
     async def list_visits(
         self, filters: VisitFilters, *, cursor: str | None, limit: int | None
@@ -57,7 +62,7 @@ class VisitService:
             value = getattr(filters, name)
             if value is not None and value.tzinfo is None:
                 raise ValidationFailed(f"{name} needs a UTC offset", field=name)
-        size = page_size(limit, self.settings)
+        size = self._limit(limit)
         async with self.db.reading() as session:
             seen = await visibility(session, self.principal)
             rows, next_cursor = await fetch_page(
@@ -129,3 +134,30 @@ class VisitService:
             total_m=plan.route.total_m,
             stops=stops,
         )
+
+    async def decide(self, visit_id: uuid.UUID, approve: bool, decision: Decision) -> VisitRecord:
+        """Approve or refuse a pending make-up check-in (``invalid_state`` when none is pending);
+        the decision is a change of the visit, so it syncs back to the rep's devices."""
+        async with self.db.transaction() as session:
+            seen = await visibility(session, self.principal)
+            statement = visible_visits(seen).where(visits.c.id == visit_id)
+            row = (await session.execute(statement.with_for_update(of=visits))).first()
+            if row is None:
+                raise NotFound(f"visit {visit_id} not found", field="visit_id")
+            if row.approval != Approval.PENDING:
+                raise Conflict(
+                    f"the visit has no make-up check-in waiting for a decision ({row.approval})",
+                    field="approval",
+                    code=codes.INVALID_STATE,
+                    data={"approval": str(row.approval)},
+                )
+            changes = {
+                "approval": Approval.APPROVED if approve else Approval.REFUSED,
+                "approval_note": decision.note,
+                "decided_by": self.principal.user_id,
+                "decided_at": utcnow(),
+            }
+            record = await self.writer.update(
+                session, "visit", visit_id, changes, principal=self.principal
+            )
+        return msgspec.convert(record, VisitRecord)

@@ -8,6 +8,7 @@ from protocol.entities.visits import (
     VISIT,
     CancelParams,
     CheckInParams,
+    CheckInVerdict,
     CheckOutParams,
     VisitRecord,
     VisitStatus,
@@ -16,7 +17,7 @@ from server.errors import ValidationFailed
 from server.settings import Settings
 from server.sfa.calendar.wire import appended, check_owner, check_record, ensure_transition, typed
 from server.sfa.visits.account_scope import scope_of_account_child
-from server.sfa.visits.checkin import VisitRules, check_time, measured, stored_time
+from server.sfa.visits.checkin import VisitRules, check_time, makeup, measured, stored_time
 from server.sfa.visits.models import Visit
 from server.sfa.visits.rules import ALLOWED_FROM, earliest_follow_up
 from server.sync.registry import ActionContext, ActionHandler, EntitySpec, Policy, Rule
@@ -39,9 +40,14 @@ def check_in_action(rules: VisitRules) -> ActionHandler:
         ensure_allowed("check_in", current)
         values = typed(params, CheckInParams)
         check_time(rules, values.at, stored_time(current.get("planned_at")))
+        changes = await measured(ctx.session, rules, current, values, "check_in")
+        verdict = (
+            CheckInVerdict(changes["check_in_verdict"]) if changes["check_in_verdict"] else None
+        )
         return {
             "status": VisitStatus.CHECKED_IN.value,
-            **await measured(ctx.session, rules, current, values, "check_in"),
+            **changes,
+            **makeup(rules, values, verdict, ctx.hlc),
         }
 
     return check_in

@@ -39,6 +39,11 @@ def check(at: dt.datetime, lat_offset: float = 0.0, **extra: object) -> dict[str
     }
 
 
+def far_away(at: dt.datetime, lat_offset: float) -> dict[str, object]:
+    """A check-in outside the radius: a make-up, with its reason."""
+    return check(at, lat_offset, makeup_reason="geo_anomaly", makeup_note="GPS drifts here")
+
+
 async def planned_visit(db, rep, **account_overrides):
     values = {"owner_id": rep.id, "latitude": SHANGHAI[0], "longitude": SHANGHAI[1]}
     account_id = await insert_account(db, **(values | account_overrides))
@@ -75,7 +80,7 @@ async def test_check_in_near_the_account_computes_the_distance_and_is_not_flagge
 async def test_a_far_check_in_is_flagged(db) -> None:
     rep = await make_user(db, "rep")
     visit = await planned_visit(db, rep)
-    done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 0.02))  # 2.2 km
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", far_away(NOON, 0.02))  # 2.2 km
     assert done["check_in_distance_m"] > DEFAULT_CHECKIN_RADIUS_M
     assert done["check_in_distance_m"] == pytest.approx(2223.9, abs=1)
     assert done["check_in_flagged"] is True
@@ -104,7 +109,7 @@ async def test_the_radius_is_a_setting_per_account_segment(db) -> None:
     rep = await make_user(db, "rep")
     ministry = await planned_visit(db, rep, segment="government")
     shop = await planned_visit(db, rep, segment="small_business")
-    here = check(NOON, 0.0027)  # 300 m north
+    here = far_away(NOON, 0.0027)  # 300 m north
     far_ministry = await act_as(db, rep, "visit", ministry["id"], "check_in", here, w=w)
     far_shop = await act_as(db, rep, "visit", shop["id"], "check_in", here, w=w)
     assert (far_ministry["check_in_verdict"], far_ministry["check_in_radius_m"]) == ("inside", 500)
@@ -262,7 +267,7 @@ async def test_managers_list_the_visits_of_their_reps_and_filter_far_check_ins(c
     near = await planned_visit(db, rep)
     far = await planned_visit(db, rep)
     hidden = await planned_visit(db, stranger)
-    await act_as(db, rep, "visit", far["id"], "check_in", check(NOON, 0.05))
+    await act_as(db, rep, "visit", far["id"], "check_in", far_away(NOON, 0.05))
     headers = await auth_headers(db, manager)
 
     seen, cursor = [], None
@@ -322,7 +327,7 @@ async def test_check_in_pushed_offline_is_measured_by_the_server(client, db) -> 
     results = await phone.push(
         phone.mutation("visit", visit_id, "upsert", planned),
         phone.mutation("visit", visit_id, "visit.check_out", check(NOON)),  # wrong state
-        phone.mutation("visit", visit_id, "visit.check_in", check(NOON, 0.02)),  # 2.2 km away
+        phone.mutation("visit", visit_id, "visit.check_in", far_away(NOON, 0.02)),  # 2.2 km
         phone.mutation("visit", visit_id, "upsert", {"check_in_flagged": False}, base_version=1),
         phone.mutation("visit", visit_id, "upsert", {"notes": "met the buyer"}, base_version=1),
     )
@@ -437,3 +442,126 @@ async def test_a_check_in_synced_later_is_dated_when_it_happened(client, db) -> 
     assert result["record"]["check_in_at"] == iso(happened)
     synced = dt.datetime.fromisoformat(result["record"]["updated_at"].replace("Z", "+00:00"))
     assert synced - happened > dt.timedelta(minutes=29)  # the sync time is not the visit's
+
+
+# --- make-up check-ins (补签) and the manager's decision -------------------------------
+
+
+async def test_a_check_in_outside_the_radius_needs_a_reason_and_waits_for_approval(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 0.02))
+    assert (caught.value.code, caught.value.field) == ("makeup_reason_required", "makeup_reason")
+    async with db.transaction() as session:
+        stored = await writer().load(session, "visit", uuid.UUID(visit["id"]))
+    assert (stored["status"], stored["approval"]) == ("planned", "none")  # nothing written
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", far_away(NOON, 0.02))
+    assert (done["status"], done["check_in_verdict"]) == ("checked_in", "outside")
+    assert (done["approval"], done["makeup_reason"], done["makeup_note"]) == (
+        "pending",
+        "geo_anomaly",
+        "GPS drifts here",
+    )
+
+
+async def test_a_check_in_entered_after_the_fact_is_a_make_up(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    two_hours_ago = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
+    async with db.transaction() as session:  # planned for then, entered now
+        await writer().update(
+            session, "visit", uuid.UUID(visit["id"]), {"planned_at": two_hours_ago}, principal=None
+        )
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_in", check(two_hours_ago))
+    assert caught.value.code == "makeup_reason_required"
+    late = check(two_hours_ago, makeup_reason="missed_time")
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", late)
+    assert (done["check_in_verdict"], done["approval"], done["makeup_reason"]) == (
+        "inside",
+        "pending",
+        "missed_time",
+    )
+    assert done["check_in_at"] == iso(two_hours_ago)  # dated when it happened
+
+
+async def test_an_on_time_check_in_inside_is_no_make_up(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON))
+    assert (done["approval"], done["makeup_reason"]) == ("none", None)
+    other = await planned_visit(db, rep)
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", other["id"], "check_in", check(NOON, makeup_reason="lazy"))
+    assert caught.value.field == "makeup_reason"
+
+
+async def test_a_manager_approves_or_refuses_a_make_up_and_the_decision_syncs_back(
+    client, db
+) -> None:
+    from tests.builders import auth_headers
+
+    manager = await make_user(db, "manager")
+    rep = await make_user(db, "rep", manager_id=manager.id)
+    phone = await device_for(client, db, rep)
+    approved, refused, normal = [await planned_visit(db, rep) for _ in range(3)]
+    await phone.snapshot()
+    for visit in (approved, refused):
+        await act_as(db, rep, "visit", visit["id"], "check_in", far_away(NOON, 0.02))
+    await act_as(db, rep, "visit", normal["id"], "check_in", check(NOON))
+    headers = await auth_headers(db, manager)
+
+    pending = await client.get("/visits", params={"approval": "pending"}, headers=headers)
+    assert sorted(i["id"] for i in pending.json()["items"]) == sorted(
+        [approved["id"], refused["id"]]
+    )
+    yes = await client.post(
+        f"/visits/{approved['id']}/approve", json={"note": "known dead zone"}, headers=headers
+    )
+    assert yes.status_code == 200, yes.text
+    assert (yes.json()["approval"], yes.json()["approval_note"]) == ("approved", "known dead zone")
+    assert yes.json()["decided_by"] == str(manager.id) and yes.json()["decided_at"]
+    no = await client.post(f"/visits/{refused['id']}/refuse", json={}, headers=headers)
+    assert (no.status_code, no.json()["approval"]) == (200, "refused")
+
+    again = await client.post(f"/visits/{approved['id']}/refuse", json={}, headers=headers)
+    assert (again.status_code, again.json()["code"]) == (409, "invalid_state")
+    assert again.json()["data"] == {"approval": "approved"}
+    not_makeup = await client.post(f"/visits/{normal['id']}/approve", json={}, headers=headers)
+    assert (not_makeup.status_code, not_makeup.json()["data"]) == (409, {"approval": "none"})
+
+    held, _ = await phone.snapshot()
+    assert held[("visit", approved["id"])]["approval"] == "approved"
+    assert held[("visit", approved["id"])]["approval_note"] == "known dead zone"
+    assert held[("visit", refused["id"])]["approval"] == "refused"
+
+
+async def test_only_managers_who_see_the_visit_decide_and_devices_cannot(client, db) -> None:
+    from tests.builders import auth_headers
+
+    manager = await make_user(db, "manager")
+    other_manager = await make_user(db, "manager")
+    rep = await make_user(db, "rep", manager_id=manager.id)
+    visit = await planned_visit(db, rep)
+    await act_as(db, rep, "visit", visit["id"], "check_in", far_away(NOON, 0.02))
+    as_rep = await client.post(
+        f"/visits/{visit['id']}/approve", json={}, headers=await auth_headers(db, rep)
+    )
+    assert as_rep.status_code == 403
+    stranger = await client.post(
+        f"/visits/{visit['id']}/approve", json={}, headers=await auth_headers(db, other_manager)
+    )
+    assert (stranger.status_code, stranger.json()["code"]) == (404, "not_found")
+    long_note = await client.post(
+        f"/visits/{visit['id']}/approve",
+        json={"note": "x" * 501},
+        headers=await auth_headers(db, manager),
+    )
+    assert (long_note.status_code, long_note.json()["field"]) == (422, "note")
+    phone = await device_for(client, db, rep)
+    await phone.snapshot()
+    [own] = await phone.push(
+        phone.mutation("visit", visit["id"], "upsert", {"approval": "approved"}, base_version=2)
+    )
+    assert (own["status"], own["error"]["code"]) == ("rejected", "server_owned_field")
