@@ -15,7 +15,7 @@ from server.pagination import Page
 from server.sfa.visits.models import Approval, VisitStatus
 from server.sfa.visits.repository import VisitFilters
 from server.sfa.visits.route import DayRoute
-from server.sfa.visits.service import Decision, VisitService
+from server.sfa.visits.service import Decision, OverdueAccount, VisitService
 from server.sfa.visits.sync import VisitRecord
 from server.sync.registry import Principal
 
@@ -72,6 +72,17 @@ class VisitController(Controller):
         """The rep's planned visits of the day ``date`` (their time zone) in the suggested
         order, each with the distance from the previous point; reps compute it with the SDK."""
         return await service.day_route(rep_id, date, (start_latitude, start_longitude))
+
+    @get("/overdue")
+    async def overdue_accounts(
+        self,
+        service: NamedDependency[VisitService],
+        rep_id: FromQuery[uuid.UUID | None] = None,
+        today: FromQuery[dt.date | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> list[OverdueAccount]:
+        """Accounts past due for a visit by their value tier's rhythm, most overdue first."""
+        return await service.overdue_accounts(rep_id, today, limit)
 
     @get("/{visit_id:uuid}")
     async def get_visit(

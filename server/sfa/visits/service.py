@@ -9,15 +9,17 @@ from typing import Any
 import msgspec
 
 from protocol import errors as codes
-from protocol.entities.fields import Reason
+from protocol.entities.fields import AwareDateTime, Reason
 from protocol.entities.visits import Approval
 from rules.geo import is_valid_position
+from rules.rhythm import days_overdue, due_on, rhythm_of
 from rules.routes import plan_day
 from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
 from server.sfa.area_service import AreaService
 from server.sfa.scopes import visibility
+from server.sfa.visits.plan_repository import visible_accounts_with_last_visit
 from server.sfa.visits.repository import (
     VisitFilters,
     day_bounds,
@@ -37,6 +39,18 @@ def visit_record(row: Any) -> VisitRecord:
     return msgspec.convert(
         {name: mapping[name] for name in VisitRecord.__struct_fields__}, VisitRecord
     )
+
+
+class OverdueAccount(msgspec.Struct, kw_only=True):
+    """An account past due for a visit by its tier's rhythm (``rules.rhythm``)."""
+
+    account_id: uuid.UUID
+    name: str
+    value_tier: str
+    owner_id: uuid.UUID
+    last_visit_at: AwareDateTime | None
+    due_on: dt.date
+    days_overdue: int
 
 
 class Decision(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -161,3 +175,40 @@ class VisitService(AreaService):
                 session, "visit", visit_id, changes, principal=self.principal
             )
         return msgspec.convert(record, VisitRecord)
+
+    async def overdue_accounts(
+        self, rep_id: uuid.UUID | None, today: dt.date | None, limit: int | None
+    ) -> list[OverdueAccount]:
+        """Visible owned accounts past due for a visit on ``today`` (default: today, UTC), the
+        most overdue first (never visited ones first of all); at most ``limit``."""
+        size = self._limit(limit)
+        day = today or utcnow().date()
+        rhythms = self.settings.visit_rhythms
+        async with self.db.reading() as session:
+            seen = await visibility(session, self.principal)
+            rows = (await session.execute(visible_accounts_with_last_visit(seen, rep_id))).all()
+        found: list[tuple[int, OverdueAccount]] = []
+        for row in rows:
+            last = row.last_visit_at.date() if row.last_visit_at is not None else None
+            rhythm = rhythm_of(str(row.value_tier), rhythms)
+            late = days_overdue(last, rhythm, day)
+            due = due_on(last, rhythm, day)
+            if late is None or due is None:
+                continue
+            rank = -1 if last is None else late  # never visited: first
+            found.append(
+                (
+                    rank,
+                    OverdueAccount(
+                        account_id=row.id,
+                        name=row.name,
+                        value_tier=str(row.value_tier),
+                        owner_id=row.owner_id,
+                        last_visit_at=row.last_visit_at,
+                        due_on=due,
+                        days_overdue=late,
+                    ),
+                )
+            )
+        found.sort(key=lambda pair: (pair[0] != -1, -pair[0], str(pair[1].account_id)))
+        return [account for _rank, account in found[:size]]
