@@ -50,6 +50,8 @@ class VisitPlanner:
         one transaction per rep; running it again plans nothing new."""
         if not 1 <= days <= MAX_PLAN_DAYS:
             raise ValidationFailed(f"days must be 1..{MAX_PLAN_DAYS}", field="days")
+        if not 0 <= self.settings.visit_plan_hour <= 23:
+            raise ValidationFailed("the plan hour must be 0..23", field="visit_plan_hour")
         report = PlanReport()
         async with self.db.reading() as session:
             reps = (await session.execute(active_reps())).all()

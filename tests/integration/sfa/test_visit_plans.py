@@ -177,3 +177,14 @@ async def test_planned_visits_reach_the_reps_device(client, db) -> None:
     assert [(v["account_id"], v["status"], v["rep_id"]) for v in visits] == [
         (str(account), "planned", str(rep.id))
     ]
+
+
+async def test_a_bad_period_or_plan_hour_is_refused_with_the_field(db) -> None:
+    import pytest
+
+    from server.errors import ValidationFailed
+
+    for days, settings, field in ((0, {}, "days"), (7, {"visit_plan_hour": 24}, "visit_plan_hour")):
+        with pytest.raises(ValidationFailed) as caught:
+            await planner(db, **settings).plan(days=days, start=START)
+        assert caught.value.field == field
