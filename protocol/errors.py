@@ -55,6 +55,11 @@ RECEIPT_EXPIRED = "receipt_expired"
 NOT_DELETABLE = "not_deletable"
 IN_USE = "in_use"  # a record others depend on (a parent whose children do not cascade)
 
+# Visit codes (docs/visits.md)
+TIME_IN_FUTURE = "time_in_future"  # a check-in/out time beyond the server's clock + skew
+BEFORE_PLAN = "before_plan"  # a check-in earlier than the visit's plan allows
+MAKEUP_REASON_REQUIRED = "makeup_reason_required"  # a make-up check-in without its reason
+
 # Commerce codes (the pricing engine in rules/, docs/pricing.md)
 NO_PRICE = "no_price"
 CURRENCY_MISMATCH = "currency_mismatch"

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from protocol.entities.visits import CheckInVerdict
+
+# a check-in within this many metres of the account counts as at the customer (the default of
+# the ``visit_checkin_radius_m`` setting)
+DEFAULT_CHECKIN_RADIUS_M = 200.0
 
 # The IUGG mean Earth radius; haversine on a sphere is within 0.5% of the ellipsoid everywhere.
 EARTH_RADIUS_M = 6_371_008.8
@@ -30,6 +37,67 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def is_valid_position(latitude: float, longitude: float) -> bool:
     """True when the pair is a real position on Earth."""
     return -90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0
+
+
+def checkin_verdict(distance_m: float, accuracy_m: float | None, radius_m: float) -> CheckInVerdict:
+    """Inside, outside or uncertain: the phone is somewhere in the circle of ``accuracy_m``
+    around its fix, ``distance_m`` from the account. Inside when the whole circle is within the
+    radius, outside when the whole circle is beyond it, uncertain when it straddles the radius.
+    An unreported accuracy counts as an exact fix (0 m)."""
+    accuracy = accuracy_m or 0.0
+    if distance_m + accuracy <= radius_m:
+        return CheckInVerdict.INSIDE
+    if distance_m - accuracy > radius_m:
+        return CheckInVerdict.OUTSIDE
+    return CheckInVerdict.UNCERTAIN
+
+
+@dataclass(frozen=True)
+class CheckInMeasure:
+    """A check-in measured against the account: distance (m, 0.1), verdict and radius used;
+    distance and verdict are None when the account has no position."""
+
+    distance_m: float | None
+    verdict: CheckInVerdict | None
+    radius_m: float
+
+    @property
+    def flagged(self) -> bool:
+        """For the manager's attention: not certainly inside."""
+        return self.verdict is not None and self.verdict is not CheckInVerdict.INSIDE
+
+
+def measure_check_in(
+    account_position: tuple[float, float] | None,
+    latitude: float,
+    longitude: float,
+    accuracy_m: float | None,
+    radius_m: float = DEFAULT_CHECKIN_RADIUS_M,
+) -> CheckInMeasure:
+    """The check-in's distance to the account and its verdict (the server's and the SDK's)."""
+    if account_position is None:
+        return CheckInMeasure(None, None, radius_m)
+    distance = round(haversine_m(account_position[0], account_position[1], latitude, longitude), 1)
+    return CheckInMeasure(distance, checkin_verdict(distance, accuracy_m, radius_m), radius_m)
+
+
+def radius_for(segment: str | None, by_segment: Mapping[str, float], default_m: float) -> float:
+    """The check-in radius of an account: its segment's, else the default."""
+    return by_segment.get(segment or "", default_m)
+
+
+def parse_radius_by_segment(text: str) -> dict[str, float]:
+    """``"government=300,consumer=150"`` as {segment: metres}; a bad entry raises ValueError."""
+    radii: dict[str, float] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        segment, sep, metres = entry.partition("=")
+        if not sep or not segment.strip():
+            raise ValueError(f"expected segment=metres, got {entry!r}")
+        value = float(metres)
+        if not 0 < value < 1_000_000:  # also refuses NaN
+            raise ValueError(f"radius of {segment.strip()!r} must be a positive number of metres")
+        radii[segment.strip()] = value
+    return radii
 
 
 # --- territory geometry (assignment rules) ---

@@ -34,10 +34,11 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     return request.user  # type: ignore[no-any-return]
 
 
-def build_registry() -> SyncRegistry:
-    """The sync registry with every SFA entity registered."""
+def build_registry(settings: Settings | None = None) -> SyncRegistry:
+    """The sync registry with every SFA entity registered (their rules configured by
+    ``settings``, the defaults without)."""
     registry = SyncRegistry()
-    register_entities(registry)
+    register_entities(registry, settings)
     return registry
 
 
@@ -55,7 +56,7 @@ def create_app(
             idle_in_transaction_timeout_seconds=settings.idle_in_transaction_timeout_seconds,
         )
     )
-    registry = registry or build_registry()
+    registry = registry or build_registry(settings)
     register_engine_entities(registry)
     writer = ChangeWriter(registry)
 

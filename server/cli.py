@@ -352,10 +352,47 @@ def add_prune(commands: Any) -> None:
     parser.set_defaults(run=run_prune)
 
 
+# --- plan-visits -------------------------------------------------------------------------
+
+
+def run_plan_visits(settings: Settings, args: argparse.Namespace) -> int:
+    """Plan the coming period's visits of every rep's accounts by their value tier's rhythm."""
+    from server.app import build_registry
+    from server.sfa.visits.planning import VisitPlanner
+    from server.sync.conflicts import register_engine_entities
+    from server.sync.writer import ChangeWriter
+
+    async def work(db: Database) -> int:
+        await ensure_migrated(db)
+        registry = build_registry(settings)
+        register_engine_entities(registry)
+        planner = VisitPlanner(db, ChangeWriter(registry), settings)
+        report = await planner.plan(args.days, args.start)
+        print(f"planned {report.planned} visits for {report.accounts} accounts of "
+              f"{report.reps} reps over {args.days} days")
+        return EXIT_OK
+
+    return on_database(settings, work)
+
+
+def add_plan_visits(commands: Any) -> None:
+    parser = commands.add_parser(
+        "plan-visits", help="plan visits by value tier for the coming days",
+        description="Plan visits for each active rep's accounts over the coming days, every "
+                    "OUTPOST_VISIT_RHYTHM_<TIER>_DAYS days after the last counted visit or "
+                    "plan (docs/visits.md). Running it again plans nothing twice.",
+    )
+    parser.add_argument("--days", type=positive, default=14,
+                        help="length of the period to plan (default: 14)")
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=None,
+                        help="first day, YYYY-MM-DD (default: each rep's today)")
+    parser.set_defaults(run=run_plan_visits)
+
+
 # --- entry point -------------------------------------------------------------------------
 
 COMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_migrate, add_create_user,
-                                              add_seed_demo, add_prune)
+                                              add_seed_demo, add_prune, add_plan_visits)
 
 
 def domain_message(exc: DomainError, flags: dict[str, str]) -> str:

@@ -50,6 +50,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ready_max_pull_lag_seconds: float = 30.0
     # a pushed hybrid logical clock more than this ahead of the server's time is clamped to it
     sync_max_clock_skew_seconds: int = 300
+    # visits (docs/visits.md): a check-in within this radius of the account is at the customer;
+    # per segment: "government=300,consumer=150" (an account's segment's radius, else the default)
+    visit_checkin_radius_m: float = 200.0
+    visit_checkin_radius_by_segment: str = ""
+    # a check-in more than this before the planned time is refused (``before_plan``); its time
+    # may be ahead of the server's by sync_max_clock_skew_seconds at most (``time_in_future``)
+    visit_checkin_early_hours: int = 12
+    # a check-in entered more than this after the time it claims is a make-up (补签): it needs a
+    # reason and a manager's approval, like a check-in outside the radius
+    visit_makeup_after_minutes: int = 60
+    # visit rhythm by account value tier, in days (0: no planned visits); `outpost plan-visits`
+    # plans visits at this hour of the rep's day (their time zone)
+    visit_rhythm_vip_days: int = 7
+    visit_rhythm_key_days: int = 14
+    visit_rhythm_regular_days: int = 30
+    visit_rhythm_low_days: int = 60
+    visit_plan_hour: int = 9
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
@@ -70,6 +87,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def insecure_secret(self) -> bool:
         """True when tokens would be signed with the public default key."""
         return self.secret_key == DEFAULT_SECRET_KEY
+
+    @property
+    def visit_rhythms(self) -> dict[str, int]:
+        """Days between visits per account value tier (``rules.rhythm``)."""
+        return {
+            "vip": self.visit_rhythm_vip_days,
+            "key": self.visit_rhythm_key_days,
+            "regular": self.visit_rhythm_regular_days,
+            "low": self.visit_rhythm_low_days,
+        }
 
     @property
     def is_sqlite(self) -> bool:

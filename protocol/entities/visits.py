@@ -21,6 +21,33 @@ class VisitStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class CheckInVerdict(enum.StrEnum):
+    """Where the check-in was, given the phone's accuracy (``rules.geo.checkin_verdict``)."""
+
+    INSIDE = "inside"  # the whole accuracy circle is within the radius
+    OUTSIDE = "outside"  # the whole accuracy circle is beyond it
+    UNCERTAIN = "uncertain"  # the accuracy circle straddles the radius
+
+
+class MakeupReason(enum.StrEnum):
+    """Why a check-in is made up (补签): entered after the fact, or outside the radius."""
+
+    GEO_ANOMALY = "geo_anomaly"  # the phone's position is wrong (indoors, no fix, drift)
+    MISSED_TIME = "missed_time"  # the rep forgot to check in at the time
+    DEVICE_FAULT = "device_fault"  # the phone was broken, flat or offline at the time
+    PLAN_CHANGED = "plan_changed"  # the customer met the rep elsewhere or the plan moved
+
+
+class Approval(enum.StrEnum):
+    """A manager's decision on a make-up check-in; the visit counts when none was needed or
+    once approved."""
+
+    NONE = "none"  # not a make-up
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
 class VisitRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A visit on the wire."""
 
@@ -36,6 +63,14 @@ class VisitRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     check_in_accuracy_m: float | None = None
     check_in_distance_m: float | None = None
     check_in_flagged: bool = False
+    check_in_verdict: CheckInVerdict | None = None
+    check_in_radius_m: float | None = None
+    makeup_reason: MakeupReason | None = None
+    makeup_note: Reason = ""
+    approval: Approval = Approval.NONE
+    approval_note: Reason = ""
+    decided_by: uuid.UUID | None = None
+    decided_at: AwareDateTime | None = None
     check_out_at: AwareDateTime | None = None
     check_out_latitude: float | None = None
     check_out_longitude: float | None = None
@@ -49,8 +84,8 @@ class VisitRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     updated_at: AwareDateTime | None = None
 
 
-class CheckInParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``visit.check_in``: where and when the rep arrived, as the phone reported it."""
+class PositionParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where and when, as the phone reported it (check-in and check-out)."""
 
     at: AwareDateTime
     latitude: Latitude
@@ -58,7 +93,15 @@ class CheckInParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     accuracy_m: Meters | None = None
 
 
-class CheckOutParams(CheckInParams, kw_only=True):
+class CheckInParams(PositionParams, kw_only=True):
+    """``visit.check_in``: the arrival; a make-up check-in (after the fact or outside the
+    radius) carries its reason and goes to the manager (docs/visits.md)."""
+
+    makeup_reason: MakeupReason | None = None
+    makeup_note: Reason | None = None
+
+
+class CheckOutParams(PositionParams, kw_only=True):
     """``visit.check_out``: the departure, and optionally the visit's result."""
 
     outcome: Reason | None = None
@@ -78,7 +121,8 @@ VISIT = EntityDef(
     record=VisitRecord,
     server_fields=ENGINE_FIELDS
     | {"status"}
-    | {f"check_in_{name}" for name in CHECK_FIELDS}
+    | {f"check_in_{name}" for name in (*CHECK_FIELDS, "verdict", "radius_m")}
+    | {"makeup_reason", "makeup_note", "approval", "approval_note", "decided_by", "decided_at"}
     | {f"check_out_{name}" for name in CHECK_FIELDS},
     actions={"check_in": CheckInParams, "check_out": CheckOutParams, "cancel": CancelParams},
 )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from server.settings import Settings
 from server.sync.registry import SyncRegistry
 
 
-def register_entities(registry: SyncRegistry) -> None:
-    """Called once by ``create_app``; each area adds its entities here."""
+def register_entities(registry: SyncRegistry, settings: Settings | None = None) -> None:
+    """Called once by ``create_app``; each area adds its entities here (``settings`` configure
+    the domain rules of actions: the defaults without them)."""
     from server.sfa.accounts.sync import account_specs
     from server.sfa.catalog.sync import catalog_specs
     from server.sfa.scopes import scope_provider
@@ -24,7 +26,7 @@ def register_entities(registry: SyncRegistry) -> None:
 
     for entity_spec in (
         calendar_event_spec(),
-        visit_spec(),
+        visit_spec(settings or Settings()),
         opportunity_spec(),
         quote_spec(),
         order_spec(),

@@ -142,7 +142,7 @@ def test_visit_check_in_action(world: World) -> None:
     _m, rep, ids = scope(world)
     device = world.device(rep, "phone")
     world.settle(device)
-    planned = dt.datetime(2030, 1, 1, 9, tzinfo=dt.UTC)
+    planned = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)  # a check-in is never ahead
     # rep_id given explicitly: the server's default (validate_visit) did not reach the insert
     visit = device.create(
         "visit", {"account_id": ids[0], "planned_at": planned, "rep_id": str(rep.id)}  # type: ignore[attr-defined]

@@ -175,7 +175,7 @@ class Simulation:
             if accounts:
                 user = client.user
                 assert user is not None
-                at = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+                at = dt.datetime.now(dt.UTC)  # a check-in time is never in the future
                 visit = client.create("visit", {"account_id": self.rng.choice(accounts)["id"],
                                                 "planned_at": at, "rep_id": user.id})
                 client.action("visit", visit, "check_in",

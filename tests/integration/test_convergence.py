@@ -7,6 +7,7 @@ must equal a fresh full pull. A registered entity without a scenario fails the c
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -288,13 +289,16 @@ async def scenario_calendar_event(world: World) -> None:
 
 
 async def scenario_visit(world: World) -> None:
+    # check-in times may not be in the future (docs/visits.md): the visit was an hour ago
+    hour_ago = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
     visit = await world.create(
-        "visit", {"account_id": world.account_id, "planned_at": "2030-01-01T09:00:00Z"}
+        "visit", {"account_id": world.account_id, "planned_at": hour_ago.isoformat()}
     )
-    check = {"at": "2030-01-01T09:05:00Z", "latitude": 31.23, "longitude": 121.47}
+    at = hour_ago + dt.timedelta(minutes=5)
+    check = {"at": at.isoformat(), "latitude": 31.23, "longitude": 121.47}
     await world.converge(lambda: world.act("visit", visit["id"], "check_in", check))
     assert world.holds("visit", visit["id"])["status"] == "checked_in"
-    done = {**check, "at": "2030-01-01T09:45:00Z", "outcome": "ordered"}
+    done = {**check, "at": (at + dt.timedelta(minutes=40)).isoformat(), "outcome": "ordered"}
     await world.converge(lambda: world.act("visit", visit["id"], "check_out", done))
     await world.converge(lambda: world.update("visit", visit["id"], {"notes": "follow up"}))
     await world.converge(lambda: world.delete("visit", visit["id"]))

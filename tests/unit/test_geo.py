@@ -65,3 +65,58 @@ def test_is_valid_position() -> None:
     assert is_valid_position(-90.0, 180.0)
     assert not is_valid_position(90.5, 0.0)
     assert not is_valid_position(0.0, math.nan)
+
+
+# --- check-in verdicts with the phone's accuracy ----------------------------------------------
+
+from protocol.entities.visits import CheckInVerdict  # noqa: E402
+from rules.geo import (  # noqa: E402
+    DEFAULT_CHECKIN_RADIUS_M,
+    checkin_verdict,
+    measure_check_in,
+    parse_radius_by_segment,
+    radius_for,
+)
+
+
+@pytest.mark.parametrize(
+    ("distance", "accuracy", "verdict"),
+    [
+        (0.0, 0.0, CheckInVerdict.INSIDE),
+        (150.0, 50.0, CheckInVerdict.INSIDE),  # the circle touches the radius from inside
+        (150.0, 50.1, CheckInVerdict.UNCERTAIN),
+        (190.0, 30.0, CheckInVerdict.UNCERTAIN),  # straddles
+        (250.0, 50.0, CheckInVerdict.UNCERTAIN),  # touches it from outside
+        (250.1, 50.0, CheckInVerdict.OUTSIDE),
+        (200.0, None, CheckInVerdict.INSIDE),  # no accuracy reported: an exact fix
+        (200.1, None, CheckInVerdict.OUTSIDE),
+        (100.0, 5000.0, CheckInVerdict.UNCERTAIN),  # a useless fix decides nothing
+    ],
+)
+def test_the_verdict_accounts_for_the_accuracy_circle(distance, accuracy, verdict) -> None:
+    assert checkin_verdict(distance, accuracy, 200.0) is verdict
+
+
+def test_measuring_a_check_in_gives_distance_verdict_and_flag() -> None:
+    north_111m = (SHANGHAI[0] + 0.001, SHANGHAI[1])
+    near = measure_check_in(SHANGHAI, *north_111m, 12.5)
+    assert (near.distance_m, near.verdict, near.flagged) == (111.2, CheckInVerdict.INSIDE, False)
+    assert near.radius_m == DEFAULT_CHECKIN_RADIUS_M == 200.0
+    straddling = measure_check_in(SHANGHAI, *north_111m, 100.0)
+    assert (straddling.verdict, straddling.flagged) == (CheckInVerdict.UNCERTAIN, True)
+    far = measure_check_in(SHANGHAI, *north_111m, 12.5, radius_m=50.0)
+    assert (far.verdict, far.flagged) == (CheckInVerdict.OUTSIDE, True)
+    nowhere = measure_check_in(None, *north_111m, 12.5)
+    assert (nowhere.distance_m, nowhere.verdict, nowhere.flagged) == (None, None, False)
+
+
+def test_the_radius_comes_from_the_segment_else_the_default() -> None:
+    radii = parse_radius_by_segment(" government=300, consumer=150.5 ,")
+    assert radii == {"government": 300.0, "consumer": 150.5}
+    assert radius_for("government", radii, 200.0) == 300.0
+    assert radius_for("mid_size", radii, 200.0) == 200.0
+    assert radius_for(None, radii, 200.0) == 200.0
+    assert parse_radius_by_segment("") == {}
+    for bad in ("government", "=300", "government=-1", "government=nan", "government=far"):
+        with pytest.raises(ValueError):
+            parse_radius_by_segment(bad)

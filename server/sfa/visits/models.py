@@ -8,11 +8,11 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from protocol.entities.visits import VisitStatus
+from protocol.entities.visits import Approval, CheckInVerdict, MakeupReason, VisitStatus
 from server.db import Base, UTCDateTime, new_id, str_enum, utcnow
 
 # the enums are the wire's (protocol.entities); the columns store their values
-__all__ = ["VisitStatus"]
+__all__ = ["Approval", "CheckInVerdict", "MakeupReason", "VisitStatus"]
 
 
 class Visit(Base):
@@ -33,6 +33,18 @@ class Visit(Base):
     check_in_accuracy_m: Mapped[float | None] = mapped_column(sa.Float)
     check_in_distance_m: Mapped[float | None] = mapped_column(sa.Float)
     check_in_flagged: Mapped[bool] = mapped_column(default=False)
+    # inside / outside / uncertain (rules.geo.checkin_verdict) and the radius it was judged by
+    check_in_verdict: Mapped[CheckInVerdict | None] = mapped_column(str_enum(CheckInVerdict))
+    check_in_radius_m: Mapped[float | None] = mapped_column(sa.Float)
+    # a make-up check-in (补签): its reason, and the manager's decision
+    makeup_reason: Mapped[MakeupReason | None] = mapped_column(str_enum(MakeupReason))
+    makeup_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    approval: Mapped[Approval] = mapped_column(
+        str_enum(Approval), default=Approval.NONE, index=True
+    )
+    approval_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     check_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     check_out_latitude: Mapped[float | None] = mapped_column(sa.Float)
     check_out_longitude: Mapped[float | None] = mapped_column(sa.Float)

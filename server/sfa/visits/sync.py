@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-import msgspec
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from protocol.entities.fields import AwareDateTime
 from protocol.entities.visits import (
     VISIT,
     CancelParams,
     CheckInParams,
+    CheckInVerdict,
     CheckOutParams,
     VisitRecord,
     VisitStatus,
 )
 from server.errors import ValidationFailed
-from server.sfa.accounts.models import Account
+from server.settings import Settings
 from server.sfa.calendar.wire import appended, check_owner, check_record, ensure_transition, typed
 from server.sfa.visits.account_scope import scope_of_account_child
+from server.sfa.visits.checkin import VisitRules, check_time, makeup, measured, stored_time
 from server.sfa.visits.models import Visit
-from server.sfa.visits.rules import ALLOWED_FROM, distance_check, earliest_follow_up
-from server.sync.registry import ActionContext, EntitySpec, Policy, Rule
+from server.sfa.visits.rules import ALLOWED_FROM, earliest_follow_up
+from server.sync.registry import ActionContext, ActionHandler, EntitySpec, Policy, Rule
 
 __all__ = ["VisitRecord", "visit_spec"]
-
-
-class CheckInAt(msgspec.Struct):
-    """The stored check-in time, typed."""
-
-    at: AwareDateTime
 
 
 def ensure_allowed(action: str, current: dict[str, Any]) -> None:
@@ -40,59 +30,53 @@ def ensure_allowed(action: str, current: dict[str, Any]) -> None:
     ensure_transition("visit", action, str(current.get("status")), ALLOWED_FROM)
 
 
-async def account_position(session: AsyncSession, account_id: Any) -> tuple[float, float] | None:
-    """The account's (latitude, longitude), or None when it has none."""
-    row = (
-        await session.execute(
-            sa.select(Account.latitude, Account.longitude).where(
-                Account.id == uuid.UUID(str(account_id))
-            )
+def check_in_action(rules: VisitRules) -> ActionHandler:
+    """``visit.check_in`` under ``rules``."""
+
+    async def check_in(
+        ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record the arrival, its distance to the account and its verdict."""
+        ensure_allowed("check_in", current)
+        values = typed(params, CheckInParams)
+        check_time(rules, values.at, stored_time(current.get("planned_at")))
+        changes = await measured(ctx.session, rules, current, values, "check_in")
+        verdict = (
+            CheckInVerdict(changes["check_in_verdict"]) if changes["check_in_verdict"] else None
         )
-    ).first()
-    if row is None or row.latitude is None or row.longitude is None:
-        return None
-    return row.latitude, row.longitude
+        return {
+            "status": VisitStatus.CHECKED_IN.value,
+            **changes,
+            **makeup(rules, values, verdict, ctx.hlc),
+        }
+
+    return check_in
 
 
-async def _check(
-    ctx: ActionContext, current: dict[str, Any], params: CheckInParams, prefix: str
+def check_out_action(rules: VisitRules) -> ActionHandler:
+    """``visit.check_out`` under ``rules``."""
+
+    async def check_out(
+        ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record the departure and complete the visit."""
+        return await _check_out(ctx, rules, current, params)
+
+    return check_out
+
+
+async def _check_out(
+    ctx: ActionContext, rules: VisitRules, current: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
-    position = await account_position(ctx.session, current["account_id"])
-    distance, flagged = distance_check(position, params.latitude, params.longitude)
-    return {
-        f"{prefix}_at": params.at,
-        f"{prefix}_latitude": params.latitude,
-        f"{prefix}_longitude": params.longitude,
-        f"{prefix}_accuracy_m": params.accuracy_m,
-        f"{prefix}_distance_m": distance,
-        f"{prefix}_flagged": flagged,
-    }
-
-
-async def check_in(
-    ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
-) -> dict[str, Any]:
-    """``visit.check_in``: record the arrival and its distance to the account."""
-    ensure_allowed("check_in", current)
-    values = typed(params, CheckInParams)
-    return {
-        "status": VisitStatus.CHECKED_IN.value,
-        **await _check(ctx, current, values, "check_in"),
-    }
-
-
-async def check_out(
-    ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
-) -> dict[str, Any]:
-    """``visit.check_out``: record the departure and complete the visit."""
     ensure_allowed("check_out", current)
     values = typed(params, CheckOutParams)
-    checked_in_at = typed({"at": current["check_in_at"]}, CheckInAt).at
-    if values.at < checked_in_at:
+    checked_in_at = stored_time(current["check_in_at"])
+    if checked_in_at is not None and values.at < checked_in_at:
         raise ValidationFailed("check-out cannot be before check-in", field="at")
+    check_time(rules, values.at, None)
     changes = {
         "status": VisitStatus.COMPLETED.value,
-        **await _check(ctx, current, values, "check_out"),
+        **await measured(ctx.session, rules, current, values, "check_out"),
     }
     if values.outcome is not None:
         changes["outcome"] = values.outcome
@@ -123,8 +107,9 @@ async def validate_visit(
     check_record(typed(record, VisitRecord))
 
 
-def visit_spec() -> EntitySpec:
-    """The sync registration of visits."""
+def visit_spec(settings: Settings) -> EntitySpec:
+    """The sync registration of visits, their actions configured by ``settings``."""
+    rules = VisitRules.of(settings)
     return EntitySpec.of(
         VISIT,
         table=Visit.__table__,
@@ -135,6 +120,10 @@ def visit_spec() -> EntitySpec:
             "status": Policy.SERVER_WINS,
             "next_follow_up_on": Rule("earliest_follow_up", earliest_follow_up),
         },
-        actions={"check_in": check_in, "check_out": check_out, "cancel": cancel},
+        actions={
+            "check_in": check_in_action(rules),
+            "check_out": check_out_action(rules),
+            "cancel": cancel,
+        },
         validate=validate_visit,
     )

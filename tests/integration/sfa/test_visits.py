@@ -7,14 +7,22 @@ import uuid
 
 import pytest
 
+from rules.geo import DEFAULT_CHECKIN_RADIUS_M
 from server.errors import DomainError, NotFound, ValidationFailed
-from server.sfa.visits.rules import CHECKIN_MAX_DISTANCE_M
 from server.sync.registry import Policy
 from tests.builders import make_user
 from tests.synctools import act_as, create_as, device_for, insert_account, registry, writer
 
 SHANGHAI = (31.2304, 121.4737)
-NOON = dt.datetime(2030, 5, 6, 12, 0, tzinfo=dt.UTC)
+# check-in times are never ahead of the server's clock (beyond the skew), nor entered an hour
+# after the fact (a make-up): the visits of these tests start 50 minutes ago
+NOON = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=50)
+
+
+@pytest.fixture(autouse=True)
+def _visits_start_50_minutes_ago() -> None:
+    global NOON
+    NOON = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=50)
 
 
 def iso(value: dt.datetime) -> str:
@@ -29,6 +37,11 @@ def check(at: dt.datetime, lat_offset: float = 0.0, **extra: object) -> dict[str
         "accuracy_m": 12.5,
         **extra,
     }
+
+
+def far_away(at: dt.datetime, lat_offset: float) -> dict[str, object]:
+    """A check-in outside the radius: a make-up, with its reason."""
+    return check(at, lat_offset, makeup_reason="geo_anomaly", makeup_note="GPS drifts here")
 
 
 async def planned_visit(db, rep, **account_overrides):
@@ -58,19 +71,49 @@ async def test_check_in_near_the_account_computes_the_distance_and_is_not_flagge
     assert done["status"] == "checked_in"
     assert done["check_in_distance_m"] == pytest.approx(111.2, abs=0.1)
     assert done["check_in_flagged"] is False
+    assert (done["check_in_verdict"], done["check_in_radius_m"]) == ("inside", 200.0)
     assert done["check_in_accuracy_m"] == 12.5
-    assert done["check_in_at"] == "2030-05-06T12:00:00Z"
+    assert done["check_in_at"] == iso(NOON)
     assert done["version"] == 2
 
 
 async def test_a_far_check_in_is_flagged(db) -> None:
     rep = await make_user(db, "rep")
     visit = await planned_visit(db, rep)
-    done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 0.02))  # 2.2 km
-    assert done["check_in_distance_m"] > CHECKIN_MAX_DISTANCE_M
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", far_away(NOON, 0.02))  # 2.2 km
+    assert done["check_in_distance_m"] > DEFAULT_CHECKIN_RADIUS_M
     assert done["check_in_distance_m"] == pytest.approx(2223.9, abs=1)
     assert done["check_in_flagged"] is True
+    assert done["check_in_verdict"] == "outside"
     assert done["status"] == "checked_in"  # flagged, not refused: the manager decides
+
+
+async def test_a_check_in_whose_accuracy_straddles_the_radius_is_uncertain(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    # 0.0017 degree north: 189 m, inside 200 m, but the phone is only sure to 30 m
+    done = await act_as(
+        db, rep, "visit", visit["id"], "check_in", check(NOON, 0.0017, accuracy_m=30)
+    )
+    assert done["check_in_distance_m"] == pytest.approx(189.0, abs=0.1)
+    assert (done["check_in_verdict"], done["check_in_flagged"]) == ("uncertain", True)
+
+
+async def test_the_radius_is_a_setting_per_account_segment(db) -> None:
+    from server.app import build_registry
+    from server.settings import Settings
+    from server.sync.writer import ChangeWriter
+
+    rules = Settings(visit_checkin_radius_m=100.0, visit_checkin_radius_by_segment="government=500")
+    w = ChangeWriter(build_registry(rules))
+    rep = await make_user(db, "rep")
+    ministry = await planned_visit(db, rep, segment="government")
+    shop = await planned_visit(db, rep, segment="small_business")
+    here = far_away(NOON, 0.0027)  # 300 m north
+    far_ministry = await act_as(db, rep, "visit", ministry["id"], "check_in", here, w=w)
+    far_shop = await act_as(db, rep, "visit", shop["id"], "check_in", here, w=w)
+    assert (far_ministry["check_in_verdict"], far_ministry["check_in_radius_m"]) == ("inside", 500)
+    assert (far_shop["check_in_verdict"], far_shop["check_in_radius_m"]) == ("outside", 100)
 
 
 async def test_an_account_without_coordinates_gives_no_distance(db) -> None:
@@ -79,6 +122,7 @@ async def test_an_account_without_coordinates_gives_no_distance(db) -> None:
     done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 1.0))
     assert done["check_in_distance_m"] is None
     assert done["check_in_flagged"] is False
+    assert done["check_in_verdict"] is None
 
 
 async def test_check_out_completes_the_visit_and_appends_notes(db) -> None:
@@ -223,7 +267,7 @@ async def test_managers_list_the_visits_of_their_reps_and_filter_far_check_ins(c
     near = await planned_visit(db, rep)
     far = await planned_visit(db, rep)
     hidden = await planned_visit(db, stranger)
-    await act_as(db, rep, "visit", far["id"], "check_in", check(NOON, 0.05))
+    await act_as(db, rep, "visit", far["id"], "check_in", far_away(NOON, 0.05))
     headers = await auth_headers(db, manager)
 
     seen, cursor = [], None
@@ -238,7 +282,7 @@ async def test_managers_list_the_visits_of_their_reps_and_filter_far_check_ins(c
 
     flagged = await client.get("/visits", params={"flagged": "true"}, headers=headers)
     assert [item["id"] for item in flagged.json()["items"]] == [far["id"]]
-    assert flagged.json()["items"][0]["check_in_distance_m"] > CHECKIN_MAX_DISTANCE_M
+    assert flagged.json()["items"][0]["check_in_distance_m"] > DEFAULT_CHECKIN_RADIUS_M
     one = await client.get(f"/visits/{near['id']}", headers=headers)
     assert one.status_code == 200 and one.json()["status"] == "planned"
     outside = await client.get(f"/visits/{hidden['id']}", headers=headers)
@@ -283,7 +327,7 @@ async def test_check_in_pushed_offline_is_measured_by_the_server(client, db) -> 
     results = await phone.push(
         phone.mutation("visit", visit_id, "upsert", planned),
         phone.mutation("visit", visit_id, "visit.check_out", check(NOON)),  # wrong state
-        phone.mutation("visit", visit_id, "visit.check_in", check(NOON, 0.02)),  # 2.2 km away
+        phone.mutation("visit", visit_id, "visit.check_in", far_away(NOON, 0.02)),  # 2.2 km
         phone.mutation("visit", visit_id, "upsert", {"check_in_flagged": False}, base_version=1),
         phone.mutation("visit", visit_id, "upsert", {"notes": "met the buyer"}, base_version=1),
     )
@@ -310,9 +354,7 @@ async def test_check_in_pushed_offline_is_measured_by_the_server(client, db) -> 
     )
 
 
-async def test_a_follow_up_moved_on_two_devices_at_once_keeps_the_earlier_date(
-    client, db
-) -> None:
+async def test_a_follow_up_moved_on_two_devices_at_once_keeps_the_earlier_date(client, db) -> None:
     rep = await make_user(db, "rep")
     visit = await planned_visit(db, rep)
     phone, tablet = await device_for(client, db, rep), await device_for(client, db, rep)
@@ -329,3 +371,197 @@ async def test_a_follow_up_moved_on_two_devices_at_once_keeps_the_earlier_date(
     assert (conflict["kept"], conflict["rule"]) == ("theirs", "earliest_follow_up")
     held, _ = await tablet.snapshot()
     assert held[("visit", visit["id"])]["next_follow_up_on"] == "2030-06-01"
+
+
+# --- visits are dated when they happened -------------------------------------------------
+
+
+async def test_a_check_in_time_beyond_the_clock_skew_is_refused_with_code_and_field(db) -> None:
+    from server.settings import Settings
+
+    skew = dt.timedelta(seconds=Settings().sync_max_clock_skew_seconds)
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    ahead = dt.datetime.now(dt.UTC) + skew + dt.timedelta(minutes=1)
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_in", check(ahead))
+    assert (caught.value.code, caught.value.field) == ("time_in_future", "at")
+    async with db.transaction() as session:
+        stored = await writer().load(session, "visit", uuid.UUID(visit["id"]))
+    assert (stored["status"], stored["check_in_at"]) == ("planned", None)
+    # a phone clock a little ahead, within the skew, is believed
+    within = dt.datetime.now(dt.UTC).replace(microsecond=0) + skew - dt.timedelta(minutes=1)
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", check(within))
+    assert done["check_in_at"] == iso(within)
+
+
+async def test_a_check_out_time_beyond_the_clock_skew_is_refused(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON))
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_out", check(NOON + dt.timedelta(days=1)))
+    assert (caught.value.code, caught.value.field) == ("time_in_future", "at")
+
+
+async def test_a_check_in_long_before_the_planned_time_is_refused(db) -> None:
+    rep = await make_user(db, "rep")
+    account_id = await insert_account(
+        db, owner_id=rep.id, latitude=SHANGHAI[0], longitude=SHANGHAI[1]
+    )
+    tomorrow = NOON + dt.timedelta(days=1)
+    visit = await create_as(
+        db, rep, "visit", {"account_id": str(account_id), "planned_at": iso(tomorrow)}
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON))  # 24 h early
+    assert (caught.value.code, caught.value.field) == ("before_plan", "at")
+    # arriving early within the window (12 h by default) is a check-in of that visit
+    early = await planned_visit(db, rep)
+    async with db.transaction() as session:
+        await writer().update(
+            session,
+            "visit",
+            uuid.UUID(early["id"]),
+            {"planned_at": NOON + dt.timedelta(hours=11)},
+            principal=None,
+        )
+    done = await act_as(db, rep, "visit", early["id"], "check_in", check(NOON))
+    assert done["status"] == "checked_in"
+
+
+async def test_a_check_in_synced_later_is_dated_when_it_happened(client, db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    phone = await device_for(client, db, rep)
+    happened = NOON + dt.timedelta(minutes=20)  # 30 minutes ago, offline until now
+    [result] = await phone.push(
+        phone.mutation("visit", visit["id"], "visit.check_in", check(happened), base_version=1)
+    )
+    assert result["status"] == "applied", result
+    assert result["record"]["check_in_at"] == iso(happened)
+    synced = dt.datetime.fromisoformat(result["record"]["updated_at"].replace("Z", "+00:00"))
+    assert synced - happened > dt.timedelta(minutes=29)  # the sync time is not the visit's
+
+
+# --- make-up check-ins (补签) and the manager's decision -------------------------------
+
+
+async def test_a_check_in_outside_the_radius_needs_a_reason_and_waits_for_approval(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON, 0.02))
+    assert (caught.value.code, caught.value.field) == ("makeup_reason_required", "makeup_reason")
+    async with db.transaction() as session:
+        stored = await writer().load(session, "visit", uuid.UUID(visit["id"]))
+    assert (stored["status"], stored["approval"]) == ("planned", "none")  # nothing written
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", far_away(NOON, 0.02))
+    assert (done["status"], done["check_in_verdict"]) == ("checked_in", "outside")
+    assert (done["approval"], done["makeup_reason"], done["makeup_note"]) == (
+        "pending",
+        "geo_anomaly",
+        "GPS drifts here",
+    )
+
+
+async def test_a_check_in_entered_after_the_fact_is_a_make_up(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    two_hours_ago = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
+    async with db.transaction() as session:  # planned for then, entered now
+        await writer().update(
+            session, "visit", uuid.UUID(visit["id"]), {"planned_at": two_hours_ago}, principal=None
+        )
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", visit["id"], "check_in", check(two_hours_ago))
+    assert caught.value.code == "makeup_reason_required"
+    late = check(two_hours_ago, makeup_reason="missed_time")
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", late)
+    assert (done["check_in_verdict"], done["approval"], done["makeup_reason"]) == (
+        "inside",
+        "pending",
+        "missed_time",
+    )
+    assert done["check_in_at"] == iso(two_hours_ago)  # dated when it happened
+
+
+async def test_an_on_time_check_in_inside_is_no_make_up(db) -> None:
+    rep = await make_user(db, "rep")
+    visit = await planned_visit(db, rep)
+    done = await act_as(db, rep, "visit", visit["id"], "check_in", check(NOON))
+    assert (done["approval"], done["makeup_reason"]) == ("none", None)
+    other = await planned_visit(db, rep)
+    with pytest.raises(ValidationFailed) as caught:
+        await act_as(db, rep, "visit", other["id"], "check_in", check(NOON, makeup_reason="lazy"))
+    assert caught.value.field == "makeup_reason"
+
+
+async def test_a_manager_approves_or_refuses_a_make_up_and_the_decision_syncs_back(
+    client, db
+) -> None:
+    from tests.builders import auth_headers
+
+    manager = await make_user(db, "manager")
+    rep = await make_user(db, "rep", manager_id=manager.id)
+    phone = await device_for(client, db, rep)
+    approved, refused, normal = [await planned_visit(db, rep) for _ in range(3)]
+    await phone.snapshot()
+    for visit in (approved, refused):
+        await act_as(db, rep, "visit", visit["id"], "check_in", far_away(NOON, 0.02))
+    await act_as(db, rep, "visit", normal["id"], "check_in", check(NOON))
+    headers = await auth_headers(db, manager)
+
+    pending = await client.get("/visits", params={"approval": "pending"}, headers=headers)
+    assert sorted(i["id"] for i in pending.json()["items"]) == sorted(
+        [approved["id"], refused["id"]]
+    )
+    yes = await client.post(
+        f"/visits/{approved['id']}/approve", json={"note": "known dead zone"}, headers=headers
+    )
+    assert yes.status_code == 200, yes.text
+    assert (yes.json()["approval"], yes.json()["approval_note"]) == ("approved", "known dead zone")
+    assert yes.json()["decided_by"] == str(manager.id) and yes.json()["decided_at"]
+    no = await client.post(f"/visits/{refused['id']}/refuse", json={}, headers=headers)
+    assert (no.status_code, no.json()["approval"]) == (200, "refused")
+
+    again = await client.post(f"/visits/{approved['id']}/refuse", json={}, headers=headers)
+    assert (again.status_code, again.json()["code"]) == (409, "invalid_state")
+    assert again.json()["data"] == {"approval": "approved"}
+    not_makeup = await client.post(f"/visits/{normal['id']}/approve", json={}, headers=headers)
+    assert (not_makeup.status_code, not_makeup.json()["data"]) == (409, {"approval": "none"})
+
+    held, _ = await phone.snapshot()
+    assert held[("visit", approved["id"])]["approval"] == "approved"
+    assert held[("visit", approved["id"])]["approval_note"] == "known dead zone"
+    assert held[("visit", refused["id"])]["approval"] == "refused"
+
+
+async def test_only_managers_who_see_the_visit_decide_and_devices_cannot(client, db) -> None:
+    from tests.builders import auth_headers
+
+    manager = await make_user(db, "manager")
+    other_manager = await make_user(db, "manager")
+    rep = await make_user(db, "rep", manager_id=manager.id)
+    visit = await planned_visit(db, rep)
+    await act_as(db, rep, "visit", visit["id"], "check_in", far_away(NOON, 0.02))
+    as_rep = await client.post(
+        f"/visits/{visit['id']}/approve", json={}, headers=await auth_headers(db, rep)
+    )
+    assert as_rep.status_code == 403
+    stranger = await client.post(
+        f"/visits/{visit['id']}/approve", json={}, headers=await auth_headers(db, other_manager)
+    )
+    assert (stranger.status_code, stranger.json()["code"]) == (404, "not_found")
+    long_note = await client.post(
+        f"/visits/{visit['id']}/approve",
+        json={"note": "x" * 501},
+        headers=await auth_headers(db, manager),
+    )
+    assert (long_note.status_code, long_note.json()["field"]) == (422, "note")
+    phone = await device_for(client, db, rep)
+    await phone.snapshot()
+    [own] = await phone.push(
+        phone.mutation("visit", visit["id"], "upsert", {"approval": "approved"}, base_version=2)
+    )
+    assert (own["status"], own["error"]["code"]) == ("rejected", "server_owned_field")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 86e8e9e38e69
+Revision ID: e75b7c90fce6
 Revises:
-Create Date: 2026-12-03 10:04:52.597411
+Create Date: 2026-12-03 10:34:21.963323
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "86e8e9e38e69"
+revision: str = "e75b7c90fce6"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -894,6 +894,49 @@ def upgrade() -> None:
         sa.Column("check_in_accuracy_m", sa.Float(), nullable=True),
         sa.Column("check_in_distance_m", sa.Float(), nullable=True),
         sa.Column("check_in_flagged", sa.Boolean(), nullable=False),
+        sa.Column(
+            "check_in_verdict",
+            sa.Enum(
+                "inside",
+                "outside",
+                "uncertain",
+                name="checkinverdict",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=True,
+        ),
+        sa.Column("check_in_radius_m", sa.Float(), nullable=True),
+        sa.Column(
+            "makeup_reason",
+            sa.Enum(
+                "geo_anomaly",
+                "missed_time",
+                "device_fault",
+                "plan_changed",
+                name="makeupreason",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=True,
+        ),
+        sa.Column("makeup_note", sa.String(length=500), nullable=False),
+        sa.Column(
+            "approval",
+            sa.Enum(
+                "none",
+                "pending",
+                "approved",
+                "refused",
+                name="approval",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("approval_note", sa.String(length=500), nullable=False),
+        sa.Column("decided_by", sa.Uuid(), nullable=True),
+        sa.Column("decided_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("check_out_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("check_out_latitude", sa.Float(), nullable=True),
         sa.Column("check_out_longitude", sa.Float(), nullable=True),
@@ -912,11 +955,15 @@ def upgrade() -> None:
             name=op.f("fk_visits_account_id_accounts"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["users.id"], name=op.f("fk_visits_decided_by_users")
+        ),
         sa.ForeignKeyConstraint(["rep_id"], ["users.id"], name=op.f("fk_visits_rep_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_visits")),
     )
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_visits_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_visits_approval"), ["approval"], unique=False)
         batch_op.create_index(batch_op.f("ix_visits_planned_at"), ["planned_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_visits_rep_id"), ["rep_id"], unique=False)
 
@@ -1030,6 +1077,7 @@ def downgrade() -> None:
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_visits_rep_id"))
         batch_op.drop_index(batch_op.f("ix_visits_planned_at"))
+        batch_op.drop_index(batch_op.f("ix_visits_approval"))
         batch_op.drop_index(batch_op.f("ix_visits_account_id"))
 
     op.drop_table("visits")
