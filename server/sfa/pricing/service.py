@@ -195,13 +195,15 @@ async def apply_pricing(ctx: ActionContext, record: dict[str, Any]) -> PricedDoc
     """Price a draft's lines in place (server-owned unit price, tax rate, entry and totals) and
     report, on the mutation's result, each line whose device figures the server changed."""
     device_lines, priced = await price_record(ctx.session, record)
+    # a line without figures of its own (no unit price, tax rate or entry: the defaults) is
+    # just priced; one whose figures differ from the server's is reported
     sent = {
         line.id
-        for line, raw in zip(device_lines, record.get("lines") or [], strict=True)
-        if isinstance(raw, dict) and ("unit_price" in raw or "tax_rate" in raw)
+        for line in device_lines
+        if line.unit_price != 0 or line.tax_rate != 0 or line.price_entry_id is not None
     }
     for entry in reprice_diff(device_lines, priced.lines):
-        if entry.line_id in sent:  # a line that carried no figures of its own is just priced
+        if entry.line_id in sent:
             ctx.repriced.append(msgspec.to_builtins(entry))
     record["lines"] = lines_to_wire(server_lines(priced))
     record.update(document_totals(priced))
