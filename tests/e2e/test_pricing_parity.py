@@ -20,6 +20,7 @@ from tests.e2e.test_sdk_server import scope
 
 D = Decimal
 UTC = dt.UTC
+HALF = D("0.5")
 
 
 class Recording(Relay):
@@ -236,7 +237,7 @@ def test_property_offline_and_server_totals_agree_to_the_cent(
         "deal": world.create("price_list", name="D", currency="CNY", account_id=uuid.UUID(ids[0])),
     }
 
-    def entry(kind: str, n: int, price: Decimal, minimum: Decimal = D("0.5")) -> None:
+    def entry(kind: str, n: int, price: Decimal, minimum: Decimal = HALF) -> None:
         world.create(
             "price_list_entry",
             price_list_id=uuid.UUID(lists[kind]["id"]),
