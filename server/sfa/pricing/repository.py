@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.models import User
 from server.sfa.accounts.models import Account
 from server.sfa.catalog.models import PriceList, PriceListEntry, Product
 from server.sfa.pricing.models import DiscountLimit
@@ -82,3 +83,7 @@ class PricingRepository:
         else:
             existing.max_discount_pct = max_discount_pct
         await self.session.flush()
+
+    async def user_exists(self, user_id: uuid.UUID) -> bool:
+        """True when the user exists."""
+        return (await self.session.scalar(sa.select(User.id).where(User.id == user_id))) is not None

@@ -260,12 +260,20 @@ async def authority(
     )
 
 
+def _plain(value: Decimal) -> str:
+    # 15.0000 (four stored places) reads 15
+    return "0" if value == 0 else format(value.normalize(), "f")
+
+
 def approval_request(priced: PricedDocument, check: AuthorityCheck) -> dict[str, Any]:
     """The fields of a document that waits for approval of this very priced content."""
     return {
         "status": "pending_approval",
         "approval_reason": check.reason,
-        "approval_note": check.message or "",
+        "approval_note": (
+            f"a discount of {_plain(check.max_discount_pct)} % is above the limit of "
+            f"{_plain(check.limit_pct)} %"
+        ),
         "approval_fingerprint": approval_fingerprint(priced),
         "approved_by": None,
         "approved_at": None,

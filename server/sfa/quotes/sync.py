@@ -31,8 +31,9 @@ def ensure_offer_editable(
     entity: str, record: dict[str, Any], old: dict[str, Any] | None, fields: tuple[str, ...]
 ) -> None:
     """Refuse a change of the priced content (and of the customer: ``account_id``, passed in
-    ``fields`` by both documents) once a document has left draft."""
-    if old is None or old.get("status") == "draft":
+    ``fields`` by both documents) once a document has left draft (a document waiting for a
+    discount approval may still be revised: ``price_draft`` withdraws the request then)."""
+    if old is None or old.get("status") in PRICED_STATUSES:
         return
     for name in fields:
         if record.get(name) != old.get(name):
