@@ -18,7 +18,7 @@ from server.errors import NotAuthenticated
 from server.settings import Settings
 from server.sync.registry import Principal
 
-PUBLIC_PATHS = ["^/auth/login$", "^/health$", "^/schema"]
+PUBLIC_PATHS = ["^/auth/login$", "^/health$", "^/health/ready$", "^/schema"]
 
 _tokens = cast(sa.Table, AccessToken.__table__)
 _users = cast(sa.Table, User.__table__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 import uuid
+
 import msgspec
 
 from protocol.entities.fields import Notes
