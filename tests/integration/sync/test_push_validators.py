@@ -13,10 +13,10 @@ from server.sfa.accounts.models import Account
 from server.sfa.quotes.models import Quote
 from server.sfa.visits.models import Visit
 from tests.builders import make_user
-from tests.pricing_tools import priced_product
 from tests.integration.sfa.core_builders import add_member, make_tree
 from tests.integration.sync import toy
 from tests.integration.sync.toy import make_folder, make_note
+from tests.pricing_tools import priced_product
 from tests.synctools import device_for, insert_account
 
 NOON = "2030-05-06T12:00:00Z"
