@@ -40,10 +40,11 @@ async def test_an_order_line_at_a_cent_against_a_list_price_of_86_is_repriced(cl
     phone = await device_for(client, db, rep)
     order_id = uuid7()
     sent = line(product_id, "2", unit_price="0.01", tax_rate="0")
-    created, submitted = await phone.push(
+    mutations = (
         phone.mutation("order", order_id, "upsert", document(account_id, rep, [sent])),
         phone.mutation("order", order_id, "order.submit", {}),
     )
+    created, submitted = await phone.push(*mutations)
     assert created["status"] == "applied"  # applied, with the server's figures
     (repriced,) = created["repriced"]
     assert repriced["line_id"] == sent["id"] and repriced["field"] == "lines[0].unit_price"
@@ -57,6 +58,8 @@ async def test_an_order_line_at_a_cent_against_a_list_price_of_86_is_repriced(cl
     snapshot, _ = await phone.snapshot()
     held = snapshot[("order", str(order_id))]
     assert D(held["lines"][0]["unit_price"]) == D("86") and held["total"] == "194.36"
+    replayed, _ = await phone.push(*mutations)  # a retried push answers from its receipts
+    assert replayed["repriced"] == created["repriced"]
 
 
 async def test_a_stale_price_list_yields_the_documented_per_line_diff(client, db) -> None:
