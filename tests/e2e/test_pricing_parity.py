@@ -134,8 +134,13 @@ def test_a_stale_device_gets_exactly_the_documented_per_line_diff(world: World) 
     stale = device.get("order", order)
     # offline: 12 x 9.50 = 114.00 (+14.82 tax), 1 x 3.35 = 3.35 (+0.30 at the old 9 %)
     assert stale is not None and stale["total"] == "132.47"
+    report = device.sync()
     world.settle(device)
     (result,) = [r for r in relay.results if r["status"] == "applied"]
+    # the app is told too: the sync report carries each repriced line with its record
+    assert report.repriced == [
+        {"entity": "order", "record_id": order, **line} for line in result["repriced"]
+    ]
     assert result["repriced"] == [
         {
             "line_id": stale["lines"][0]["id"],
