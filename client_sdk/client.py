@@ -32,6 +32,7 @@ from client_sdk.models import (
     SyncReport,
     SyncStatus,
 )
+from client_sdk.pricing import LocalCatalog
 from client_sdk.store import DEFAULT_INDEXED_FIELDS, LocalStore, dumps, json_decode
 from client_sdk.sync import DEFAULT_PULL_LIMIT, DEFAULT_PUSH_BATCH, Progress, Syncer
 from client_sdk.transport import RetryPolicy, Transport
@@ -231,7 +232,10 @@ class OutpostClient:
         with self.store.transaction() as conn:
             if LocalStore.get_row(conn, entity, record_id) is not None:
                 raise ValueError(f"{entity} {record_id} already exists locally")
-            view = self.schema.record(definition, {"id": record_id, "version": 0, **changes})
+            view = self.schema.record(
+                definition, {"id": record_id, "version": 0, **changes}, self._catalog(conn)
+            )
+            changes = _priced_changes(changes, view)
             self.store.put_row(conn, entity, record_id, 0, dumps(view), None, True)
             self._queue(conn, entity, record_id, "upsert", 0, changes)
         return record_id
@@ -250,7 +254,8 @@ class OutpostClient:
             version, data, base = self._editable(conn, entity, rid)
             view = json_decode(data)
             view.update(values)
-            view = self.schema.record(definition, view)
+            view = self.schema.record(definition, view, self._catalog(conn))
+            values = _priced_changes(values, view)
             self.store.put_row(conn, entity, rid, version, dumps(view), base, True)
             self._queue(conn, entity, rid, "upsert", version, values)
         return view
@@ -293,6 +298,15 @@ class OutpostClient:
                 view.update(shown)
             self.store.put_row(conn, entity, rid, version, dumps(view), base, True)
             self._queue(conn, entity, rid, f"{entity}.{name}", version, values, shown)
+
+    def _catalog(self, conn: Any) -> LocalCatalog:
+        """The local catalog offline pricing reads, through this connection."""
+
+        def query(entity: str, where: dict[str, Any]) -> list[dict[str, Any]]:
+            sql, params = self.store.select_sql(entity, where, None, None, 0)
+            return [json_decode(row[0]) for row in conn.execute(sql, params).fetchall()]
+
+        return LocalCatalog(conn, query)
 
     def _editable(self, conn: Any, entity: str, rid: str) -> tuple[int, str, str | None]:
         """(server version, local view, server copy) of a record the user can edit."""
@@ -438,3 +452,11 @@ class OutpostClient:
         """The outbox, in order (for diagnostics)."""
         with self.store.reading() as conn:
             return outbox.batch(conn, 1_000_000)
+
+
+def _priced_changes(changes: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+    """The changes to queue: lines as priced offline (unit price, tax rate and deciding entry),
+    so the server can say per line what it priced differently (``repriced``)."""
+    if "lines" in changes and "lines" in view:
+        return {**changes, "lines": view["lines"]}
+    return changes

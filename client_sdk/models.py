@@ -23,6 +23,10 @@ class SyncReport(msgspec.Struct, kw_only=True):
     # pending mutations moved above the server's last applied number (a restored backup)
     renumbered: int = 0
     seconds: float = 0.0
+    # lines of quotes and orders the server priced differently from this device (stale price
+    # lists): per line the result's ``repriced`` entry with ``entity`` and ``record_id`` added
+    # (docs/pricing.md, "The push result"); the pulled records carry the server's figures
+    repriced: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
 class SyncStatus(msgspec.Struct, kw_only=True):

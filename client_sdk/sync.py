@@ -355,6 +355,11 @@ class _BatchFold:
             report.merged += 1
         else:
             report.conflicts += 1
+        if result.repriced:
+            report.repriced.extend(
+                {"entity": entry.entity, "record_id": entry.record_id, **line}
+                for line in result.repriced
+            )
         if result.conflicts:
             self.conflicts.append((
                 entry.mid, entry.entity, entry.record_id, _conflict_id(result),

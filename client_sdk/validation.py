@@ -2,8 +2,9 @@
 
 Every check here is the server's own: the record Structs, server-owned and create-only fields
 and read-only flags come from ``protocol.entities`` (the server's ``EntitySpec`` is built from
-the same objects), the domain checks from ``rules.records`` and the totals of quotes and orders
-from ``rules.pricing``. A write the server would reject at sync time raises a typed
+the same objects), the domain checks from ``rules.records``, and quotes and orders are priced
+from the local catalog by the server's engine (``rules.document_pricing``, see
+``client_sdk.pricing``). A write the server would reject at sync time raises a typed
 ``LocalValidationError`` at once, and nothing is stored or queued.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -25,11 +27,13 @@ from client_sdk.errors import (
     UnknownEntity,
     UnknownField,
 )
+from client_sdk.pricing import LocalCatalog, PricingError, price_view
 from protocol import errors as codes
 from protocol.entities import CATALOG, EntityDef
 from protocol.entities.documents import OrderRecord, QuoteRecord
 from protocol.entities.partial import FieldProblem, convert_fields, problem
-from rules.pricing import LinesInvalid, document_totals, parse_lines, wire_totals
+from rules.document_pricing import totals_of_lines
+from rules.pricing import LinesInvalid, parse_lines, wire_totals
 from rules.records import RECORD_RULES, RuleViolation, check_record
 
 _BY_CODE: dict[str, type[LocalValidationError]] = {
@@ -140,15 +144,22 @@ class LocalSchema:
             raise _error(problem(exc)) from exc
 
     @staticmethod
-    def record(definition: EntityDef, view: dict[str, Any]) -> dict[str, Any]:
-        """The local view after a write, checked by the entity's domain rules and with the
-        totals the server will compute (quotes and orders), ready to store."""
+    def record(
+        definition: EntityDef, view: dict[str, Any], catalog: LocalCatalog | None = None
+    ) -> dict[str, Any]:
+        """The local view after a write, checked by the entity's domain rules and, for quotes
+        and orders, priced from ``catalog`` as the server will price it, ready to store."""
         if definition.record in _PRICED:
             try:
                 lines = parse_lines(view.get("lines"))
             except LinesInvalid as exc:
                 raise InvalidValue(str(exc), code=codes.VALIDATION_ERROR, field=exc.field) from exc
-            view.update(wire_totals(document_totals(lines)))
+            try:
+                priced = price_view(view, lines, catalog) if catalog is not None else None
+            except PricingError as exc:
+                raise InvalidValue(exc.message, code=exc.code, field=exc.field) from exc
+            if priced is None:  # no catalog yet, or a closed document: totals of its lines
+                view.update(wire_totals(totals_of_lines(lines, _order_discount(view))))
         if definition.record in RECORD_RULES:
             known = {k: v for k, v in view.items() if k in definition.fields}
             try:
@@ -162,6 +173,20 @@ class LocalSchema:
                     exc.message, code=codes.VALIDATION_ERROR, field=exc.field
                 ) from exc
         return view
+
+
+def _order_discount(view: dict[str, Any]) -> Decimal:
+    try:
+        value = Decimal(str(view.get("order_discount_pct") or 0))
+    except ArithmeticError:
+        value = Decimal("NaN")
+    if not (value.is_finite() and 0 <= value <= 100):
+        raise InvalidValue(
+            "a discount is between 0 and 100",
+            code=codes.VALIDATION_ERROR,
+            field="order_discount_pct",
+        )
+    return value
 
 
 def _convert(record: type[msgspec.Struct], values: dict[str, Any]) -> None:

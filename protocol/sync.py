@@ -62,7 +62,12 @@ class MutationResult(msgspec.Struct, omit_defaults=True):
     """One mutation's outcome. ``record`` is the whole record as stored (merged, conflict,
     actions, rejections). An ``applied`` upsert carries ``server_changes`` instead: the fields
     whose stored value is not what the device sent over its base (defaults, computed totals,
-    status, normalised values, timestamps), so base + changes + server_changes is the record."""
+    status, normalised values, timestamps), so base + changes + server_changes is the record.
+
+    ``repriced`` (quotes and orders) lists the lines whose unit price or tax rate the server
+    priced differently from the device's own figures (its price lists were stale): per line the
+    device's and the server's figures, the deciding price-list entry and the reason
+    (docs/pricing.md, "Repricing"). Absent when nothing was repriced; older clients ignore it."""
 
     mid: int
     status: MutationStatus
@@ -72,6 +77,7 @@ class MutationResult(msgspec.Struct, omit_defaults=True):
     error: ErrorBody | None = None
     conflict_id: uuid.UUID | None = None
     server_changes: dict[str, Any] | None = None
+    repriced: list[dict[str, Any]] | None = None
 
 
 class PushResponse(msgspec.Struct, omit_defaults=True):

@@ -73,6 +73,7 @@ class PricedLine(msgspec.Struct, frozen=True, kw_only=True):
             unit_price=self.unit_price,
             discount_pct=self.discount_pct,
             tax_rate=self.tax_rate,
+            price_entry_id=self.entry_id,
         )
 
 
@@ -253,7 +254,8 @@ def reprice_diff(
     """Per server line (in its order) whose unit price or tax rate differ from the device's.
 
     Lines match by id; both sides must hold the same ids (the server prices the device's lines).
-    The reason is ``price_list_changed`` when the device says it priced from another entry,
+    The reason is ``price_list_changed`` when the device says it priced from another entry (a
+    ``PricedLine``, or a wire ``Line`` carrying its ``price_entry_id``),
     ``price_changed`` when the unit price differs otherwise, ``tax_rate_changed`` when only the
     tax rate does.
     """
@@ -267,7 +269,8 @@ def reprice_diff(
         if not price_differs and mine.tax_rate == server.tax_rate:
             continue
         if price_differs:
-            stale_entry = isinstance(mine, PricedLine) and mine.entry_id != server.entry_id
+            device_entry = mine.entry_id if isinstance(mine, PricedLine) else mine.price_entry_id
+            stale_entry = device_entry is not None and device_entry != server.entry_id
             reason = PRICE_LIST_CHANGED if stale_entry else PRICE_CHANGED
         else:
             reason = TAX_RATE_CHANGED

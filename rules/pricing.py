@@ -121,5 +121,10 @@ def parse_lines(raw: Any) -> list[Line]:
 
 
 def lines_to_wire(lines: Iterable[Line]) -> list[dict[str, Any]]:
-    """Typed lines back to JSON builtins (decimals as strings)."""
-    return msgspec.to_builtins(list(lines))  # type: ignore[no-any-return]
+    """Typed lines back to JSON builtins (decimals as strings); a line priced by no known entry
+    travels without ``price_entry_id``, as before the field existed."""
+    wire: list[dict[str, Any]] = msgspec.to_builtins(list(lines))
+    for line in wire:
+        if line.get("price_entry_id") is None:
+            line.pop("price_entry_id", None)
+    return wire

@@ -34,4 +34,7 @@ def route_handlers() -> list[Any]:
     from server.sfa.visits.controller import VisitController
 
     handlers += [VisitController]
+    from server.sfa.pricing.controller import ApprovalController
+
+    handlers += [ApprovalController]
     return handlers

@@ -1,7 +1,10 @@
 """The ``quote`` and ``order`` records: one record each with its lines.
 
-Totals are a pure function of the lines (``rules.pricing.document_totals``): the server
-recomputes them on every write, and the SDK computes the same figures offline.
+The server prices every line of a draft on every write (``rules.document_pricing``, from the
+account's price lists) and the SDK prices the same way offline; totals are a pure function of
+the priced lines and the order-level discount (``rules.document_pricing.totals_of_lines``).
+A document whose discount is above its seller's authority waits in ``pending_approval``
+(``approval_*`` fields; docs/pricing.md, "Discount authority").
 """
 
 from __future__ import annotations
@@ -21,11 +24,17 @@ from protocol.entities.visits import CancelParams
 
 CENT = Decimal("0.01")
 TOTAL_FIELDS = frozenset({"subtotal", "tax_total", "total"})
+# set by the discount approval (a manager's decision over REST), never by a device
+APPROVAL_FIELDS = frozenset(
+    {"approval_reason", "approval_note", "approval_fingerprint", "approved_by", "approved_at"}
+)
 Lines = Annotated[list[Line], msgspec.Meta(max_length=MAX_LINES)]
+ApprovalFingerprint = Annotated[str, msgspec.Meta(max_length=64)]
 
 
 class QuoteStatus(enum.StrEnum):
     DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
     SENT = "sent"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -34,6 +43,7 @@ class QuoteStatus(enum.StrEnum):
 
 class OrderStatus(enum.StrEnum):
     DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
     SUBMITTED = "submitted"
     CONFIRMED = "confirmed"
     ON_HOLD = "on_hold"
@@ -54,6 +64,12 @@ class QuoteRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     currency: Currency = "CNY"
     valid_until: dt.date | None = None
     lines: Lines = []
+    order_discount_pct: Decimal = Decimal(0)
+    approval_reason: ReasonCode | None = None
+    approval_note: Notes = ""
+    approval_fingerprint: ApprovalFingerprint | None = None
+    approved_by: uuid.UUID | None = None
+    approved_at: AwareDateTime | None = None
     subtotal: Decimal = Decimal("0.00")
     tax_total: Decimal = Decimal("0.00")
     total: Decimal = Decimal("0.00")
@@ -77,7 +93,14 @@ class OrderRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     hold_reason: ReasonCode | None = None
     reject_reason: ReasonCode | None = None
     warehouse_id: uuid.UUID | None = None
+    currency: Currency = "CNY"
     lines: Lines = []
+    order_discount_pct: Decimal = Decimal(0)
+    approval_reason: ReasonCode | None = None
+    approval_note: Notes = ""
+    approval_fingerprint: ApprovalFingerprint | None = None
+    approved_by: uuid.UUID | None = None
+    approved_at: AwareDateTime | None = None
     subtotal: Decimal = Decimal("0.00")
     tax_total: Decimal = Decimal("0.00")
     total: Decimal = Decimal("0.00")
@@ -106,7 +129,7 @@ class SubmitParams(msgspec.Struct, forbid_unknown_fields=True):
 QUOTE = EntityDef(
     name="quote",
     record=QuoteRecord,
-    server_fields=ENGINE_FIELDS | {"status"} | TOTAL_FIELDS,
+    server_fields=ENGINE_FIELDS | {"status"} | TOTAL_FIELDS | APPROVAL_FIELDS,
     actions={"send": NoParams, "accept": NoParams, "reject": NoParams},
 )
 ORDER = EntityDef(
@@ -114,6 +137,7 @@ ORDER = EntityDef(
     record=OrderRecord,
     server_fields=ENGINE_FIELDS
     | TOTAL_FIELDS
+    | APPROVAL_FIELDS
     | {"status", "hold_reason", "reject_reason", "submitted_at"},
     actions={"submit": SubmitParams, "cancel": CancelParams},
 )

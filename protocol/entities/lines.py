@@ -1,4 +1,11 @@
-"""The line of a quote or an order, as it travels on the wire (priced by ``rules.pricing``)."""
+"""The line of a quote or an order, as it travels on the wire (priced by ``rules.pricing``).
+
+The device asks for ``product_id``, ``quantity`` and ``discount_pct``; ``unit_price``,
+``tax_rate`` and ``price_entry_id`` (the price-list entry that decided the unit price) are the
+server's: it prices every line on every write of a draft (docs/pricing.md, "Integration").
+A device may send its own offline figures; when they differ the server's stand and the push
+result says so per line (``repriced``).
+"""
 
 from __future__ import annotations
 
@@ -16,9 +23,10 @@ class Line(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     id: uuid.UUID
     product_id: uuid.UUID
     quantity: Decimal
-    unit_price: Decimal
+    unit_price: Decimal = Decimal(0)
     discount_pct: Decimal = Decimal(0)
     tax_rate: Decimal = Decimal(0)
+    price_entry_id: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
         # msgspec cannot constrain Decimal fields, and a ValueError here carries the field path.

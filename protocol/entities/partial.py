@@ -20,6 +20,7 @@ _cache: dict[type[msgspec.Struct], type[msgspec.Struct]] = {}
 _PATH = re.compile(r"at `\$\.?([^`]*)`")
 _UNKNOWN = re.compile(r"unknown field `([^`]*)`")
 _MISSING = re.compile(r"missing required field `([^`]*)`")
+_NAMED = re.compile(r"^(\w+) must ")  # a __post_init__ check names its field first
 
 
 class FieldProblem(ValueError):
@@ -54,6 +55,9 @@ def problem(exc: msgspec.ValidationError) -> FieldProblem:
     path = _PATH.search(message)
     missing = _MISSING.search(message)
     parts = [found.group(1) for found in (path, missing) if found is not None and found.group(1)]
+    named = _NAMED.match(message)
+    if named and parts and not missing and not parts[-1].endswith(named.group(1)):
+        parts.append(named.group(1))  # a line's own check: lines[0] -> lines[0].quantity
     return FieldProblem(codes.VALIDATION_ERROR, message, ".".join(parts) or None)
 
 

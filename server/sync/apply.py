@@ -314,6 +314,7 @@ class MutationApplier:
         )
         status = outcome.status(foreign)
         record = current
+        context = self._context(mutation)
         if outcome.writes:
             writes = dict(outcome.writes)
             # a merged text (``append``) is held to the field's limit like the device's own
@@ -321,7 +322,7 @@ class MutationApplier:
             if spec.validate is not None:
                 merged = {**current, **msgspec.to_builtins(writes)}
                 before = dict(merged)
-                await spec.validate(self._context(mutation), merged, current)
+                await spec.validate(context, merged, current)
                 writes.update(filled_in(spec, merged, before))
             record = await self._update(spec, mutation, state, current, writes)
             self._unattribute(
@@ -331,6 +332,7 @@ class MutationApplier:
             mid=mutation.mid,
             status=status,  # type: ignore[arg-type]
             version=int(record["version"]),
+            repriced=context.repriced or None,
         )
         if status != "applied":
             result.record = record
@@ -392,9 +394,10 @@ class MutationApplier:
                 with_record=False,
             )
         record = new_record(spec, mutation.id, values)
+        context = self._context(mutation)
         if spec.validate is not None:
             before = dict(record)
-            await spec.validate(self._context(mutation), record, None)
+            await spec.validate(context, record, None)
             values = {**values, **filled_in(spec, record, before)}
         values.update(server_values(spec, record, values))
         key = await self._scope(spec, record)
@@ -422,7 +425,9 @@ class MutationApplier:
         op = LogOp(spec.name, mutation.id, key, "upsert", 1, wire, self.principal.device_id)
         self.batch.log(op)
         self.pending.add(PendingWrite(spec.name, mutation.id, row, True, op))
-        result = MutationResult(mid=mutation.mid, status="applied", version=1)
+        result = MutationResult(
+            mid=mutation.mid, status="applied", version=1, repriced=context.repriced or None
+        )
         expected = {**mutation.changes, "id": str(mutation.id)}
         self._applied.append((result, (spec.name, mutation.id), expected, wire))
         return result
@@ -528,13 +533,18 @@ class MutationApplier:
         out_of_scope = await self._scope_check(spec, mutation, state, current, mutation.changes)
         if out_of_scope is not None:
             return out_of_scope
-        changes = await spec.actions[action](self._context(mutation), current, mutation.changes)
+        context = self._context(mutation)
+        changes = await spec.actions[action](context, current, mutation.changes)
         record = current
         if changes:
             writes = patches.to_python(spec, changes)
             record = await self._update(spec, mutation, state, current, writes)
         result = MutationResult(
-            mid=mutation.mid, status="applied", version=int(record["version"]), record=record
+            mid=mutation.mid,
+            status="applied",
+            version=int(record["version"]),
+            record=record,
+            repriced=context.repriced or None,
         )
         self._with_record.append((result, (spec.name, mutation.id)))
         return result

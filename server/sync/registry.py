@@ -60,11 +60,16 @@ class Principal:
 
 @dataclass(frozen=True)
 class ActionContext:
-    """Given to domain validators and action handlers."""
+    """Given to domain validators and action handlers.
+
+    ``repriced``: a validator or action that priced a document differently from the device's
+    figures appends one wire dict per line; the engine puts them on the mutation's result.
+    """
 
     session: AsyncSession
     principal: Principal
     hlc: str
+    repriced: list[dict[str, Any]] = field(default_factory=list)
 
 
 # (ctx, current record as a wire dict, the mutation's changes) -> field changes to write

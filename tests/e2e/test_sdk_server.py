@@ -6,6 +6,7 @@ import datetime as dt
 import sqlite3
 import time
 import uuid
+from decimal import Decimal
 
 import httpx
 import msgspec
@@ -319,7 +320,15 @@ class NoPull(Relay):
 
 def test_applied_results_carry_the_fields_the_server_set(world: World) -> None:
     _m, rep, ids = scope(world)
-    product = world.create("product", sku="SKU-1", name="Widget")
+    product = world.create("product", sku="SKU-1", name="Widget", tax_rate=Decimal("0.13"))
+    price_list = world.create("price_list", name="Standard", currency="CNY")
+    world.create(
+        "price_list_entry",
+        price_list_id=uuid.UUID(price_list["id"]),
+        product_id=uuid.UUID(product["id"]),
+        unit_price=Decimal("0.335"),
+        min_quantity=Decimal("1"),
+    )
     device = world.device(rep, "phone")
     world.settle(device)
     line = {

@@ -26,6 +26,7 @@ from server.sfa.territories.models import TerritoryMember
 from server.sync.conflicts import record_conflict
 from server.sync.writer import ChangeWriter
 from tests.builders import make_user
+from tests.pricing_tools import priced_product
 from tests.synctools import (
     Device,
     Snapshot,
@@ -321,7 +322,8 @@ async def scenario_opportunity(world: World) -> None:
 
 
 async def scenario_quote(world: World) -> None:
-    line = {"id": str(uuid7()), "product_id": str(uuid7()), "quantity": "2", "unit_price": "9.99"}
+    product = await priced_product(world.db, "9.99")
+    line = {"id": str(uuid7()), "product_id": str(product), "quantity": "2", "unit_price": "9.99"}
     quote = await world.create("quote", {"account_id": world.account_id, "lines": [line]})
     await world.converge(
         lambda: world.update("quote", quote["id"], {"lines": [line, {**line, "id": str(uuid7())}]})
@@ -333,7 +335,8 @@ async def scenario_quote(world: World) -> None:
 
 
 async def scenario_order(world: World) -> None:
-    line = {"id": str(uuid7()), "product_id": str(uuid7()), "quantity": "1", "unit_price": "100"}
+    product = await priced_product(world.db, "100")
+    line = {"id": str(uuid7()), "product_id": str(product), "quantity": "1", "unit_price": "100"}
     order = await world.create("order", {"account_id": world.account_id, "lines": [line]})
     await world.converge(lambda: world.update("order", order["id"], {"notes": "urgent"}))
     await world.converge(lambda: world.act("order", order["id"], "submit", {}))

@@ -10,14 +10,14 @@ from rules.pricing import Line
 
 ALLOWED_FROM: dict[str, frozenset[str]] = {
     "submit": frozenset({"draft"}),
-    "cancel": frozenset({"draft", "submitted", "on_hold", "confirmed"}),
+    "cancel": frozenset({"draft", "pending_approval", "submitted", "on_hold", "confirmed"}),
 }
 
 # Orders that already commit the customer's credit. On-hold ones do not: they await a decision.
 OPEN_STATUSES = ("submitted", "confirmed")
 
 # the priced content of an order: frozen once it has left draft
-OFFER_FIELDS = ("lines", "warehouse_id")
+OFFER_FIELDS = ("lines", "warehouse_id", "currency", "order_discount_pct")
 
 REJECTED = "rejected"
 ON_HOLD = "on_hold"

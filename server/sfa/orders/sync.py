@@ -6,9 +6,16 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.entities.definition import ENGINE_FIELDS
-from protocol.entities.documents import ORDER, OrderRecord, OrderStatus, SubmitParams
+from protocol.entities.documents import (
+    ORDER,
+    TOTAL_FIELDS,
+    OrderRecord,
+    OrderStatus,
+    SubmitParams,
+)
 from protocol.entities.visits import CancelParams
 from server.db import utcnow
 from server.errors import ValidationFailed
@@ -29,9 +36,10 @@ from server.sfa.orders.rules import (
     short_products,
     submission_outcome,
 )
-from server.sfa.quotes.lines import apply_totals
+from server.sfa.pricing.service import apply_pricing, approval_request, authority
+from server.sfa.quotes.lines import checked_lines
 from server.sfa.quotes.models import Quote
-from server.sfa.quotes.sync import ensure_offer_editable
+from server.sfa.quotes.sync import ensure_offer_editable, price_draft
 from server.sfa.stock.models import Warehouse
 from server.sfa.visits.account_scope import scope_of_account_child
 from server.sync.registry import ActionContext, EntitySpec, Policy
@@ -52,7 +60,7 @@ def changed(record: dict[str, Any], old: dict[str, Any] | None, field: str) -> b
 async def validate_order(
     ctx: ActionContext, record: dict[str, Any], old: dict[str, Any] | None
 ) -> None:
-    """Check an order after a merge and recompute its totals from its lines."""
+    """Check an order after a merge; price a draft's lines, or total a submitted order's."""
     check_owner(ctx.principal.user_id, ctx.principal.role, record, old, "owner_id")
     order = typed(record, OrderRecord)
     check_record(order)
@@ -72,40 +80,51 @@ async def validate_order(
         and not await repo.exists(_quotes, quote_id, account_id=order.account_id)
     ):
         raise ValidationFailed("quote does not exist for this account", field="quote_id")
-    apply_totals(record)
+    await price_draft(ctx, record)
 
 
 async def submit(
     ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
-    """``order.submit``: the server's rules decide confirmed, on hold or rejected.
+    """``order.submit``: priced now; above the submitter's discount authority it waits in
+    ``pending_approval``, otherwise the server's rules decide confirmed, on hold or rejected.
 
     An order put on hold or rejected is still an applied action: its status tells the outcome.
     """
     ensure_transition("order", "submit", str(current.get("status")), ALLOWED_FROM)
     typed(params, SubmitParams)
-    priced = dict(current)
-    lines = apply_totals(priced)
-    if not lines:
+    if not current.get("lines"):
         raise ValidationFailed("an order without lines cannot be submitted", field="lines")
-    order_id = parse_uuid(current["id"], "id")
-    account_id = parse_uuid(current["account_id"], "account_id")
-    repo = OrderRepository(ctx.session)
+    record = dict(current)
+    priced = await apply_pricing(ctx, record)
+    changes = {name: record[name] for name in ("lines", *TOTAL_FIELDS)}
+    check = await authority(ctx.session, ctx.principal, priced, current)
+    if check.needs_approval:
+        return {**changes, **approval_request(priced, check)}
+    return {**changes, **await submission_decision(ctx.session, record)}
+
+
+async def submission_decision(session: AsyncSession, record: dict[str, Any]) -> dict[str, Any]:
+    """The status an order gets when it is submitted (or its discount approved): the account's
+    standing (locked), the credit exposure and the stock decide (first rule first)."""
+    lines = checked_lines(record.get("lines"))
+    order_id = parse_uuid(record["id"], "id")
+    account_id = parse_uuid(record["account_id"], "account_id")
+    repo = OrderRepository(session)
     standing = await repo.lock_account_standing(account_id)
     stock_short = False
-    if current.get("warehouse_id"):
+    if record.get("warehouse_id"):
         requested = requested_quantities(lines)
         available = await repo.available_stock(
-            parse_uuid(current["warehouse_id"], "warehouse_id"), requested
+            parse_uuid(record["warehouse_id"], "warehouse_id"), requested
         )
         stock_short = available is not None and bool(short_products(requested, available))
-    total = Decimal(priced["total"])
     status, reason = submission_outcome(
         blacklisted=standing.blacklisted,
         arrears=standing.arrears,
         credit_limit=standing.credit_limit,
         open_total=await repo.open_orders_total(account_id, excluding=order_id),
-        order_total=total,
+        order_total=Decimal(str(record["total"])),
         stock_short=stock_short,
     )
     return {
@@ -113,9 +132,6 @@ async def submit(
         "hold_reason": reason if status == OrderStatus.ON_HOLD else None,
         "reject_reason": reason if status == OrderStatus.REJECTED else None,
         "submitted_at": utcnow(),
-        "subtotal": Decimal(priced["subtotal"]),
-        "tax_total": Decimal(priced["tax_total"]),
-        "total": total,
     }
 
 

@@ -31,6 +31,16 @@ class Quote(Base):
     currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
     valid_until: Mapped[dt.date | None] = mapped_column(sa.Date)
     lines: Mapped[list[Any]] = mapped_column(LinesJSON, default=list)
+    order_discount_pct: Mapped[decimal.Decimal] = mapped_column(
+        Money, default=decimal.Decimal("0.0000")
+    )
+    # the discount approval (server.sfa.pricing): why it waits, the manager's note, the priced
+    # content the request (then the approval) covers, who approved and when
+    approval_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    approval_note: Mapped[str] = mapped_column(sa.Text, default="")
+    approval_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     subtotal: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
     tax_total: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
     total: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))

@@ -7,10 +7,18 @@ from typing import Any
 from protocol.entities import NoParams
 from protocol.entities.documents import QUOTE, TOTAL_FIELDS, QuoteRecord, QuoteStatus
 from protocol.errors import INVALID_STATE
+from rules.discount_authority import approval_fingerprint
 from server.db import utcnow
 from server.errors import Conflict, ValidationFailed
 from server.sfa.calendar.wire import check_owner, check_record, ensure_transition, typed
-from server.sfa.quotes.lines import apply_totals
+from server.sfa.pricing.service import (
+    PRICED_STATUSES,
+    WITHDRAWN,
+    apply_pricing,
+    approval_request,
+    authority,
+    stored_totals,
+)
 from server.sfa.quotes.models import Quote
 from server.sfa.quotes.rules import ALLOWED_FROM, OFFER_FIELDS, is_expired
 from server.sfa.visits.account_scope import scope_of_account_child
@@ -23,8 +31,9 @@ def ensure_offer_editable(
     entity: str, record: dict[str, Any], old: dict[str, Any] | None, fields: tuple[str, ...]
 ) -> None:
     """Refuse a change of the priced content (and of the customer: ``account_id``, passed in
-    ``fields`` by both documents) once a document has left draft."""
-    if old is None or old.get("status") == "draft":
+    ``fields`` by both documents) once a document has left draft (a document waiting for a
+    discount approval may still be revised: ``price_draft`` withdraws the request then)."""
+    if old is None or old.get("status") in PRICED_STATUSES:
         return
     for name in fields:
         if record.get(name) != old.get(name):
@@ -39,22 +48,45 @@ def ensure_offer_editable(
 async def validate_quote(
     ctx: ActionContext, record: dict[str, Any], old: dict[str, Any] | None
 ) -> None:
-    """Check a quote after a merge and recompute its totals from its lines."""
+    """Check a quote after a merge; price a draft's lines, or total a sent quote's."""
     check_owner(ctx.principal.user_id, ctx.principal.role, record, old, "owner_id")
     check_record(typed(record, QuoteRecord))
     ensure_offer_editable("quote", record, old, ("account_id", *OFFER_FIELDS))
-    apply_totals(record)
+    await price_draft(ctx, record)
+
+
+async def price_draft(ctx: ActionContext, record: dict[str, Any]) -> None:
+    """Price an open document's lines (server-owned figures) in place, or total a closed one's.
+
+    A document waiting for approval whose priced content changed (its lines, its discount, or
+    a repricing) returns to draft: the request covered other content, the next send asks again.
+    """
+    if (record.get("status") or "draft") not in PRICED_STATUSES:
+        stored_totals(record)
+        return
+    priced = await apply_pricing(ctx, record)
+    if record.get("status") == "pending_approval" and approval_fingerprint(priced) != record.get(
+        "approval_fingerprint"
+    ):
+        record.update(WITHDRAWN)
 
 
 async def send(
     ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
-    """``quote.send``: a draft with at least one line goes to the customer."""
+    """``quote.send``: a draft with at least one line, priced now, goes to the customer, or
+    waits in ``pending_approval`` when its discount is above the sender's authority."""
     ensure_transition("quote", "send", str(current.get("status")), ALLOWED_FROM)
     typed(params, NoParams)
     if not current.get("lines"):
         raise ValidationFailed("a quote without lines cannot be sent", field="lines")
-    return {"status": QuoteStatus.SENT.value}
+    record = dict(current)
+    priced = await apply_pricing(ctx, record)
+    changes = {name: record[name] for name in ("lines", *TOTAL_FIELDS)}
+    check = await authority(ctx.session, ctx.principal, priced, current)
+    if check.needs_approval:
+        return {**changes, **approval_request(priced, check)}
+    return {**changes, "status": QuoteStatus.SENT.value}
 
 
 async def accept(

@@ -14,6 +14,7 @@ from tests.integration.sfa.core_builders import (
     make_product,
     make_tree,
 )
+from tests.pricing_tools import insert_entry, insert_price_list
 from tests.synctools import device_for
 
 PLANNED = "2026-03-02T09:00:00Z"
@@ -28,6 +29,14 @@ def line(product_id: uuid.UUID) -> dict[str, str]:
         "discount_pct": "0",
         "tax_rate": "0.13",
     }
+
+
+async def sold_product(db) -> uuid.UUID:
+    """A product the server can price (a standard list at 10.00, 13 % tax)."""
+    product = await make_product(db, tax_rate="0.13")
+    price_list = await insert_price_list(db, currency="CNY")
+    await insert_entry(db, price_list, product, "10.00")
+    return product
 
 
 async def two_reps(db):
@@ -67,7 +76,7 @@ async def create_children(device, account_id, product_id) -> dict[str, str]:
 
 async def test_edit_cannot_move_record_into_foreign_scope(client, db) -> None:
     _, rep_a, rep_b, mine, also_mine, theirs = await two_reps(db)
-    product = await make_product(db)
+    product = await sold_product(db)
     device_a = await device_for(client, db, rep_a)
     device_b = await device_for(client, db, rep_b)
     ids = await create_children(device_a, mine, product)
@@ -95,7 +104,7 @@ async def test_edit_cannot_move_record_into_foreign_scope(client, db) -> None:
 
 async def test_document_account_is_frozen_once_it_leaves_draft(client, db) -> None:
     _, rep_a, _, mine, also_mine, _ = await two_reps(db)
-    product = await make_product(db)
+    product = await sold_product(db)
     device = await device_for(client, db, rep_a)
     ids = await create_children(device, mine, product)
     sent, submitted = await device.push(
@@ -117,7 +126,7 @@ async def test_document_account_is_frozen_once_it_leaves_draft(client, db) -> No
 
 async def test_rep_cannot_reassign_owner_on_edit(client, db) -> None:
     tree, rep_a, rep_b, mine, _, _ = await two_reps(db)
-    product = await make_product(db)
+    product = await sold_product(db)
     device = await device_for(client, db, rep_a)
     ids = await create_children(device, mine, product)
 

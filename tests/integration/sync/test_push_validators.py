@@ -16,15 +16,17 @@ from tests.builders import make_user
 from tests.integration.sfa.core_builders import add_member, make_tree
 from tests.integration.sync import toy
 from tests.integration.sync.toy import make_folder, make_note
+from tests.pricing_tools import priced_product
 from tests.synctools import device_for, insert_account
 
 NOON = "2030-05-06T12:00:00Z"
 
 
-def line(quantity: str, unit_price: str, tax_rate: str = "0") -> dict[str, str]:
+async def line(db, quantity: str, unit_price: str, tax_rate: str = "0") -> dict[str, str]:
+    """A line of a product of its own, which the server prices at ``unit_price``."""
     return {
         "id": str(uuid7()),
-        "product_id": str(uuid7()),
+        "product_id": str(await priced_product(db, unit_price, tax_rate)),
         "quantity": quantity,
         "unit_price": unit_price,
         "discount_pct": "0",
@@ -58,7 +60,7 @@ async def test_a_pushed_quote_stores_the_totals_the_server_computes(client, db) 
     account_id = await insert_account(db, owner_id=rep.id)
     phone = await device_for(client, db, rep)
     quote_id = uuid7()
-    lines = [line("3", "0.335", tax_rate="0.13"), line("1", "10")]
+    lines = [await line(db, "3", "0.335", tax_rate="0.13"), await line(db, "1", "10")]
     created, edited = await phone.push(
         phone.mutation(
             "quote", quote_id, "upsert", {"account_id": str(account_id), "lines": lines}

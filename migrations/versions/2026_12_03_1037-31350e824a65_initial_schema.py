@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e75b7c90fce6
+Revision ID: 31350e824a65
 Revises:
-Create Date: 2026-12-03 10:34:21.963323
+Create Date: 2026-12-03 10:37:03.695869
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "e75b7c90fce6"
+revision: str = "31350e824a65"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -335,6 +335,27 @@ def upgrade() -> None:
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_devices_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "discount_limits",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=True),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column("max_discount_pct", server.db.Money(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.CheckConstraint(
+            "(role IS NULL) <> (user_id IS NULL)",
+            name=op.f("ck_discount_limits_ck_discount_limits_role_or_user"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_discount_limits_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_discount_limits")),
+        sa.UniqueConstraint("role", name=op.f("uq_discount_limits_role")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_discount_limits_user_id")),
+    )
     op.create_table(
         "products",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -659,6 +680,7 @@ def upgrade() -> None:
             "status",
             sa.Enum(
                 "draft",
+                "pending_approval",
                 "sent",
                 "accepted",
                 "rejected",
@@ -672,6 +694,12 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("valid_until", sa.Date(), nullable=True),
         sa.Column("lines", server.sfa.quotes.lines.LinesJSON(), nullable=False),
+        sa.Column("order_discount_pct", server.db.Money(), nullable=False),
+        sa.Column("approval_reason", sa.String(length=40), nullable=True),
+        sa.Column("approval_note", sa.Text(), nullable=False),
+        sa.Column("approval_fingerprint", sa.String(length=64), nullable=True),
+        sa.Column("approved_by", sa.Uuid(), nullable=True),
+        sa.Column("approved_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("subtotal", server.db.Money(), nullable=False),
         sa.Column("tax_total", server.db.Money(), nullable=False),
         sa.Column("total", server.db.Money(), nullable=False),
@@ -681,6 +709,9 @@ def upgrade() -> None:
         sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_quotes_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["approved_by"], ["users.id"], name=op.f("fk_quotes_approved_by_users")
         ),
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_quotes_owner_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quotes")),
@@ -977,6 +1008,7 @@ def upgrade() -> None:
             "status",
             sa.Enum(
                 "draft",
+                "pending_approval",
                 "submitted",
                 "confirmed",
                 "on_hold",
@@ -993,6 +1025,13 @@ def upgrade() -> None:
         sa.Column("reject_reason", sa.String(length=40), nullable=True),
         sa.Column("warehouse_id", sa.Uuid(), nullable=True),
         sa.Column("lines", server.sfa.quotes.lines.LinesJSON(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("order_discount_pct", server.db.Money(), nullable=False),
+        sa.Column("approval_reason", sa.String(length=40), nullable=True),
+        sa.Column("approval_note", sa.Text(), nullable=False),
+        sa.Column("approval_fingerprint", sa.String(length=64), nullable=True),
+        sa.Column("approved_by", sa.Uuid(), nullable=True),
+        sa.Column("approved_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("subtotal", server.db.Money(), nullable=False),
         sa.Column("tax_total", server.db.Money(), nullable=False),
         sa.Column("total", server.db.Money(), nullable=False),
@@ -1003,6 +1042,9 @@ def upgrade() -> None:
         sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_orders_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["approved_by"], ["users.id"], name=op.f("fk_orders_approved_by_users")
         ),
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_orders_owner_id_users")),
         sa.ForeignKeyConstraint(
@@ -1146,6 +1188,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_products_category_id"))
 
     op.drop_table("products")
+    op.drop_table("discount_limits")
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_devices_user_id"))
 

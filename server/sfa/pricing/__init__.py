@@ -1,0 +1,1 @@
+"""Server-authoritative pricing of quotes and orders, and discount authority (docs/pricing.md)."""
