@@ -96,14 +96,18 @@ class MutationApplier:
         assert batch is not None, "mutations are applied inside writer.batch()"
         return batch
 
-    def risky(self, mutation: Mutation) -> bool:
+    async def risky(self, mutation: Mutation) -> bool:
         """True when applying writes directly before it can fail: deletes and actions (an
-        action handler may write other tables) and upserts of an entity whose validator writes
-        (``validator_writes``); other creates and edits are only queued."""
+        action handler may write other tables) and upserts whose validator may write
+        (``validator_writes``, a flag or a per-mutation probe); other creates and edits are
+        only queued."""
         spec = self.registry.entities.get(mutation.entity)
         if spec is None:
             return False
-        return mutation.op != "upsert" or spec.validator_writes
+        if mutation.op != "upsert":
+            return True
+        probe = spec.validator_writes
+        return probe if isinstance(probe, bool) else await probe(self.session, mutation)
 
     async def flush(self) -> None:
         """Write the queued creates and edits; their log rows get the stored records."""

@@ -167,7 +167,7 @@ class PushService:
         """One mutation, all or nothing. Creates and edits are checked, then queued, so they
         need no SAVEPOINT; in safe mode each one is flushed inside its own."""
         batch = applier.batch
-        guarded = safe or applier.risky(mutation)
+        guarded = safe or await applier.risky(mutation)
         if guarded and not safe:
             try:  # earlier mutations' queued writes go first, outside this one's SAVEPOINT
                 await applier.flush()

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.entities.definition import ENGINE_FIELDS, EntityDef
+from protocol.sync import Mutation
 
 GLOBAL_KEY = "global"
 
@@ -77,6 +78,8 @@ ActionHandler = Callable[[ActionContext, dict[str, Any], dict[str, Any]], Awaita
 # (ctx, record after the merge as a wire dict, record before or None on create); raises DomainError.
 # It may fill in or recompute fields of the new record in place: the engine writes them too.
 Validator = Callable[[ActionContext, dict[str, Any], dict[str, Any] | None], Awaitable[None]]
+# whether the validator may write rows of its own for this mutation (see validator_writes)
+WritesProbe = Callable[[AsyncSession, Mutation], Awaitable[bool]]
 # (session, record as a wire dict) -> the record's scope key
 ScopeResolver = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[str]]
 # (session, principal) -> every scope key the user may hold
@@ -108,8 +111,10 @@ class EntitySpec:
     actions: Mapping[str, ActionHandler] = field(default_factory=dict)
     validate: Validator | None = None
     # the validator writes rows of its own (an audit or history table): the mutation then runs
-    # in its own SAVEPOINT, so a rejection after the validator leaves none of them behind
-    validator_writes: bool = False
+    # in its own SAVEPOINT, so a rejection after the validator leaves none of them behind. A
+    # function tells it per mutation (it may read the push's session), so mutations that write
+    # nothing of their own stay queued and batched: a SAVEPOINT each costs the batch its flushes
+    validator_writes: bool | WritesProbe = False
     # the record this one lives under: (parent entity name, foreign-key column in this table);
     # a child shares its parent's scope key and moves with it when the parent's scope changes
     parent: tuple[str, str] | None = None

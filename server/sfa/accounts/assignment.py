@@ -16,7 +16,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rules.territory_rules import AccountFacts, AssignmentCause, first_match
+from rules.territory_rules import AccountFacts, AssignmentCause, AssignmentRule, first_match
 from server.db import new_id
 from server.sfa.accounts.models import AccountAssignment
 from server.sfa.scopes import Visibility
@@ -57,13 +57,30 @@ class RuleVerdict:
     owner_id: uuid.UUID | None
 
 
+_PUSH_RULES = "outpost.active_assignment_rules"
+
+
+async def push_rules(session: AsyncSession) -> list[AssignmentRule]:
+    """The active rules, read once per push transaction (a push never edits rules): a query per
+    pushed account would also flush the push's queued writes each time."""
+    rules: list[AssignmentRule] | None = session.info.get(_PUSH_RULES)
+    if rules is None:
+        rules = session.info[_PUSH_RULES] = await RuleRepository(session).active_rules()
+    return rules
+
+
 async def rule_verdict(
-    session: AsyncSession, record: Mapping[str, Any], seen: Visibility
+    session: AsyncSession,
+    record: Mapping[str, Any],
+    seen: Visibility,
+    rules: list[AssignmentRule] | None = None,
 ) -> RuleVerdict | None:
     """The first matching active rule's placement of ``record``, or None when no rule matches
     or the matched territory is outside the writer's reach (``seen``): a writer never moves an
     account somewhere they cannot see; a realignment by someone who can will."""
-    rule = first_match(await RuleRepository(session).active_rules(), facts_of(record))
+    if rules is None:
+        rules = await RuleRepository(session).active_rules()
+    rule = first_match(rules, facts_of(record))
     if rule is None:
         return None
     territory = uuid.UUID(rule.territory_id)

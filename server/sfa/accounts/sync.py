@@ -11,10 +11,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.entities.accounts import ACCOUNT, CONTACT
+from protocol.sync import Mutation
 from rules.territory_rules import RULE_FIELDS, AssignmentCause
 from server.db import utcnow
 from server.errors import Forbidden, ValidationFailed
-from server.sfa.accounts.assignment import AssignmentRepository, apply_verdict, rule_verdict
+from server.sfa.accounts.assignment import (
+    AssignmentRepository,
+    apply_verdict,
+    push_rules,
+    rule_verdict,
+)
 from server.sfa.accounts.models import Account, Contact
 from server.sfa.scopes import account_key, visibility
 from server.sync.registry import ActionContext, EntitySpec, Policy
@@ -65,8 +71,11 @@ async def assign_on_push(
     """
     repo = AssignmentRepository(ctx.session)
     manager = ctx.principal.role in ("manager", "admin")
+    rules = await push_rules(ctx.session)
     if before is not None:
         if all(record.get(name) == before.get(name) for name in RULE_FIELDS):
+            return
+        if not rules:  # no rule can move it: nothing to place, nothing to record
             return
         if await repo.is_manual(uuid.UUID(str(record["id"]))):
             return
@@ -77,8 +86,12 @@ async def assign_on_push(
     )
     verdict = None
     if not manual:
-        verdict = await rule_verdict(
-            ctx.session, record, await visibility(ctx.session, ctx.principal)
+        verdict = (
+            await rule_verdict(
+                ctx.session, record, await visibility(ctx.session, ctx.principal), rules
+            )
+            if rules
+            else None
         )
     changes = apply_verdict(verdict, record) if verdict is not None else {}
     record.update({name: str(value) for name, value in changes.items()})
@@ -141,6 +154,17 @@ async def contact_scope(session: AsyncSession, record: Mapping[str, Any]) -> str
     return await account_scope_key(session, record["account_id"])
 
 
+async def assignment_may_write(session: AsyncSession, mutation: Mutation) -> bool:
+    """Whether ``assign_on_push`` may write a history row for this mutation: a create does (its
+    first assignment); an edit only when it changes a field the rules read and rules exist.
+    Other account edits stay queued with the push's batch."""
+    if mutation.base_version == 0:
+        return True
+    if RULE_FIELDS.isdisjoint(mutation.changes):
+        return False
+    return bool(await push_rules(session))
+
+
 def account_specs() -> list[EntitySpec]:
     """The ``account`` and ``contact`` entities."""
     return [
@@ -152,7 +176,7 @@ def account_specs() -> list[EntitySpec]:
             scope_fields=frozenset({"territory_id", "owner_id"}),
             policies={"notes": Policy.APPEND},
             validate=validate_account,
-            validator_writes=True,  # the ownership history (see assign_on_push)
+            validator_writes=assignment_may_write,  # the ownership history (assign_on_push)
         ),
         EntitySpec.of(
             CONTACT,
