@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rules.territory_rules import AccountFacts, AssignmentCause, AssignmentRule, first_match
 from server.db import new_id
 from server.sfa.accounts.models import AccountAssignment
-from server.sfa.scopes import Visibility
+from server.sfa.scopes import Visibility, visibility
 from server.sfa.territories.rule_repository import RuleRepository
+from server.sync.registry import Principal
 
 assignments = cast(sa.Table, AccountAssignment.__table__)
 
@@ -58,6 +59,7 @@ class RuleVerdict:
 
 
 _PUSH_RULES = "outpost.active_assignment_rules"
+_PUSH_VISIBILITY = "outpost.pusher_visibility"
 
 
 async def push_rules(session: AsyncSession) -> list[AssignmentRule]:
@@ -67,6 +69,16 @@ async def push_rules(session: AsyncSession) -> list[AssignmentRule]:
     if rules is None:
         rules = session.info[_PUSH_RULES] = await RuleRepository(session).active_rules()
     return rules
+
+
+async def push_visibility(session: AsyncSession, principal: Principal) -> Visibility:
+    """What the pusher may see, read once per push transaction like ``push_rules`` (the
+    principal is the same for every mutation of a push)."""
+    key = (_PUSH_VISIBILITY, principal.user_id)
+    seen: Visibility | None = session.info.get(key)
+    if seen is None:
+        seen = session.info[key] = await visibility(session, principal)
+    return seen
 
 
 async def rule_verdict(

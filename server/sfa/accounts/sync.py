@@ -19,10 +19,11 @@ from server.sfa.accounts.assignment import (
     AssignmentRepository,
     apply_verdict,
     push_rules,
+    push_visibility,
     rule_verdict,
 )
 from server.sfa.accounts.models import Account, Contact
-from server.sfa.scopes import account_key, visibility
+from server.sfa.scopes import account_key
 from server.sync.registry import ActionContext, EntitySpec, Policy
 
 _accounts = cast(sa.Table, Account.__table__)
@@ -88,7 +89,7 @@ async def assign_on_push(
     if not manual:
         verdict = (
             await rule_verdict(
-                ctx.session, record, await visibility(ctx.session, ctx.principal), rules
+                ctx.session, record, await push_visibility(ctx.session, ctx.principal), rules
             )
             if rules
             else None
