@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from litestar import Controller, get, post, put
 from litestar.datastructures import State
@@ -45,11 +46,7 @@ class ApprovalController(Controller):
         if_match: IfMatch = None,
     ) -> OrderRecord:
         """Approve the order's discount: it goes through the submission checks."""
-        record = await service.decide(
-            "order", order_id, data, approve=True, expected=expected_version(if_match)
-        )
-        assert isinstance(record, OrderRecord)
-        return record
+        return await _decided(service, OrderRecord, order_id, data, True, if_match)
 
     @post("/orders/{order_id:uuid}/refuse", status_code=200)
     async def refuse_order(
@@ -60,11 +57,7 @@ class ApprovalController(Controller):
         if_match: IfMatch = None,
     ) -> OrderRecord:
         """Refuse the order's discount: it returns to draft with the note."""
-        record = await service.decide(
-            "order", order_id, data, approve=False, expected=expected_version(if_match)
-        )
-        assert isinstance(record, OrderRecord)
-        return record
+        return await _decided(service, OrderRecord, order_id, data, False, if_match)
 
     @post("/quotes/{quote_id:uuid}/approve", status_code=200)
     async def approve_quote(
@@ -75,11 +68,7 @@ class ApprovalController(Controller):
         if_match: IfMatch = None,
     ) -> QuoteRecord:
         """Approve the quote's discount: it is sent."""
-        record = await service.decide(
-            "quote", quote_id, data, approve=True, expected=expected_version(if_match)
-        )
-        assert isinstance(record, QuoteRecord)
-        return record
+        return await _decided(service, QuoteRecord, quote_id, data, True, if_match)
 
     @post("/quotes/{quote_id:uuid}/refuse", status_code=200)
     async def refuse_quote(
@@ -90,11 +79,7 @@ class ApprovalController(Controller):
         if_match: IfMatch = None,
     ) -> QuoteRecord:
         """Refuse the quote's discount: it returns to draft with the note."""
-        record = await service.decide(
-            "quote", quote_id, data, approve=False, expected=expected_version(if_match)
-        )
-        assert isinstance(record, QuoteRecord)
-        return record
+        return await _decided(service, QuoteRecord, quote_id, data, False, if_match)
 
     @get("/discount-limits")
     async def list_limits(
@@ -123,3 +108,23 @@ class ApprovalController(Controller):
     ) -> DiscountLimitRecord:
         """Set one user's own maximum discount (replacing their role's, higher or lower)."""
         return await service.set_limit(user_id=user_id, max_pct=data.max_discount_pct)
+
+
+R = TypeVar("R", OrderRecord, QuoteRecord)
+
+
+async def _decided(
+    service: ApprovalService,
+    record_type: type[R],
+    record_id: uuid.UUID,
+    data: Decision,
+    approve: bool,
+    if_match: str | None,
+) -> R:
+    """One approval decision on an order or a quote, answered as its record."""
+    entity = "order" if record_type is OrderRecord else "quote"
+    record = await service.decide(
+        entity, record_id, data, approve=approve, expected=expected_version(if_match)
+    )
+    assert isinstance(record, record_type)
+    return record
