@@ -83,7 +83,9 @@ async def create_as(
     spec = w.registry.entities[entity]
     record = {"id": str(uuid7()), **record}
     async with db.transaction() as session:
-        ctx = ActionContext(session=session, principal=principal(user), hlc=Clock("t").tick())
+        ctx = ActionContext(
+            session=session, principal=principal(user), hlc=Clock("t").tick(), writer=w
+        )
         if spec.validate is not None:
             await spec.validate(ctx, record, None)
         return await w.create(
@@ -105,7 +107,9 @@ async def update_as(
     async with db.transaction() as session:
         old = await w.load(session, entity, uuid.UUID(str(record_id)))
         new = {**old, **changes}
-        ctx = ActionContext(session=session, principal=principal(user), hlc=Clock("t").tick())
+        ctx = ActionContext(
+            session=session, principal=principal(user), hlc=Clock("t").tick(), writer=w
+        )
         if spec.validate is not None:
             await spec.validate(ctx, new, old)
         typed_new = python_values(entity, new)
@@ -133,7 +137,9 @@ async def act_as(
     spec = w.registry.entities[entity]
     async with db.transaction() as session:
         current = await w.load(session, entity, uuid.UUID(str(record_id)))
-        ctx = ActionContext(session=session, principal=principal(user), hlc=Clock("t").tick())
+        ctx = ActionContext(
+            session=session, principal=principal(user), hlc=Clock("t").tick(), writer=w
+        )
         changes = await spec.actions[action](ctx, current, params)
         return await w.update(
             session, entity, uuid.UUID(str(record_id)), changes, principal=ctx.principal

@@ -30,6 +30,9 @@ APPROVAL_FIELDS = frozenset(
 )
 Lines = Annotated[list[Line], msgspec.Meta(max_length=MAX_LINES)]
 ApprovalFingerprint = Annotated[str, msgspec.Meta(max_length=64)]
+HoldReasons = Annotated[list[ReasonCode], msgspec.Meta(max_length=8)]
+# set by the order desk (a manager's decision over REST) or the submission checks
+DESK_FIELDS = frozenset({"hold_reasons", "hold_overrides", "desk_note", "fulfilled_at"})
 
 
 class QuoteStatus(enum.StrEnum):
@@ -90,6 +93,7 @@ class OrderRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     owner_id: uuid.UUID | None = None
     quote_id: uuid.UUID | None = None
     status: OrderStatus = OrderStatus.DRAFT
+    # the first of ``hold_reasons`` (older clients read only this one)
     hold_reason: ReasonCode | None = None
     reject_reason: ReasonCode | None = None
     warehouse_id: uuid.UUID | None = None
@@ -108,6 +112,12 @@ class OrderRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     notes: Notes = ""
     created_at: AwareDateTime | None = None
     updated_at: AwareDateTime | None = None
+    # the order desk (docs/orders.md): every reason an order is on hold, the reasons a manager
+    # released (not checked again), the note of the desk's last decision, the fulfilment time
+    hold_reasons: HoldReasons = []
+    hold_overrides: HoldReasons = []
+    desk_note: Notes = ""
+    fulfilled_at: AwareDateTime | None = None
 
     def __post_init__(self) -> None:
         _in_cents(self)
@@ -138,6 +148,7 @@ ORDER = EntityDef(
     server_fields=ENGINE_FIELDS
     | TOTAL_FIELDS
     | APPROVAL_FIELDS
+    | DESK_FIELDS
     | {"status", "hold_reason", "reject_reason", "submitted_at"},
     actions={"submit": SubmitParams, "cancel": CancelParams},
 )

@@ -275,7 +275,7 @@ class MutationApplier:
 
     def _context(self, mutation: Mutation) -> ActionContext:
         session = cast(AsyncSession, FlushingSession(self.session, self.flush))
-        return ActionContext(session, self.principal, mutation.hlc)
+        return ActionContext(session, self.principal, mutation.hlc, writer=self.writer)
 
     def _device_changes(
         self, spec: EntitySpec, mutation: Mutation, creating: bool

@@ -10,7 +10,7 @@ import enum
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import sqlalchemy as sa
@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.entities.definition import ENGINE_FIELDS, EntityDef
 from protocol.sync import Mutation
+
+if TYPE_CHECKING:
+    from server.sync.writer import ChangeWriter
 
 GLOBAL_KEY = "global"
 
@@ -65,12 +68,15 @@ class ActionContext:
 
     ``repriced``: a validator or action that priced a document differently from the device's
     figures appends one wire dict per line; the engine puts them on the mutation's result.
+    ``writer``: the push's change writer, for an action that writes other syncable records
+    (its writes join the push's batch and the action's SAVEPOINT).
     """
 
     session: AsyncSession
     principal: Principal
     hlc: str
     repriced: list[dict[str, Any]] = field(default_factory=list)
+    writer: ChangeWriter | None = None
 
 
 # (ctx, current record as a wire dict, the mutation's changes) -> field changes to write

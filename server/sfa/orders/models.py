@@ -29,7 +29,12 @@ class Order(Base):
     owner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
     quote_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("quotes.id"), index=True)
     status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), default=OrderStatus.DRAFT)
-    hold_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    hold_reason: Mapped[str | None] = mapped_column(sa.String(40))  # the first of hold_reasons
+    hold_reasons: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # reasons a manager released: the checks run again without them (docs/orders.md)
+    hold_overrides: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    desk_note: Mapped[str] = mapped_column(sa.Text, default="")
+    fulfilled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reject_reason: Mapped[str | None] = mapped_column(sa.String(40))
     warehouse_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("warehouses.id"), index=True
@@ -54,3 +59,24 @@ class Order(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class OrderTransition(Base):
+    """One change of an order's status: who, when, from, to, by which action and why.
+
+    Written in the transaction of the change itself (a push's action, or the order desk)."""
+
+    __tablename__ = "order_transitions"
+    __table_args__ = (sa.Index("ix_order_transitions_order_id_id", "order_id", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    from_status: Mapped[str] = mapped_column(sa.String(40))
+    to_status: Mapped[str] = mapped_column(sa.String(40))
+    # the hold reasons (or the reject reason) the order has after the transition
+    reasons: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    device_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

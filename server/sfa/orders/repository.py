@@ -1,20 +1,60 @@
-"""The queries ``order.submit`` needs: the customer's standing, open orders and stock."""
+"""The queries orders need: the customer's standing, open orders, stock, the desk's lists and
+the transition audit."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import new_id, utcnow
 from server.errors import ValidationFailed
 from server.sfa.accounts.models import Account
-from server.sfa.orders.models import Order
+from server.sfa.orders.models import Order, OrderTransition
 from server.sfa.orders.rules import OPEN_STATUSES
-from server.sfa.stock.models import StockBalance
+from server.sfa.scopes import Visibility
+from server.sfa.stock.models import StockBalance, Warehouse
+from server.sfa.territories.models import Territory
+
+orders = cast(sa.Table, Order.__table__)
+transitions = cast(sa.Table, OrderTransition.__table__)
+_accounts = cast(sa.Table, Account.__table__)
+_territories = cast(sa.Table, Territory.__table__)
+_warehouses = cast(sa.Table, Warehouse.__table__)
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """What the order desk's list filters on (all optional; ``since``/``until`` on the
+    submission time, ``territory_id`` takes the node and everything under it)."""
+
+    status: str | None = None
+    hold_reason: str | None = None
+    rep_id: uuid.UUID | None = None
+    territory_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the audit: ``action`` took the order from ``from_status`` to ``to_status``."""
+
+    order_id: uuid.UUID
+    action: str
+    from_status: str
+    to_status: str
+    reasons: Sequence[str] = ()
+    note: str = ""
+    actor_id: uuid.UUID | None = None
+    device_id: uuid.UUID | None = None
 
 
 class OrderRepository:
@@ -40,6 +80,15 @@ class OrderRepository:
             raise ValidationFailed(f"account {account_id} does not exist", field="account_id")
         return row
 
+    async def lock_status(self, order_id: uuid.UUID) -> str | None:
+        """The order's committed status, its row locked until commit (None: no such order).
+
+        Every status change takes this lock first, so a desk decision and a device's action on
+        one order queue, and the second sees the status the first left."""
+        statement = sa.select(orders.c.status).where(orders.c.id == order_id).with_for_update()
+        status = (await self.session.execute(statement)).scalar_one_or_none()
+        return None if status is None else str(getattr(status, "value", status))
+
     async def open_orders_total(self, account_id: uuid.UUID, *, excluding: uuid.UUID) -> Decimal:
         """The sum of the totals of the account's open orders (other than ``excluding``)."""
         # Summed in Python: SQLite stores Money as text and SUM() would go through floats.
@@ -54,13 +103,8 @@ class OrderRepository:
 
     async def available_stock(
         self, warehouse_id: uuid.UUID, product_ids: Iterable[uuid.UUID]
-    ) -> dict[uuid.UUID, Decimal] | None:
-        """On hand minus reserved per product; None when the warehouse keeps no balances."""
-        tracked = await self.session.scalar(
-            sa.select(StockBalance.id).where(StockBalance.warehouse_id == warehouse_id).limit(1)
-        )
-        if tracked is None:
-            return None
+    ) -> dict[uuid.UUID, Decimal]:
+        """On hand minus reserved per product (a product without a balance is absent)."""
         rows = await self.session.execute(
             sa.select(StockBalance.product_id, StockBalance.on_hand, StockBalance.reserved).where(
                 StockBalance.warehouse_id == warehouse_id,
@@ -69,9 +113,84 @@ class OrderRepository:
         )
         return {row.product_id: row.on_hand - row.reserved for row in rows}
 
+    async def warehouse(self, warehouse_id: uuid.UUID) -> Any:
+        """``active``, ``owner_id`` and ``allow_backorder`` of a warehouse, or None."""
+        statement = sa.select(
+            _warehouses.c.active, _warehouses.c.owner_id, _warehouses.c.allow_backorder
+        ).where(_warehouses.c.id == warehouse_id)
+        return (await self.session.execute(statement)).first()
+
     async def exists(self, table: sa.Table, record_id: uuid.UUID, **where: Any) -> bool:
         """True when ``table`` has a row with this id (and the given column values)."""
         statement = sa.select(table.c.id).where(table.c.id == record_id)
         for column, value in where.items():
             statement = statement.where(table.c[column] == value)
         return (await self.session.scalar(statement)) is not None
+
+    async def add_transition(self, transition: Transition) -> None:
+        """Append one transition to the audit (in the caller's transaction)."""
+        await self.session.execute(
+            sa.insert(transitions).values(
+                id=new_id(),
+                order_id=transition.order_id,
+                action=transition.action,
+                from_status=transition.from_status,
+                to_status=transition.to_status,
+                reasons=list(transition.reasons),
+                note=transition.note,
+                actor_id=transition.actor_id,
+                device_id=transition.device_id,
+                created_at=utcnow(),
+            )
+        )
+
+    def transitions_statement(self, order_id: uuid.UUID) -> sa.Select[Any]:
+        """The transitions of one order (paged by id: oldest first)."""
+        return sa.select(transitions).where(transitions.c.order_id == order_id)
+
+    async def visible_order_ids(
+        self, order_ids: Sequence[uuid.UUID], seen: Visibility
+    ) -> set[uuid.UUID]:
+        """The orders among ``order_ids`` whose account ``seen`` allows."""
+        statement = (
+            sa.select(orders.c.id)
+            .join(_accounts, _accounts.c.id == orders.c.account_id)
+            .where(
+                orders.c.id.in_(list(order_ids)),
+                seen.account_filter(_accounts.c.territory_id, _accounts.c.owner_id),
+            )
+        )
+        return set((await self.session.scalars(statement)).all())
+
+    def orders_statement(self, filters: OrderFilters, seen: Visibility) -> sa.Select[Any]:
+        """The visible orders matching ``filters``."""
+        statement = (
+            sa.select(orders)
+            .join(_accounts, _accounts.c.id == orders.c.account_id)
+            .where(seen.account_filter(_accounts.c.territory_id, _accounts.c.owner_id))
+        )
+        if filters.status is not None:
+            statement = statement.where(orders.c.status == filters.status)
+        if filters.hold_reason is not None:
+            # reasons are plain codes: the JSON text holds each one quoted, on both backends
+            text = sa.cast(orders.c.hold_reasons, sa.Text)
+            statement = statement.where(text.contains(f'"{filters.hold_reason}"', autoescape=True))
+        if filters.rep_id is not None:
+            statement = statement.where(orders.c.owner_id == filters.rep_id)
+        if filters.account_id is not None:
+            statement = statement.where(orders.c.account_id == filters.account_id)
+        if filters.since is not None:
+            statement = statement.where(orders.c.submitted_at >= filters.since)
+        if filters.until is not None:
+            statement = statement.where(orders.c.submitted_at < filters.until)
+        if filters.territory_id is not None:
+            subtree = (
+                sa.select(_territories.c.id)
+                .where(_territories.c.id == filters.territory_id)
+                .cte("desk_subtree", recursive=True)
+            )
+            subtree = subtree.union(
+                sa.select(_territories.c.id).join(subtree, _territories.c.parent_id == subtree.c.id)
+            )
+            statement = statement.where(_accounts.c.territory_id.in_(sa.select(subtree.c.id)))
+        return statement

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,36 +16,21 @@ from protocol.entities.documents import (
     SubmitParams,
 )
 from protocol.entities.visits import CancelParams
-from server.db import utcnow
 from server.errors import ValidationFailed
-from server.sfa.calendar.wire import (
-    appended,
-    check_owner,
-    check_record,
-    ensure_transition,
-    parse_uuid,
-    typed,
-)
+from server.sfa.calendar.wire import appended, check_owner, check_record, parse_uuid, typed
+from server.sfa.orders.decision import OrderActor, usable_warehouse
 from server.sfa.orders.models import Order
 from server.sfa.orders.repository import OrderRepository
-from server.sfa.orders.rules import (
-    ALLOWED_FROM,
-    OFFER_FIELDS,
-    requested_quantities,
-    short_products,
-    submission_outcome,
-)
+from server.sfa.orders.rules import OFFER_FIELDS
 from server.sfa.pricing.service import apply_pricing, approval_request, authority
-from server.sfa.quotes.lines import checked_lines
 from server.sfa.quotes.models import Quote
 from server.sfa.quotes.sync import ensure_offer_editable, price_draft
-from server.sfa.stock.models import Warehouse
 from server.sfa.visits.account_scope import scope_of_account_child
-from server.sync.registry import ActionContext, EntitySpec, Policy
+from server.sync.registry import ActionContext, EntitySpec, Policy, Principal
+from server.sync.writer import ChangeWriter
 
 __all__ = ["SERVER_FIELDS", "OrderRecord", "order_spec"]
 
-_warehouses: sa.Table = Warehouse.__table__  # type: ignore[assignment]
 _quotes: sa.Table = Quote.__table__  # type: ignore[assignment]
 
 SERVER_FIELDS = ORDER.server_fields
@@ -67,13 +51,11 @@ async def validate_order(
     assert order.account_id is not None  # checked by the shared rule
     ensure_offer_editable("order", record, old, ("account_id", *OFFER_FIELDS))
     repo = OrderRepository(ctx.session)
-    warehouse_id, quote_id = order.warehouse_id, order.quote_id
-    if (
-        warehouse_id is not None
-        and changed(record, old, "warehouse_id")
-        and not await repo.exists(_warehouses, warehouse_id)
+    quote_id = order.quote_id
+    if order.warehouse_id is not None and (
+        changed(record, old, "warehouse_id") or changed(record, old, "owner_id")
     ):
-        raise ValidationFailed("warehouse does not exist", field="warehouse_id")
+        await usable_warehouse(repo, record)
     if (
         quote_id is not None
         and changed(record, old, "quote_id")
@@ -83,16 +65,25 @@ async def validate_order(
     await price_draft(ctx, record)
 
 
+def actor_of(ctx: ActionContext) -> OrderActor:
+    """The order actor of a push's action (its writes join the push's batch)."""
+    assert ctx.writer is not None, "the engine gives actions its change writer"
+    return OrderActor(ctx.session, ctx.writer, ctx.principal, device_id=ctx.principal.device_id)
+
+
 async def submit(
     ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
     """``order.submit``: priced now; above the submitter's discount authority it waits in
-    ``pending_approval``, otherwise the server's rules decide confirmed, on hold or rejected.
+    ``pending_approval``, otherwise the server's checks decide confirmed (its stock reserved),
+    on hold (every reason) or rejected.
 
     An order put on hold or rejected is still an applied action: its status tells the outcome.
     """
-    ensure_transition("order", "submit", str(current.get("status")), ALLOWED_FROM)
     typed(params, SubmitParams)
+    actor = actor_of(ctx)
+    order_id = parse_uuid(current["id"], "id")
+    status = await actor.lock(order_id, "submit")
     if not current.get("lines"):
         raise ValidationFailed("an order without lines cannot be submitted", field="lines")
     record = dict(current)
@@ -100,50 +91,48 @@ async def submit(
     changes = {name: record[name] for name in ("lines", *TOTAL_FIELDS)}
     check = await authority(ctx.session, ctx.principal, priced, current)
     if check.needs_approval:
-        return {**changes, **approval_request(priced, check)}
-    return {**changes, **await submission_decision(ctx.session, record)}
+        changes |= approval_request(priced, check)
+    else:
+        changes |= (await actor.decide(record)).changes
+    await actor.audit(order_id, "submit", status, changes, "")
+    return changes
 
 
-async def submission_decision(session: AsyncSession, record: dict[str, Any]) -> dict[str, Any]:
-    """The status an order gets when it is submitted (or its discount approved): the account's
-    standing (locked), the credit exposure and the stock decide (first rule first)."""
-    lines = checked_lines(record.get("lines"))
+async def submission_decision(
+    session: AsyncSession,
+    record: dict[str, Any],
+    *,
+    writer: ChangeWriter,
+    principal: Principal,
+    action: str,
+    note: str = "",
+    refused: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The fields an order waiting for approval gets from the manager's decision (``action``
+    ``approve``: the submission checks decide, its stock reserved when confirmed; ``refuse``:
+    ``refused``, back to draft); the transition is audited."""
+    actor = OrderActor(session, writer, principal)
     order_id = parse_uuid(record["id"], "id")
-    account_id = parse_uuid(record["account_id"], "account_id")
-    repo = OrderRepository(session)
-    standing = await repo.lock_account_standing(account_id)
-    stock_short = False
-    if record.get("warehouse_id"):
-        requested = requested_quantities(lines)
-        available = await repo.available_stock(
-            parse_uuid(record["warehouse_id"], "warehouse_id"), requested
-        )
-        stock_short = available is not None and bool(short_products(requested, available))
-    status, reason = submission_outcome(
-        blacklisted=standing.blacklisted,
-        arrears=standing.arrears,
-        credit_limit=standing.credit_limit,
-        open_total=await repo.open_orders_total(account_id, excluding=order_id),
-        order_total=Decimal(str(record["total"])),
-        stock_short=stock_short,
-    )
-    return {
-        "status": status,
-        "hold_reason": reason if status == OrderStatus.ON_HOLD else None,
-        "reject_reason": reason if status == OrderStatus.REJECTED else None,
-        "submitted_at": utcnow(),
-    }
+    status = await actor.lock(order_id, action)
+    changes = (await actor.decide(record)).changes if action == "approve" else dict(refused or {})
+    await actor.audit(order_id, action, status, changes, note)
+    return changes
 
 
 async def cancel(
     ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
-    """``order.cancel``: an order that is not fulfilled, rejected or cancelled is withdrawn."""
-    ensure_transition("order", "cancel", str(current.get("status")), ALLOWED_FROM)
+    """``order.cancel``: an order that is not fulfilled, rejected or cancelled is withdrawn;
+    what it held in stock is given back."""
     values = typed(params, CancelParams)
+    actor = actor_of(ctx)
+    order_id = parse_uuid(current["id"], "id")
+    status = await actor.lock(order_id, "cancel")
     changes: dict[str, Any] = {"status": OrderStatus.CANCELLED.value}
     if values.reason:
         changes["notes"] = appended(current.get("notes") or "", values.reason)
+    await actor.release_stock(order_id)
+    await actor.audit(order_id, "cancel", status, changes, values.reason or "")
     return changes
 
 

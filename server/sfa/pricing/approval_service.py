@@ -70,6 +70,10 @@ class ApprovalService(AreaService):
                     "approved_by": None,
                     "approved_at": None,
                 }
+                if entity == "order":  # audited with the order's other transitions
+                    changes = await submission_decision(
+                        session, current, **self._order_decision("refuse", decision, changes)
+                    )
             record = await self.writer.update(
                 session, entity, record_id, changes, principal=self.principal
             )
@@ -108,7 +112,23 @@ class ApprovalService(AreaService):
         }
         if entity == "quote":
             return {**changes, "status": "sent"}
-        return {**changes, **await submission_decision(session, current)}
+        return {
+            **changes,
+            **await submission_decision(
+                session, current, **self._order_decision("approve", decision, None)
+            ),
+        }
+
+    def _order_decision(
+        self, action: str, decision: Decision, refused: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return {
+            "writer": self.writer,
+            "principal": self.principal,
+            "action": action,
+            "note": decision.note,
+            "refused": refused,
+        }
 
     async def list_limits(self) -> list[DiscountLimitRecord]:
         """Every configured limit (roles without a row keep their default)."""

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from protocol.ids import uuid7
 from server.errors import DomainError, ValidationFailed
-from server.sfa.orders.rules import short_products, submission_outcome
 from server.sfa.stock.models import StockBalance, Warehouse
 from server.sync.registry import Policy
 from tests.builders import make_user
@@ -70,40 +69,6 @@ async def load(db, entity: str, record_id: str):
         return await writer().load(session, entity, uuid.UUID(record_id))
 
 
-# --- the pure decision -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "expected"),
-    [
-        ({}, ("confirmed", None)),
-        ({"blacklisted": True, "arrears": D("5")}, ("rejected", "blacklisted")),
-        ({"arrears": D("0.01")}, ("on_hold", "arrears")),
-        ({"open_total": D("900"), "order_total": D("100.01")}, ("on_hold", "credit_limit")),
-        ({"open_total": D("900"), "order_total": D("100.00")}, ("confirmed", None)),
-        ({"stock_short": True}, ("on_hold", "insufficient_stock")),
-        ({"arrears": D("1"), "stock_short": True}, ("on_hold", "arrears")),
-    ],
-)
-def test_submission_outcome_applies_the_first_rule_that_matches(kwargs, expected) -> None:
-    values = {
-        "blacklisted": False,
-        "arrears": D("0"),
-        "credit_limit": D("1000"),
-        "open_total": D("0"),
-        "order_total": D("100"),
-        "stock_short": False,
-        **kwargs,
-    }
-    assert submission_outcome(**values) == expected
-
-
-def test_short_products_sums_nothing_missing_as_zero() -> None:
-    a, b = uuid.uuid4(), uuid.uuid4()
-    assert short_products({a: D("2"), b: D("1")}, {a: D("2")}) == [b]
-    assert short_products({a: D("2.5")}, {a: D("2.4999")}) == [a]
-
-
 # --- through the entity spec -------------------------------------------------------------
 
 
@@ -144,6 +109,7 @@ async def test_submit_over_the_credit_limit_puts_the_order_on_hold(db) -> None:
     second = await draft_order(db, rep, account_id, [order_line(product_id, "1", "201", "0")])
     held = await act_as(db, rep, "order", second["id"], "submit", {})
     assert (held["status"], held["hold_reason"]) == ("on_hold", "credit_limit")
+    assert held["hold_reasons"] == ["credit_limit"]
     # once the first is cancelled its exposure is gone
     await act_as(db, rep, "order", first["id"], "cancel", {})
     third = await draft_order(db, rep, account_id, [order_line(product_id, "1", "201", "0")])
@@ -176,7 +142,7 @@ async def test_submit_for_a_blacklisted_account_is_rejected_but_applied(db) -> N
     assert caught.value.code == "invalid_state"
 
 
-async def test_submit_checks_stock_only_where_the_warehouse_keeps_balances(db) -> None:
+async def test_submit_reserves_what_it_confirms_and_holds_what_is_short(db) -> None:
     rep = await make_user(db, "rep")
     account_id = await insert_account(db, owner_id=rep.id, credit_limit=D("100000"))
     stocked, unstocked = await insert_product(db), await insert_product(db)
@@ -193,8 +159,16 @@ async def test_submit_checks_stock_only_where_the_warehouse_keeps_balances(db) -
     assert (short["status"], short["hold_reason"]) == ("on_hold", "insufficient_stock")
     missing = await submit([order_line(unstocked, "1", "1")], warehouse)
     assert missing["hold_reason"] == "insufficient_stock"
-    untracked = await submit([order_line(unstocked, "1", "1")], empty_warehouse)
-    assert untracked["status"] == "confirmed"
+    # a warehouse that holds no balance of a product has none of it to sell
+    empty = await submit([order_line(unstocked, "1", "1")], empty_warehouse)
+    assert empty["hold_reasons"] == ["insufficient_stock"]
+    async with db.sessions() as session:
+        reserved = await session.scalar(
+            sa.select(StockBalance.reserved).where(
+                StockBalance.warehouse_id == warehouse, StockBalance.product_id == stocked
+            )
+        )
+    assert reserved == D("10")  # the confirmed order holds its 6, on top of the 4 before
 
 
 async def test_submit_without_lines_and_from_a_wrong_state_is_refused(db) -> None:
