@@ -22,7 +22,7 @@ from protocol.errors import IN_USE
 from server.db import new_id, utcnow
 from server.errors import Conflict, NotFound, PreconditionFailed
 from server.sync.batch import LogOp, RecordState, WriteBatch, decode_clocks, insert_log_rows
-from server.sync.bulk import any_of, chunks, rows_by_id
+from server.sync.bulk import any_of, chunks, rows_by_id, update_for
 from server.sync.models import sync_records
 from server.sync.position import current_txid
 from server.sync.registry import EntitySpec, Principal, SyncRegistry
@@ -227,6 +227,62 @@ class ChangeWriter:
             if old_key != key:
                 await self._move_children(session, batch, entity, record_id, key)
             return wire
+
+    async def update_many(
+        self,
+        session: AsyncSession,
+        entity: str,
+        changes: dict[uuid.UUID, dict[str, Any]],
+        *,
+        principal: Principal | None,
+    ) -> list[dict[str, Any]]:
+        """``update`` of many records of one entity at once, each with the same set of fields
+        (one executemany, not one statement per record); their wire dicts. The records must
+        exist and be tracked by the engine (a child keeps its parent: no scope move here)."""
+        if not changes:
+            return []
+        spec = self.spec(entity)
+        names = frozenset(next(iter(changes.values())))
+        if any(frozenset(values) != names for values in changes.values()):
+            raise ValueError("update_many: every record must change the same fields")
+        async with self.batch(session) as batch:
+            states = await self.states(session, entity, list(changes))
+            wires = [  # rows written outside the engine: tracked from now on, one by one
+                await self.update(session, entity, rid, values, principal=principal)
+                for rid, values in changes.items()
+                if rid not in states
+            ]
+            ids = [rid for rid in changes if rid in states]
+            if not ids:
+                return wires
+            now = utcnow()
+            timed = {"updated_at": now} if "updated_at" in spec.table.c else {}
+            rows = [
+                {"id": rid, **changes[rid], **timed, "version": states[rid].version + 1}
+                for rid in ids
+            ]
+            bulk = update_for(spec.table, ("id",), names | set(timed) | {"version"}, True)
+            stored = await bulk.run(session, rows) or await rows_by_id(session, spec.table, ids)
+            for row in stored:
+                wire = row_to_wire(spec, row)
+                state = batch.edit(states[row._mapping["id"]])
+                state.version = int(row._mapping["version"])
+                stamp = [state.version, self.clock.tick(), None]
+                for name in names:
+                    state.clocks[name] = stamp
+                batch.log(
+                    LogOp(
+                        entity,
+                        state.record_id,
+                        state.scope_key,
+                        "upsert",
+                        state.version,
+                        wire,
+                        None,
+                    )
+                )
+                wires.append(wire)
+            return wires
 
     async def delete(
         self,

@@ -27,6 +27,7 @@ transitions = cast(sa.Table, OrderTransition.__table__)
 _accounts = cast(sa.Table, Account.__table__)
 _territories = cast(sa.Table, Territory.__table__)
 _warehouses = cast(sa.Table, Warehouse.__table__)
+_WAREHOUSES_KEY = "outpost.orders.warehouses"
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,19 @@ class OrderRepository:
         return {row.product_id: row.on_hand - row.reserved for row in rows}
 
     async def warehouse(self, warehouse_id: uuid.UUID) -> Any:
-        """``active``, ``owner_id`` and ``allow_backorder`` of a warehouse, or None."""
-        statement = sa.select(
-            _warehouses.c.active, _warehouses.c.owner_id, _warehouses.c.allow_backorder
-        ).where(_warehouses.c.id == warehouse_id)
-        return (await self.session.execute(statement)).first()
+        """``active``, ``owner_id`` and ``allow_backorder`` of a warehouse, or None (read once
+        per transaction: a push checks the warehouse of every order it carries)."""
+        info: dict[str, Any] = self.session.info
+        cached: dict[uuid.UUID, Any] = info.setdefault(_WAREHOUSES_KEY, {})
+        if warehouse_id not in cached:
+            statement = sa.select(
+                _warehouses.c.active, _warehouses.c.owner_id, _warehouses.c.allow_backorder
+            ).where(_warehouses.c.id == warehouse_id)
+            row = (await self.session.execute(statement)).first()
+            if row is None:
+                return None
+            cached[warehouse_id] = row
+        return cached[warehouse_id]
 
     async def exists(self, table: sa.Table, record_id: uuid.UUID, **where: Any) -> bool:
         """True when ``table`` has a row with this id (and the given column values)."""

@@ -176,10 +176,12 @@ class StockLedger:
         """
         wanted = aggregate(lines)
         repo = StockRepository(session)
-        warehouse = await repo.get_warehouse(warehouse_id)
+        warehouse = await _warehouse(session, repo, warehouse_id)
         if warehouse is None:
             raise NotFound(f"warehouse {warehouse_id} not found", field="warehouse_id")
-        await self.check_products(repo, wanted, active_only=False)
+        known = _seen(session)["products"]
+        await self.check_products(repo, [p for p in wanted if p not in known], active_only=False)
+        known.update(wanted)
         pairs = [(warehouse_id, product_id) for product_id in wanted]
         async with self.writer.batch(session):
             locked = await self.lock(
@@ -197,15 +199,19 @@ class StockLedger:
             if short and not partial:
                 return ReserveResult((), tuple(short))
             now = utcnow()
-            for line in held:
-                row = locked[(warehouse_id, line.product_id)]
-                await self.writer.update(
-                    session,
-                    "stock_balance",
-                    row.id,
-                    {"reserved": plain(row.reserved + line.quantity)},
-                    principal=principal,
-                )
+            await self.writer.update_many(
+                session,
+                "stock_balance",
+                {
+                    locked[(warehouse_id, line.product_id)].id: {
+                        "reserved": plain(
+                            locked[(warehouse_id, line.product_id)].reserved + line.quantity
+                        )
+                    }
+                    for line in held
+                },
+                principal=principal,
+            )
             await repo.insert_reservations(
                 [
                     {
@@ -310,7 +316,7 @@ class StockLedger:
     ) -> dict[uuid.UUID, bool]:
         flags = {}
         for warehouse_id in warehouse_ids:
-            row = await repo.get_warehouse(warehouse_id)
+            row = await _warehouse(repo.session, repo, warehouse_id)
             flags[warehouse_id] = bool(row is not None and row.allow_backorder)
         return flags
 
@@ -321,6 +327,8 @@ class StockLedger:
         state: Mapping[Pair, list[decimal.Decimal]],
         principal: Principal | None,
     ) -> None:
+        # one bulk update per set of changed columns (on hand, reserved, or both)
+        groups: dict[frozenset[str], dict[uuid.UUID, dict[str, Any]]] = {}
         for pair, (on_hand, reserved) in state.items():
             row = locked[pair]
             changes = {}
@@ -329,9 +337,32 @@ class StockLedger:
             if reserved != row.reserved:
                 changes["reserved"] = plain(reserved)
             if changes:
-                await self.writer.update(
-                    session, "stock_balance", row.id, changes, principal=principal
-                )
+                groups.setdefault(frozenset(changes), {})[row.id] = changes
+        for group in groups.values():
+            await self.writer.update_many(session, "stock_balance", group, principal=principal)
+
+
+_SEEN_KEY = "outpost.stock.seen"
+
+
+def _seen(session: AsyncSession) -> dict[str, Any]:
+    # what this transaction has read of warehouses and products (a push reserves for many
+    # orders: each warehouse and product is read once; nothing here writes them)
+    info: dict[str, Any] = session.info
+    seen: dict[str, Any] = info.setdefault(_SEEN_KEY, {"warehouses": {}, "products": set()})
+    return seen
+
+
+async def _warehouse(
+    session: AsyncSession, repo: StockRepository, warehouse_id: uuid.UUID
+) -> sa.Row[Any] | None:
+    cached: dict[uuid.UUID, sa.Row[Any]] = _seen(session)["warehouses"]
+    if warehouse_id not in cached:
+        row = await repo.get_warehouse(warehouse_id)
+        if row is None:
+            return None
+        cached[warehouse_id] = row
+    return cached[warehouse_id]
 
 
 def _totals(held: Sequence[sa.Row[Any]]) -> dict[Pair, decimal.Decimal]:
