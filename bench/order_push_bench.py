@@ -66,47 +66,104 @@ async def seed(db: Database) -> tuple[list[uuid.UUID], list[uuid.UUID], uuid.UUI
     now = utcnow()
     rep_id = uuid7()
     accounts = [
-        {"id": uuid7(), "name": f"Shop {n}", "owner_id": rep_id,
-         "credit_limit": Decimal("1000000000")} for n in range(ORDERS)
+        {
+            "id": uuid7(),
+            "name": f"Shop {n}",
+            "owner_id": rep_id,
+            "credit_limit": Decimal("1000000000"),
+        }
+        for n in range(ORDERS)
     ]
     products = [
-        {"id": uuid7(), "sku": f"OB-{n:04d}", "name": f"Item {n}", "tax_rate": Decimal("0.13"),
-         "list_price": Decimal(10 + n % 90), "active": True} for n in range(PRODUCTS)
+        {
+            "id": uuid7(),
+            "sku": f"OB-{n:04d}",
+            "name": f"Item {n}",
+            "tax_rate": Decimal("0.13"),
+            "list_price": Decimal(10 + n % 90),
+            "active": True,
+        }
+        for n in range(PRODUCTS)
     ]
     standard = {"id": uuid7(), "name": "Standard", "currency": "CNY"}
     entries = [
-        {"id": uuid7(), "price_list_id": standard["id"], "product_id": p["id"],
-         "unit_price": p["list_price"], "min_quantity": Decimal("1")} for p in products
+        {
+            "id": uuid7(),
+            "price_list_id": standard["id"],
+            "product_id": p["id"],
+            "unit_price": p["list_price"],
+            "min_quantity": Decimal("1"),
+        }
+        for p in products
     ]
     warehouse = {"id": uuid7(), "code": "CENTRAL", "name": "Central"}
     async with db.transaction() as session:
-        await session.execute(sa.insert(User.__table__), [{
-            "id": rep_id, "email": EMAIL, "name": "bench rep", "role": "rep", "manager_id": None,
-            "password_hash": hash_password(PASSWORD), "timezone": "UTC", "active": True,
-            "created_at": now, "updated_at": now}])
-        for entity, rows in (("account", accounts), ("product", products),
-                             ("price_list", [standard]), ("price_list_entry", entries),
-                             ("warehouse", [warehouse])):
+        await session.execute(
+            sa.insert(User.__table__),
+            [
+                {
+                    "id": rep_id,
+                    "email": EMAIL,
+                    "name": "bench rep",
+                    "role": "rep",
+                    "manager_id": None,
+                    "password_hash": hash_password(PASSWORD),
+                    "timezone": "UTC",
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+        for entity, rows in (
+            ("account", accounts),
+            ("product", products),
+            ("price_list", [standard]),
+            ("price_list_entry", entries),
+            ("warehouse", [warehouse]),
+        ):
             await writer.create_many(session, entity, rows, principal=None)
-        await StockLedger(writer).post(session, [
-            Entry(MovementKind.INITIAL, warehouse["id"], p["id"], Decimal(1_000_000))
-            for p in products], principal=None)
+        await StockLedger(writer).post(
+            session,
+            [
+                Entry(MovementKind.INITIAL, warehouse["id"], p["id"], Decimal(1_000_000))
+                for p in products
+            ],
+            principal=None,
+        )
     return [a["id"] for a in accounts], [p["id"] for p in products], warehouse["id"]
 
 
-def mutations(rng: random.Random, accounts: list[uuid.UUID], products: list[uuid.UUID],
-              warehouse: uuid.UUID) -> list[dict[str, Any]]:
+def mutations(
+    rng: random.Random, accounts: list[uuid.UUID], products: list[uuid.UUID], warehouse: uuid.UUID
+) -> list[dict[str, Any]]:
     """200 creates of 20 lines, each followed by its submit (mids from 1; renumbered later)."""
     out: list[dict[str, Any]] = []
     for account in accounts:
         order_id = str(uuid7())
-        lines = [{"id": str(uuid7()), "product_id": str(p), "quantity": str(rng.randint(1, 5))}
-                 for p in rng.sample(products, LINES)]
+        lines = [
+            {"id": str(uuid7()), "product_id": str(p), "quantity": str(rng.randint(1, 5))}
+            for p in rng.sample(products, LINES)
+        ]
         record = {"account_id": str(account), "warehouse_id": str(warehouse), "lines": lines}
-        out.append({"entity": "order", "id": order_id, "op": "upsert", "base_version": 0,
-                    "changes": record})
-        out.append({"entity": "order", "id": order_id, "op": "order.submit", "base_version": 0,
-                    "changes": {}})
+        out.append(
+            {
+                "entity": "order",
+                "id": order_id,
+                "op": "upsert",
+                "base_version": 0,
+                "changes": record,
+            }
+        )
+        out.append(
+            {
+                "entity": "order",
+                "id": order_id,
+                "op": "order.submit",
+                "base_version": 0,
+                "changes": {},
+            }
+        )
     return out
 
 
@@ -116,14 +173,21 @@ def run_backend(backend: str, runs: int, profile: str | None = None) -> dict[str
     url = database.create()
     try:
         database.migrate(ROOT)
-        seconds = asyncio.run(measure(backend, url, runs, profile))
-        return {"backend": backend, "version": database.version(), "seconds": seconds,
-                "schema": database.schema_note}
+        seconds, counts = asyncio.run(measure(backend, url, runs, profile))
+        return {
+            "backend": backend,
+            "version": database.version(),
+            "seconds": seconds,
+            "statements": counts,
+            "schema": database.schema_note,
+        }
     finally:
         database.drop()
 
 
-async def measure(backend: str, url: str, runs: int, profile: str | None) -> list[float]:
+async def measure(
+    backend: str, url: str, runs: int, profile: str | None
+) -> tuple[list[float], list[int]]:
     """Seed; register the rep's device by logging in over HTTP; then time ``runs`` calls of
     the server's push service (``PushService.push``: decoding and HTTP are not timed)."""
     db = Database(create_engine(url))
@@ -134,10 +198,17 @@ async def measure(backend: str, url: str, runs: int, profile: str | None) -> lis
     settings = Settings(database_url=url, secret_key="order-bench-secret")
     device_id = uuid.uuid4()
     async with AsyncTestClient(app=create_app(settings)) as client:
-        login = await client.post("/auth/login", json={
-            "email": EMAIL, "password": PASSWORD, "device_id": str(device_id)})
+        login = await client.post(
+            "/auth/login", json={"email": EMAIL, "password": PASSWORD, "device_id": str(device_id)}
+        )
         assert login.status_code == 200, login.text
     db = Database(create_engine(url))
+    statements = [0]
+    sa.event.listen(
+        db.engine.sync_engine,
+        "before_cursor_execute",
+        lambda *_: statements.__setitem__(0, statements[0] + 1),
+    )
     registry = build_registry()
     engine = SyncEngine(db, settings, registry, ChangeWriter(registry))
     async with db.sessions() as session:
@@ -146,6 +217,7 @@ async def measure(backend: str, url: str, runs: int, profile: str | None) -> lis
     rng = random.Random(15)
     clock = Clock("orderbench")
     seconds: list[float] = []
+    counts: list[int] = []
     mid = 0
     try:
         for run in range(runs):
@@ -154,9 +226,12 @@ async def measure(backend: str, url: str, runs: int, profile: str | None) -> lis
                 mid += 1
                 mutation["mid"] = mid
                 mutation["hlc"] = clock.tick()
-            request = msgspec.convert({"device_id": device_id, "schema_version": SCHEMA_VERSION,
-                                       "mutations": batch}, PushRequest)
+            request = msgspec.convert(
+                {"device_id": device_id, "schema_version": SCHEMA_VERSION, "mutations": batch},
+                PushRequest,
+            )
             profiler = cProfile.Profile() if profile else None
+            statements[0] = 0
             started = time.perf_counter()
             if profiler is not None:
                 profiler.enable()
@@ -170,19 +245,30 @@ async def measure(backend: str, url: str, runs: int, profile: str | None) -> lis
             statuses = [(r.record or {}).get("status") for r in response.results[1::2]]
             assert statuses == ["confirmed"] * ORDERS, statuses[:3]
             seconds.append(elapsed)
-            print(f"  {backend} run {run + 1}: {elapsed * 1000:.0f} ms", flush=True)
+            counts.append(statements[0])
+            print(
+                f"  {backend} run {run + 1}: {elapsed * 1000:.0f} ms, {statements[0]} SQL "
+                "statements",
+                flush=True,
+            )
     finally:
         await db.dispose()
-    return seconds
+    return seconds, counts
 
 
 def section(results: list[dict[str, Any]], command: str) -> str:
     """The markdown section of this benchmark."""
     when = utcnow().strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        HEADING, "",
+        HEADING,
+        "",
         f"Generated by `bench/order_push_bench.py` ({when}; the machine was shared with other "
-        "work and loaded while it ran). Reproduce with:", "", "```", command, "```", "",
+        "work and loaded while it ran). Reproduce with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
         f"One `POST /sync/push` of {ORDERS} order creates of {LINES} lines each, each followed "
         "by its `order.submit` (400 mutations): every line priced by the server, the "
         "customer's standing checked under its row lock, the 20 lines reserved in the "
@@ -191,13 +277,18 @@ def section(results: list[dict[str, Any]], command: str) -> str:
         "`POST /sync/push` runs, without HTTP and JSON decoding) in this process; fresh "
         "migrated database per "
         "backend, one rep, 200 accounts, 400 products on a standard list, one warehouse. "
-        "Target: <= 1 s on PostgreSQL.", "",
-        "| backend | runs | median | min | max |", "|---|---|---|---|---|",
+        "Target: <= 1 s on PostgreSQL.",
+        "",
+        "| backend | runs | median | min | max | SQL statements per push (median) |",
+        "|---|---|---|---|---|---|",
     ]
     for result in results:
         ms = [s * 1000 for s in result["seconds"]]
-        lines.append(f"| {result['version']} | {len(ms)} | {statistics.median(ms):.0f} ms | "
-                     f"{min(ms):.0f} ms | {max(ms):.0f} ms |")
+        lines.append(
+            f"| {result['version']} | {len(ms)} | {statistics.median(ms):.0f} ms | "
+            f"{min(ms):.0f} ms | {max(ms):.0f} ms | "
+            f"{statistics.median(result['statements']):.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -222,9 +313,11 @@ def main() -> None:
     args = parser.parse_args()
     backends = args.backend or ["sqlite", "postgresql"]
     results = [run_backend(backend, args.runs, args.profile) for backend in backends]
-    command = "python bench/order_push_bench.py" + "".join(
-        f" --backend {b}" for b in (args.backend or [])) + (
-        f" --runs {args.runs}" if args.runs != 5 else "")
+    command = (
+        "python bench/order_push_bench.py"
+        + "".join(f" --backend {b}" for b in (args.backend or []))
+        + (f" --runs {args.runs}" if args.runs != 5 else "")
+    )
     text = section(results, command)
     print(text)
     if not args.no_doc:
