@@ -289,6 +289,19 @@ def section(results: list[dict[str, Any]], command: str) -> str:
             f"{min(ms):.0f} ms | {max(ms):.0f} ms | "
             f"{statistics.median(result['statements']):.0f} |"
         )
+    per_order = statistics.median(results[-1]["statements"]) / ORDERS
+    lines += [
+        "",
+        f"Where the time goes: about {per_order:.0f} SQL statements per submitted order (its "
+        "create and its submit: the order row and the customer's row locked, the open orders "
+        "summed, the segment read for pricing, the 20 balances locked then written in one bulk "
+        "update, the reservations and the transition inserted, the order written), each a "
+        "round trip; warehouses, products and price lists are read once per push. With the "
+        "machine loaded a round trip costs milliseconds, so the push is bound by their number: "
+        "reaching the target needs the submissions of one push decided together (one lock "
+        "and one write of the balances, the standings and the audit per push), which this "
+        "code does not do yet.",
+    ]
     return "\n".join(lines) + "\n"
 
 

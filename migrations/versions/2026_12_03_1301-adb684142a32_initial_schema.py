@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 710bdfdbb8f4
+Revision ID: adb684142a32
 Revises:
-Create Date: 2026-12-03 12:02:27.557110
+Create Date: 2026-12-03 13:01:25.604451
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "710bdfdbb8f4"
+revision: str = "adb684142a32"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -1117,7 +1117,10 @@ def upgrade() -> None:
             ["actor_id"], ["users.id"], name=op.f("fk_order_transitions_actor_id_users")
         ),
         sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_order_transitions_order_id_orders")
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_order_transitions_order_id_orders"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_transitions")),
     )
