@@ -22,7 +22,12 @@ from rules.territory_rules import AssignmentCause, first_match
 from server.auth.models import Device, User
 from server.db import new_id, utcnow
 from server.errors import Conflict, NotFound
-from server.sfa.accounts.assignment import AssignmentRepository, assignments, facts_of
+from server.sfa.accounts.assignment import (
+    AssignmentRepository,
+    Placement,
+    assignments,
+    facts_of,
+)
 from server.sfa.accounts.models import Account
 from server.sfa.area_service import AreaService
 from server.sfa.scopes import Visibility, account_key, visibility
@@ -35,6 +40,7 @@ from server.sfa.territories.realignment_schemas import (
     RealignmentRequest,
 )
 from server.sfa.territories.rule_repository import RuleRepository
+from server.sync import relocation
 from server.sync.registry import Principal
 
 _accounts = cast(sa.Table, Account.__table__)
@@ -95,24 +101,28 @@ class RealignmentService(AreaService):
                     field="id",
                     code="plan_stale",
                 )
-            history = AssignmentRepository(session)
             now = utcnow()
+            changes: dict[uuid.UUID, dict[str, Any]] = {}
             for move in moves:
-                changes: dict[str, Any] = {"territory_id": move.to_territory_id}
+                changes[move.account_id] = {"territory_id": move.to_territory_id}
                 if move.to_owner_id != move.from_owner_id:
-                    changes["owner_id"] = move.to_owner_id
-                await self.writer.update(
-                    session, "account", move.account_id, changes, principal=self.principal
-                )
-                await history.record(
-                    move.account_id,
-                    move.to_territory_id,
-                    move.to_owner_id,
-                    cause=AssignmentCause.RULE,
-                    rule_id=move.rule_id,
-                    by=self.principal.user_id,
-                    now=now,
-                )
+                    changes[move.account_id]["owner_id"] = move.to_owner_id
+            # set-based: the accounts, their children's keys and the change log in bulk
+            await relocation.update_many(self.writer, session, "account", changes)
+            await AssignmentRepository(session).record_many(
+                [
+                    Placement(
+                        move.account_id,
+                        move.to_territory_id,
+                        move.to_owner_id,
+                        AssignmentCause.RULE,
+                        move.rule_id,
+                    )
+                    for move in moves
+                ],
+                by=self.principal.user_id,
+                now=now,
+            )
             record = _record_of(row)
             record.status, record.applied_by, record.applied_at = (
                 "applied",
@@ -168,7 +178,9 @@ class RealignmentService(AreaService):
             .order_by(c.id)
         )
         if lock:
-            statement = statement.with_for_update()
+            # NO KEY UPDATE: a child being created under an account (its foreign-key check
+            # shares the account's row) is not blocked, so it cannot deadlock with the move
+            statement = statement.with_for_update(key_share=True)
         moves: list[AccountMove] = []
         for row in (await session.execute(statement)).all():
             rule = first_match(rules, facts_of(dict(row._mapping)))
