@@ -122,6 +122,7 @@ class Placement:
     owner_id: uuid.UUID | None
     cause: AssignmentCause
     rule_id: uuid.UUID | None
+    excluded_from_realignment: bool = False
 
 
 class AssignmentRepository:
@@ -201,7 +202,7 @@ class AssignmentRepository:
                 "cause": p.cause.value,
                 "rule_id": p.rule_id,
                 "assigned_by": by,
-                "excluded_from_realignment": p.cause == AssignmentCause.MANUAL,
+                "excluded_from_realignment": p.excluded_from_realignment,
             }
             for p in placements
         ]
