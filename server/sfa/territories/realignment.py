@@ -46,6 +46,7 @@ from server.sfa.territories.realignment_schemas import (
 )
 from server.sfa.territories.rule_repository import RuleRepository
 from server.sync import relocation
+from server.sync.bulk import rows_by_id
 
 _accounts = cast(sa.Table, Account.__table__)
 _plans = cast(sa.Table, RealignmentPlan.__table__)
@@ -114,11 +115,7 @@ class RealignmentService(AreaService):
             rules = await RuleRepository(session).active_rules()
             moves = await self._moves(session, seen, record.request, rules, lock=True)
             if fingerprint(moves) != row.fingerprint:
-                raise Conflict(
-                    "the accounts or rules changed since the preview: preview again",
-                    field="id",
-                    code="plan_stale",
-                )
+                raise _stale()
             changes: dict[uuid.UUID, dict[str, Any]] = {}
             for move in moves:
                 changes[move.account_id] = {"territory_id": move.to_territory_id}
@@ -214,10 +211,6 @@ class RealignmentService(AreaService):
         )
         if named:
             statement = statement.where(c.id.not_in(named))
-        if lock:
-            # NO KEY UPDATE: a child being created under an account (its foreign-key check
-            # shares the account's row) is not blocked, so it cannot deadlock with the move
-            statement = statement.with_for_update(key_share=True)
         for row in (await session.execute(statement)).all() if rules else []:
             rule = first_match(rules, facts_of(dict(row._mapping)))
             if rule is None:
@@ -243,7 +236,28 @@ class RealignmentService(AreaService):
                 )
             )
         moves.sort(key=lambda move: move.account_id)
+        if lock:
+            await _lock_unchanged(session, [m for m in moves if m.cause == "rule"])
         return moves
+
+
+async def _lock_unchanged(session: AsyncSession, moves: list[AccountMove]) -> None:
+    """Lock the accounts the rules move (only those: the scan that found them takes no lock)
+    and refuse the plan when one changed between the scan and the lock."""
+    # NO KEY UPDATE: a child being created under an account (its foreign-key check shares
+    # the account's row) is not blocked, so it cannot deadlock with the move
+    rows = await rows_by_id(session, _accounts, [m.account_id for m in moves], lock=True)
+    locked = {row.id: int(row.version) for row in rows}
+    if any(locked.get(move.account_id) != move.version for move in moves):
+        raise _stale()
+
+
+def _stale() -> Conflict:
+    return Conflict(
+        "the accounts or rules changed since the preview: preview again",
+        field="id",
+        code="plan_stale",
+    )
 
 
 def _reaches(seen: Visibility, territory_id: uuid.UUID) -> bool:
