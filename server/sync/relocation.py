@@ -20,16 +20,19 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import utcnow
 from server.sync.batch import LogOp, RecordState, WriteBatch
 from server.sync.bulk import any_of, chunks, rows_by_id, update_for
-from server.sync.models import sync_records
+from server.sync.models import sync_log, sync_records
 from server.sync.position import is_postgres
 from server.sync.registry import EntitySpec
 from server.sync.writer import ChangeWriter, row_to_wire
+
+_decode = msgspec.json.Decoder(dict[str, Any]).decode
 
 
 async def update_many(
@@ -130,7 +133,7 @@ async def relocate_children(
         return
     parents = sorted(moved)
     for child, fk in children:  # 1. the children's rows, before the parents' states
-        await _children(session, child, fk, parents, ids_only=True)
+        await _children(session, child, fk, parents)
     t = sync_records.c
     for chunk in chunks(parents):  # 2. the parents' states: waits for children's key readers
         await session.execute(
@@ -140,40 +143,56 @@ async def relocate_children(
             .with_for_update()
         )
     for child, fk in children:  # 3. the children again, with those committed meanwhile
-        rows = await _children(session, child, fk, parents, ids_only=False)
-        states = await writer.states(
-            session, child.name, [r._mapping["id"] for r in rows], lock="update"
-        )
-        next_moved: dict[uuid.UUID, str] = {}
-        for row in rows:
-            child_id = row._mapping["id"]
-            key = moved[row._mapping[fk]]
+        rows = await _children(session, child, fk, parents)
+        states = await writer.states(session, child.name, [r[0] for r in rows], lock="update")
+        keys: dict[uuid.UUID, str] = {}
+        for child_id, parent_id in rows:
             previous = states.get(child_id)
-            if previous is None or previous.deleted or previous.scope_key == key:
-                continue
-            batch.rekey(previous, key, row_to_wire(child, row))
-            next_moved[child_id] = key
-        await relocate_children(writer, session, batch, child.name, next_moved)
+            key = moved[parent_id]
+            if previous is not None and not previous.deleted and previous.scope_key != key:
+                keys[child_id] = key
+        wires = await _current_wires(session, batch, child, {i: states[i] for i in keys})
+        for child_id, key in keys.items():
+            batch.rekey(states[child_id], key, wires[child_id])
+        await relocate_children(writer, session, batch, child.name, keys)
+
+
+async def _current_wires(
+    session: AsyncSession, batch: WriteBatch, spec: EntitySpec, states: dict[uuid.UUID, Any]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The wire dicts of records whose fields a move does not change: the payload of their
+    latest upsert under their current key (what every holder received; a record is only
+    written through the writer, which logs it), else read from the table."""
+    wires: dict[uuid.UUID, dict[str, Any]] = {}
+    log = sync_log.c
+    ids = [i for i in states if (spec.name, i) not in batch.dirty]  # pending: not logged yet
+    for chunk in chunks(ids):
+        statement = sa.select(log.record_id, log.scope_key, log.payload).where(
+            log.entity == spec.name, log.op == "upsert", any_of(session, log.record_id, chunk)
+        )
+        for record_id, key, payload in await session.execute(statement):
+            if key == states[record_id].scope_key and payload is not None:
+                wires[record_id] = _decode(payload)
+    missing = [i for i in states if i not in wires]
+    for row in await rows_by_id(session, spec.table, missing):
+        wires[row._mapping["id"]] = row_to_wire(spec, row)
+    return wires
 
 
 async def _children(
-    session: AsyncSession,
-    child: EntitySpec,
-    fk: str,
-    parents: list[uuid.UUID],
-    *,
-    ids_only: bool,
-) -> list[Any]:
-    # the rows of ``child`` under ``parents``, locked NO KEY UPDATE (their own children may
-    # still be inserted) in id order within each chunk of parents
+    session: AsyncSession, child: EntitySpec, fk: str, parents: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    # (id, parent id) of the rows of ``child`` under ``parents``, locked NO KEY UPDATE (their
+    # own children may still be inserted) in id order within each chunk of parents
     table = child.table
-    columns = [table.c.id, table.c[fk]] if ids_only else list(table.c)
-    found: list[Any] = []
+    found: list[tuple[uuid.UUID, uuid.UUID]] = []
     for chunk in chunks(parents):
         statement = (
-            sa.select(*columns).where(any_of(session, table.c[fk], chunk)).order_by(table.c.id)
+            sa.select(table.c.id, table.c[fk])
+            .where(any_of(session, table.c[fk], chunk))
+            .order_by(table.c.id)
         )
         if is_postgres(session):
             statement = statement.with_for_update(key_share=True)
-        found.extend(await session.execute(statement))
+        found.extend((row[0], row[1]) for row in await session.execute(statement))
     return found

@@ -190,3 +190,16 @@ async def test_a_child_pushed_while_a_bulk_move_runs_ends_under_the_new_key_move
     assert [r.status for r in result.results] == ["applied"]
     await _assert_under_new_key(toy_db, note, "pushed")
     assert waited
+
+
+async def test_a_child_without_a_logged_payload_is_moved_with_its_stored_fields(
+    toy_db, writer, make_device
+):
+    new_rep = await make_device(keys={NEW})
+    folder = await make_folder(toy_db, writer, OLD)
+    note = await make_note(toy_db, writer, folder, title="stored")
+    async with toy_db.transaction() as session:  # the log lost the note's row (fault)
+        await session.execute(sa.delete(sync_log).where(sync_log.c.record_id == note))
+    await _move_all(toy_db, writer, [folder])
+    await new_rep.pull_all()
+    assert new_rep.copy[("note", str(note))]["title"] == "stored"
