@@ -324,6 +324,9 @@ def summary(result: Result) -> list[str]:
         return f"| {name} | {_median(values)} | {min(values):.2f}-{max(values):.2f} s | {target} |"
 
     runs = result.runs
+    cpu = "CPU (app" + (
+        " + PostgreSQL backends)" if result.backend == "postgresql" else ", in process)"
+    )
     exact = all(r.pulled[n] == r.announced[n] for r in runs for n in ("A", "B"))
     return [
         f"{result.version}, {result.records:,} records ({len(runs)} runs, "
@@ -332,9 +335,9 @@ def summary(result: Result) -> list[str]:
         "| step | median | range | target |",
         "|---|---|---|---|",
         row("preview", [r.preview for r in runs], "<= 2 s"),
-        row("preview, CPU (app + PostgreSQL backends)", [r.preview_cpu for r in runs], ""),
+        row(f"preview, {cpu}", [r.preview_cpu for r in runs], ""),
         row("apply", [r.apply for r in runs], "<= 5 s"),
-        row("apply, CPU (app + PostgreSQL backends)", [r.apply_cpu for r in runs], ""),
+        row(f"apply, {cpu}", [r.apply_cpu for r in runs], ""),
         row(
             "catch-up pull, losing rep",
             [r.pulls["A" if i % 2 == 0 else "B"] for i, r in enumerate(runs)],
