@@ -92,6 +92,19 @@ class WriteBatch:
         # clock lists are never mutated in place (always replaced), so a shallow copy suffices
         return self.put(dataclasses.replace(state, clocks=dict(state.clocks)))
 
+    def rekey(self, state: RecordState, key: str, wire: dict[str, Any]) -> RecordState:
+        """Move a record whose own fields did not change to scope key ``key``: an ``evict``
+        under its old key, an ``upsert`` of ``wire`` under the new one; returns the new state."""
+        moved = self.edit(state)
+        self.log(
+            LogOp(
+                state.entity, state.record_id, state.scope_key, "evict", state.version, None, None
+            )
+        )
+        moved.scope_key = key
+        self.log(LogOp(state.entity, state.record_id, key, "upsert", state.version, wire, None))
+        return moved
+
     def log(self, op: LogOp) -> None:
         """Queue a change-log row."""
         self.ops.append(op)

@@ -101,22 +101,30 @@ class BulkUpdate:
     """``UPDATE table SET <names> WHERE <keys>`` for many rows (each row a dict with both)."""
 
     def __init__(
-        self, table: sa.Table, keys: Sequence[str], names: Iterable[str], *, returning: bool
+        self,
+        table: sa.Table,
+        keys: Sequence[str],
+        names: Iterable[str],
+        *,
+        returning: bool,
+        bump_version: bool = False,
     ) -> None:
         self.table, self.returning = table, returning
         self.columns = [*keys, *sorted(names)]
         self.arrays_allowed = arrays_allowed(table, self.columns)
+        # ``bump_version``: ``version = version + 1`` on every row as well
+        bumped = {"version": table.c.version + 1} if bump_version else {}
         v = _unnest(table, self.columns)
         by_array = (
             sa.update(table)
             .where(*(table.c[k] == v.c[k] for k in keys))
-            .values({name: v.c[name] for name in names})
+            .values({**{name: v.c[name] for name in names}, **bumped})
         )
         self._by_array = by_array.returning(*table.c) if returning else by_array
         self._by_row = (
             sa.update(table)
             .where(*(table.c[k] == sa.bindparam("b_" + k) for k in keys))
-            .values({name: sa.bindparam("v_" + name) for name in names})
+            .values({**{name: sa.bindparam("v_" + name) for name in names}, **bumped})
         )
         self._renamed = {k: "b_" + k for k in keys} | {n: "v_" + n for n in names}
 
@@ -151,10 +159,15 @@ class BulkDelete:
 
 @functools.lru_cache(maxsize=512)
 def update_for(
-    table: sa.Table, keys: tuple[str, ...], names: frozenset[str], returning: bool = False
+    table: sa.Table,
+    keys: tuple[str, ...],
+    names: frozenset[str],
+    returning: bool = False,
+    *,
+    bump_version: bool = False,
 ) -> BulkUpdate:
     """The (cached) bulk update of ``names`` by ``keys`` in ``table``."""
-    return BulkUpdate(table, keys, names, returning=returning)
+    return BulkUpdate(table, keys, names, returning=returning, bump_version=bump_version)
 
 
 @functools.lru_cache(maxsize=64)

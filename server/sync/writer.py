@@ -480,6 +480,12 @@ class ChangeWriter:
         """The scope key of a record: its parent's for a child, else the entity's resolver."""
         return (await self._scopes_of(session, spec, [wire]))[0]
 
+    async def scopes_of(
+        self, session: AsyncSession, spec: EntitySpec, wires: list[dict[str, Any]]
+    ) -> list[str]:
+        """Scope keys of many records (children's from their parents' states, read at once)."""
+        return await self._scopes_of(session, spec, wires)
+
     async def _scopes_of(
         self, session: AsyncSession, spec: EntitySpec, wires: list[dict[str, Any]]
     ) -> list[str]:

@@ -129,6 +129,7 @@ rules_strategy = st.lists(
         value=st.sampled_from(["75", "69", "Paris", "vip", "key"]),
     ),
     max_size=8,
+    unique_by=lambda rule: rule.id,  # rule ids are unique (the order is by priority, then id)
 )
 
 

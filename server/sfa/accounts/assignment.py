@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,6 +21,7 @@ from server.db import new_id
 from server.sfa.accounts.models import AccountAssignment
 from server.sfa.scopes import Visibility, visibility
 from server.sfa.territories.rule_repository import RuleRepository
+from server.sync.bulk import any_of, chunks, insert_rows
 from server.sync.registry import Principal
 
 assignments = cast(sa.Table, AccountAssignment.__table__)
@@ -112,6 +113,18 @@ def apply_verdict(verdict: RuleVerdict, current: Mapping[str, Any]) -> dict[str,
     return changes
 
 
+@dataclass(frozen=True)
+class Placement:
+    """One account's new assignment, for ``AssignmentRepository.record_many``."""
+
+    account_id: uuid.UUID
+    territory_id: uuid.UUID | None
+    owner_id: uuid.UUID | None
+    cause: AssignmentCause
+    rule_id: uuid.UUID | None
+    excluded_from_realignment: bool = False
+
+
 class AssignmentRepository:
     """Named queries over the ownership history."""
 
@@ -161,6 +174,39 @@ class AssignmentRepository:
                 excluded_from_realignment=cause == AssignmentCause.MANUAL,
             )
         )
+
+    async def record_many(
+        self, placements: Sequence[Placement], *, by: uuid.UUID | None, now: dt.datetime
+    ) -> None:
+        """``record`` for many accounts at once (a realignment): the open rows closed at
+        ``now`` and the new ones opened, one statement per chunk of 1,000 accounts."""
+        ids = [p.account_id for p in placements]
+        for chunk in chunks(ids):
+            await self.session.execute(
+                sa.update(assignments)
+                .where(
+                    any_of(self.session, assignments.c.account_id, chunk),
+                    assignments.c.valid_to.is_(None),
+                )
+                .values(valid_to=now)
+                .execution_options(synchronize_session=False)
+            )
+        rows = [
+            {
+                "id": new_id(),
+                "account_id": p.account_id,
+                "territory_id": p.territory_id,
+                "owner_id": p.owner_id,
+                "valid_from": now,
+                "valid_to": None,
+                "cause": p.cause.value,
+                "rule_id": p.rule_id,
+                "assigned_by": by,
+                "excluded_from_realignment": p.excluded_from_realignment,
+            }
+            for p in placements
+        ]
+        await insert_rows(self.session, assignments, rows)
 
     def history_statement(self, account_id: uuid.UUID) -> sa.Select[Any]:
         """Every assignment of an account (the pager orders them by id: oldest first)."""

@@ -1,46 +1,55 @@
 """Realignment: re-run the assignment rules over the accounts in reach, preview, then apply.
 
-A preview computes every move (an account whose first matching rule now places it elsewhere;
-manual assignments are left alone), what each territory and rep gains and loses, and per active
-device the records it will receive and evict (each account with everything under it). It is
-stored with a fingerprint of the moves (account ids, versions, targets); applying it recomputes
-the moves in the applying transaction and refuses (409 ``plan_stale``) when they differ.
+A request may also change the rules (previewed in memory, saved when the plan is applied) and
+move accounts by hand (``plan_inputs``). A preview computes every move (an account whose first
+matching rule now places it elsewhere, manual assignments left alone; and the explicit moves,
+which override the rules), what each territory and rep gains and loses, and per active device
+the records it will receive and evict (each account with everything under it). It is stored
+with a fingerprint of the moves (account ids, versions, targets); applying it saves the rule
+changes, recomputes the moves in the applying transaction and refuses (409 ``plan_stale``) when
+they differ. The moves are then written in bulk (``server.sync.relocation``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections import defaultdict
 from typing import Any, cast
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rules.territory_rules import AssignmentCause, first_match
-from server.auth.models import Device, User
+from rules.territory_rules import AssignmentCause, AssignmentRule, first_match
 from server.db import new_id, utcnow
 from server.errors import Conflict, NotFound
-from server.sfa.accounts.assignment import AssignmentRepository, assignments, facts_of
+from server.sfa.accounts.assignment import (
+    AssignmentRepository,
+    Placement,
+    assignments,
+    facts_of,
+)
 from server.sfa.accounts.models import Account
 from server.sfa.area_service import AreaService
-from server.sfa.scopes import Visibility, account_key, visibility
+from server.sfa.scopes import Visibility, visibility
 from server.sfa.territories.models import RealignmentPlan
+from server.sfa.territories.plan_inputs import manual_moves, proposed_rules, save_rule_changes
+from server.sfa.territories.realignment_impact import (
+    descendants,
+    device_impacts,
+    fingerprint,
+    holder_changes,
+)
 from server.sfa.territories.realignment_schemas import (
     AccountMove,
-    DeviceImpact,
-    HolderChange,
     RealignmentPlanRecord,
     RealignmentRequest,
 )
 from server.sfa.territories.rule_repository import RuleRepository
-from server.sync.registry import Principal
+from server.sync import relocation
+from server.sync.bulk import rows_by_id
 
 _accounts = cast(sa.Table, Account.__table__)
 _plans = cast(sa.Table, RealignmentPlan.__table__)
-_devices = cast(sa.Table, Device.__table__)
-_users = cast(sa.Table, User.__table__)
 _RULE_COLUMNS = ("postal_code", "city", "region", "segment", "industry", "value_tier")
 
 
@@ -48,25 +57,34 @@ class RealignmentService(AreaService):
     """Preview and apply reassignments of accounts by the rules."""
 
     async def preview(self, data: RealignmentRequest) -> RealignmentPlanRecord:
-        """Compute and store a plan; nothing moves yet."""
+        """Compute and store a plan; nothing moves yet (and no rule is saved)."""
         async with self.db.transaction() as session:
-            moves = await self._moves(session, data.territory_id)
+            seen = await self._reach(session, data.territory_id)
+            rules, completed = await proposed_rules(session, seen, data.rules)
+            request = msgspec.structs.replace(data, rules=completed)
+            moves = await self._moves(session, seen, request, rules)
+            counts = await descendants(
+                session, self.writer.registry, "account", [m.account_id for m in moves]
+            )
+            for move in moves:
+                move.records += counts.get(move.account_id, 0)
             record = RealignmentPlanRecord(
                 id=new_id(),
                 status="planned",
                 territory_id=data.territory_id,
+                request=request,
                 created_by=self.principal.user_id,
                 created_at=utcnow(),
                 moves=moves,
-                territories=_holder_changes(moves, "territory_id"),
-                reps=_holder_changes(moves, "owner_id"),
-                devices=await self._devices(session, moves),
+                territories=holder_changes(moves, "territory_id"),
+                reps=holder_changes(moves, "owner_id"),
+                devices=await device_impacts(session, self.writer.registry, moves),
             )
             await session.execute(
                 sa.insert(_plans).values(
                     id=record.id,
                     territory_id=data.territory_id,
-                    fingerprint=_fingerprint(moves),
+                    fingerprint=fingerprint(moves),
                     plan=msgspec.to_builtins(record),
                     status="planned",
                     created_by=record.created_by,
@@ -88,32 +106,38 @@ class RealignmentService(AreaService):
             row = await self._plan(session, plan_id, lock=True)
             if row.status != "planned":
                 raise Conflict("this plan was already applied", field="id", code="plan_applied")
-            moves = await self._moves(session, row.territory_id, lock=True)
-            if _fingerprint(moves) != row.fingerprint:
-                raise Conflict(
-                    "the accounts or rules changed since the preview: preview again",
-                    field="id",
-                    code="plan_stale",
-                )
-            history = AssignmentRepository(session)
-            now = utcnow()
-            for move in moves:
-                changes: dict[str, Any] = {"territory_id": move.to_territory_id}
-                if move.to_owner_id != move.from_owner_id:
-                    changes["owner_id"] = move.to_owner_id
-                await self.writer.update(
-                    session, "account", move.account_id, changes, principal=self.principal
-                )
-                await history.record(
-                    move.account_id,
-                    move.to_territory_id,
-                    move.to_owner_id,
-                    cause=AssignmentCause.RULE,
-                    rule_id=move.rule_id,
-                    by=self.principal.user_id,
-                    now=now,
-                )
             record = _record_of(row)
+            now = utcnow()
+            seen = await self._reach(session, record.territory_id)
+            await save_rule_changes(
+                session, record.request.rules, by=self.principal.user_id, now=now
+            )
+            rules = await RuleRepository(session).active_rules()
+            moves = await self._moves(session, seen, record.request, rules, lock=True)
+            if fingerprint(moves) != row.fingerprint:
+                raise _stale()
+            changes: dict[uuid.UUID, dict[str, Any]] = {}
+            for move in moves:
+                changes[move.account_id] = {"territory_id": move.to_territory_id}
+                if move.to_owner_id != move.from_owner_id:
+                    changes[move.account_id]["owner_id"] = move.to_owner_id
+            # set-based: the accounts, their children's keys and the change log in bulk
+            await relocation.update_many(self.writer, session, "account", changes)
+            await AssignmentRepository(session).record_many(
+                [
+                    Placement(
+                        move.account_id,
+                        move.to_territory_id,
+                        move.to_owner_id,
+                        AssignmentCause(move.cause),
+                        move.rule_id,
+                        move.excluded_from_realignment,
+                    )
+                    for move in moves
+                ],
+                by=self.principal.user_id,
+                now=now,
+            )
             record.status, record.applied_by, record.applied_at = (
                 "applied",
                 self.principal.user_id,
@@ -143,13 +167,31 @@ class RealignmentService(AreaService):
             raise NotFound(f"plan {plan_id} not found", field="id")
         return row
 
-    async def _moves(
-        self, session: AsyncSession, territory_id: uuid.UUID | None, *, lock: bool = False
-    ) -> list[AccountMove]:
+    async def _reach(self, session: AsyncSession, territory_id: uuid.UUID | None) -> Visibility:
         seen = await visibility(session, self.principal)
-        if territory_id is not None and not (seen.everything or territory_id in seen.territory_ids):
+        if territory_id is not None and not _reaches(seen, territory_id):
             raise NotFound(f"territory {territory_id} not found", field="territory_id")
-        rules = await RuleRepository(session).active_rules()
+        return seen
+
+    async def _moves(
+        self,
+        session: AsyncSession,
+        seen: Visibility,
+        request: RealignmentRequest,
+        rules: list[AssignmentRule],
+        *,
+        lock: bool = False,
+    ) -> list[AccountMove]:
+        """The explicit moves, then every other account in reach whose assignment is not
+        manual and whose first matching rule places it elsewhere, in account-id order."""
+        territory_id = request.territory_id
+        moves = [
+            move
+            for move in await manual_moves(session, seen, request.moves, lock=lock)
+            if territory_id is None
+            or territory_id in (move.from_territory_id, move.to_territory_id)
+        ]
+        named = [move.account_id for move in request.moves]
         manual = sa.select(assignments.c.account_id).where(
             assignments.c.valid_to.is_(None), assignments.c.excluded_from_realignment.is_(True)
         )
@@ -167,10 +209,9 @@ class RealignmentService(AreaService):
             .where(seen.account_filter(c.territory_id, c.owner_id), c.id.not_in(manual))
             .order_by(c.id)
         )
-        if lock:
-            statement = statement.with_for_update()
-        moves: list[AccountMove] = []
-        for row in (await session.execute(statement)).all():
+        if named:
+            statement = statement.where(c.id.not_in(named))
+        for row in (await session.execute(statement)).all() if rules else []:
             rule = first_match(rules, facts_of(dict(row._mapping)))
             if rule is None:
                 continue
@@ -194,88 +235,33 @@ class RealignmentService(AreaService):
                     records=1,
                 )
             )
-        descendants = await self._descendants(session, "account", [m.account_id for m in moves])
-        for move in moves:
-            move.records += descendants.get(move.account_id, 0)
+        moves.sort(key=lambda move: move.account_id)
+        if lock:
+            await _lock_unchanged(session, [m for m in moves if m.cause == "rule"])
         return moves
 
-    async def _descendants(
-        self, session: AsyncSession, entity: str, ids: list[uuid.UUID]
-    ) -> dict[uuid.UUID, int]:
-        """How many records live under each of ``ids`` (recursively, every declared child)."""
-        counts: dict[uuid.UUID, int] = defaultdict(int)
-        if not ids:
-            return counts
-        for child, fk in self.writer.registry.children_of(entity):
-            rows = (
-                await session.execute(
-                    sa.select(child.table.c.id, child.table.c[fk]).where(child.table.c[fk].in_(ids))
-                )
-            ).all()
-            below = await self._descendants(session, child.name, [r[0] for r in rows])
-            for child_id, parent_id in rows:
-                counts[parent_id] += 1 + below.get(child_id, 0)
-        return counts
 
-    async def _devices(self, session: AsyncSession, moves: list[AccountMove]) -> list[DeviceImpact]:
-        """Per active device of an active user: records it will receive and evict."""
-        if not moves:
-            return []
-        statement = (
-            sa.select(_devices.c.id, _users.c.id, _users.c.role)
-            .join(_users, _users.c.id == _devices.c.user_id)
-            .where(_devices.c.active.is_(True), _users.c.active.is_(True))
-            .order_by(_devices.c.id)
-        )
-        keys_of: dict[uuid.UUID, frozenset[str]] = {}
-        impacts: list[DeviceImpact] = []
-        for device_id, user_id, role in (await session.execute(statement)).all():
-            if user_id not in keys_of:
-                principal = Principal(user_id=user_id, role=str(getattr(role, "value", role)))
-                keys_of[user_id] = await self.writer.registry.scope_keys(session, principal)
-            keys = keys_of[user_id]
-            receive = evict = 0
-            for move in moves:
-                old = account_key(move.from_territory_id, move.from_owner_id) in keys
-                new = account_key(move.to_territory_id, move.to_owner_id) in keys
-                receive += move.records if new and not old else 0
-                evict += move.records if old and not new else 0
-            if receive or evict:
-                impacts.append(
-                    DeviceImpact(device_id=device_id, user_id=user_id, receive=receive, evict=evict)
-                )
-        return impacts
+async def _lock_unchanged(session: AsyncSession, moves: list[AccountMove]) -> None:
+    """Lock the accounts the rules move (only those: the scan that found them takes no lock)
+    and refuse the plan when one changed between the scan and the lock."""
+    # NO KEY UPDATE: a child being created under an account (its foreign-key check shares
+    # the account's row) is not blocked, so it cannot deadlock with the move
+    rows = await rows_by_id(session, _accounts, [m.account_id for m in moves], lock=True)
+    locked = {row.id: int(row.version) for row in rows}
+    if any(locked.get(move.account_id) != move.version for move in moves):
+        raise _stale()
+
+
+def _stale() -> Conflict:
+    return Conflict(
+        "the accounts or rules changed since the preview: preview again",
+        field="id",
+        code="plan_stale",
+    )
 
 
 def _reaches(seen: Visibility, territory_id: uuid.UUID) -> bool:
     return seen.everything or territory_id in seen.territory_ids
-
-
-def _holder_changes(moves: list[AccountMove], field: str) -> list[HolderChange]:
-    gained: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    lost: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for move in moves:
-        before, after = getattr(move, f"from_{field}"), getattr(move, f"to_{field}")
-        if before == after:
-            continue
-        if after is not None:
-            gained[after].append(move.account_id)
-        if before is not None:
-            lost[before].append(move.account_id)
-    return [
-        HolderChange(id=holder, gained=gained.get(holder, []), lost=lost.get(holder, []))
-        for holder in sorted(set(gained) | set(lost))
-    ]
-
-
-def _fingerprint(moves: list[AccountMove]) -> str:
-    digest = hashlib.sha256()
-    for move in moves:
-        digest.update(
-            f"{move.account_id}:{move.version}:{move.to_territory_id}:{move.to_owner_id}:"
-            f"{move.rule_id};".encode()
-        )
-    return digest.hexdigest()
 
 
 def _record_of(row: Any) -> RealignmentPlanRecord:

@@ -47,6 +47,16 @@ class RuleRepository:
             statement = statement.with_for_update()
         return (await self.session.execute(statement)).first()
 
+    async def rules_by_id(self) -> dict[uuid.UUID, dict[str, Any]]:
+        """Every rule (active or not) as a dict of its columns, by id."""
+        rows = (await self.session.execute(sa.select(territory_rules))).all()
+        return {row.id: dict(row._mapping) for row in rows}
+
+    async def lock_rule(self, rule_id: uuid.UUID) -> sa.Row[Any] | None:
+        """One rule, whatever its territory, locked FOR UPDATE; None when it is gone."""
+        statement = sa.select(territory_rules).where(territory_rules.c.id == rule_id)
+        return (await self.session.execute(statement.with_for_update())).first()
+
     def rules_statement(self, territory_id: uuid.UUID) -> sa.Select[Any]:
         """The rules of one territory (the pager orders them by id)."""
         return sa.select(territory_rules).where(territory_rules.c.territory_id == territory_id)

@@ -50,7 +50,7 @@ class TerritoryRuleService(AreaService):
         values = sent_fields(data)
         async with self.db.transaction() as session:
             await self._territory(session, territory_id)
-            await self._check(session, values, values)
+            await check_rule(session, values, values)
             now = utcnow()
             row = await RuleRepository(session).insert_rule(
                 {
@@ -80,7 +80,7 @@ class TerritoryRuleService(AreaService):
             _check_version(row, expected)
             if not changes:
                 return record_of(RuleRecord, row)
-            await self._check(session, {**dict(row._mapping), **changes}, changes)
+            await check_rule(session, {**dict(row._mapping), **changes}, changes)
             row = await RuleRepository(session).update_rule(
                 rule_id, {**changes, "updated_at": utcnow()}
             )
@@ -116,23 +116,28 @@ class TerritoryRuleService(AreaService):
             raise NotFound(f"rule {rule_id} not found", field="id")
         return row
 
-    async def _check(
-        self, session: AsyncSession, state: dict[str, Any], changed: dict[str, Any]
-    ) -> None:
-        problem = rule_problem(
-            RuleKind(state["kind"]),
-            state.get("value") or "",
-            state.get("polygon"),
-            (state.get("center_latitude"), state.get("center_longitude")),
-            state.get("radius_m"),
-        )
-        if problem is not None:
-            raise ValidationFailed(problem[1], field=problem[0])
-        owner_id = changed.get("owner_id")
-        if owner_id is not None:
-            status = await TerritoryRepository(session).user_status(owner_id)
-            if status is None or status[0] not in OWNER_ROLES or not status[1]:
-                raise ValidationFailed("owner must be an active rep or manager", field="owner_id")
+
+async def check_rule(
+    session: AsyncSession, state: dict[str, Any], changed: dict[str, Any], *, prefix: str = ""
+) -> None:
+    """422 unless the rule ``state`` fits its kind and a changed owner is an active rep or
+    manager; ``prefix`` goes before the offending field's name (``rules.2.``)."""
+    problem = rule_problem(
+        RuleKind(state["kind"]),
+        state.get("value") or "",
+        state.get("polygon"),
+        (state.get("center_latitude"), state.get("center_longitude")),
+        state.get("radius_m"),
+    )
+    if problem is not None:
+        raise ValidationFailed(problem[1], field=prefix + problem[0])
+    owner_id = changed.get("owner_id")
+    if owner_id is not None:
+        status = await TerritoryRepository(session).user_status(owner_id)
+        if status is None or status[0] not in OWNER_ROLES or not status[1]:
+            raise ValidationFailed(
+                "owner must be an active rep or manager", field=prefix + "owner_id"
+            )
 
 
 def _check_version(row: Any, expected: frozenset[int] | None) -> None:

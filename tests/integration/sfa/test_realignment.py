@@ -139,10 +139,13 @@ async def test_offline_edit_of_an_account_a_plan_moved_away_is_kept_for_its_new_
     account = (
         await client.post("/accounts", json={"name": "A", "city": "Nice"}, headers=headers)
     ).json()
-    rep = await make_user(db, "rep")
+    rep, new_owner = await make_user(db, "rep"), await make_user(db, "rep")
     await add_member(db, tree["n1a"], rep.id)
+    await add_member(db, tree["n1b"], new_owner.id)
     device = await device_for(client, db, rep)
     await device.snapshot()  # the rep holds the account, then goes offline
+    owner_device = await device_for(client, db, new_owner)
+    _, owner_cursor = await owner_device.snapshot()
     await client.patch(
         f"/territories/{tree['n1a']}/rules/{rule.json()['id']}",
         json={"active": False},
@@ -161,3 +164,9 @@ async def test_offline_edit_of_an_account_a_plan_moved_away_is_kept_for_its_new_
     assert result["status"] == "rejected" and result["error"]["code"] == "out_of_scope"
     assert result["conflict_id"] is not None
     assert result.get("record") is None  # the rep no longer reads the account's current values
+    # routed to the new owner: their device receives the conflict with the offline value
+    changes, _ = await owner_device.pull_all(owner_cursor)
+    [conflict] = [c["record"] for c in changes if c["entity"] == "conflict"]
+    assert conflict["id"] == result["conflict_id"] and conflict["record_id"] == account["id"]
+    assert conflict["kind"] == "out_of_scope"
+    assert [(f["field"], f["yours"]) for f in conflict["fields"]] == [("name", "Renamed offline")]
