@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import time
 from collections.abc import Callable
@@ -21,9 +22,7 @@ JSON = "application/json"
 def _accepted_encodings() -> str:
     """The response encodings httpx can decode here (it decodes ``br`` when brotli is
     installed, which the package requires)."""
-    try:
-        import brotli  # noqa: F401
-    except ImportError:  # pragma: no cover - brotli is a dependency; a stripped install
+    if importlib.util.find_spec("brotli") is None:  # pragma: no cover - a stripped install
         return "gzip"
     return "br, gzip"
 
