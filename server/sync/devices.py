@@ -15,6 +15,7 @@ from protocol.sync import Mutation, MutationResult
 from server.db import utcnow
 from server.sync.bulk import chunks
 from server.sync.models import sync_devices, sync_receipts, sync_refused
+from server.sync.position import is_postgres
 from server.sync.sql import insert_ignore
 
 _canonical = msgspec.json.Encoder(order="deterministic", decimal_format="string")
@@ -50,15 +51,6 @@ async def lock_device(
         )
         row = (await session.execute(locking)).one()
     return int(row[0]), row[1]
-
-
-async def set_last_mid(session: AsyncSession, device_id: uuid.UUID, last_mid: int) -> None:
-    """Record the last applied mutation number of a device."""
-    await session.execute(
-        sa.update(sync_devices)
-        .where(sync_devices.c.device_id == device_id)
-        .values(last_mid=last_mid, updated_at=utcnow())
-    )
 
 
 async def load_receipts(
@@ -109,20 +101,29 @@ async def store_receipts(
     refused: Sequence[uuid.UUID] = (),
 ) -> None:
     """Store the results of a push's newly applied mutations (numbered from ``first_mid``) as
-    one row, and the missing records its rejected mutations named."""
+    one row and move the device's last applied number past them (one statement on
+    PostgreSQL); keep the missing records its rejected mutations named."""
     if not receipts:
         return
-    now = utcnow()
-    await session.execute(
-        sa.insert(sync_receipts).values(
-            device_id=device_id,
-            first_mid=first_mid,
-            last_mid=first_mid + len(receipts) - 1,
-            hashes=b"".join(digest for digest, _ in receipts),
-            results=_results_encoder.encode([result for _, result in receipts]),
-            created_at=now,
-        )
+    now, last_mid = utcnow(), first_mid + len(receipts) - 1
+    receipt = sa.insert(sync_receipts).values(
+        device_id=device_id,
+        first_mid=first_mid,
+        last_mid=last_mid,
+        hashes=b"".join(digest for digest, _ in receipts),
+        results=_results_encoder.encode([result for _, result in receipts]),
+        created_at=now,
     )
+    moved = (
+        sa.update(sync_devices)
+        .where(sync_devices.c.device_id == device_id)
+        .values(last_mid=last_mid, updated_at=now)
+    )
+    if is_postgres(session):  # a data-modifying WITH: both writes in one round trip
+        await session.execute(moved.add_cte(receipt.cte("receipt")))
+    else:
+        await session.execute(receipt)
+        await session.execute(moved)
     if refused:
         rows = [{"device_id": device_id, "record_id": rid, "created_at": now} for rid in refused]
         await insert_ignore(session, sync_refused, rows)

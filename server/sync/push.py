@@ -99,8 +99,7 @@ class PushService:
                 )
             if new:
                 results.update(await self._apply(session, principal, new, old, keyset, safe))
-                await devices.set_last_mid(session, device_id, new[-1].mid)
-                last_mid = new[-1].mid
+                last_mid = new[-1].mid  # stored with the receipts
         return PushResponse(results=[results[m.mid] for m in request.mutations], last_mid=last_mid)
 
     async def _replay(
