@@ -60,21 +60,33 @@ def _compress(kind: str, body: bytes) -> bytes:
     return brotli.compress(body, quality=_settings.compress_brotli_quality)  # type: ignore[no-any-return]
 
 
-def _pull_all(base_url: str, token: str, device_id: uuid.UUID, kind: str,
-              encoding: str) -> tuple[int, list[Any]]:
+def _pull_all(
+    base_url: str, token: str, device_id: uuid.UUID, kind: str, encoding: str
+) -> tuple[int, list[Any]]:
     """A whole initial sync with raw HTTP: (response bytes on the wire, changes)."""
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-               "Accept": kind, "Accept-Encoding": encoding}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Accept": kind,
+        "Accept-Encoding": encoding,
+    }
     cursor, wire, changes = None, 0, []
     with httpx.Client(base_url=base_url, timeout=120) as http:
         while True:
-            body = {"device_id": str(device_id), "schema_version": 1, "cursor": cursor,
-                    "limit": 5000}
+            body = {
+                "device_id": str(device_id),
+                "schema_version": 1,
+                "cursor": cursor,
+                "limit": 5000,
+            }
             response = http.post("/sync/pull", json=body, headers=headers)
             response.raise_for_status()
             wire += response.num_bytes_downloaded
-            page = (msgspec.msgpack.decode(response.content) if kind.endswith("msgpack")
-                    else msgspec.json.decode(response.content))
+            page = (
+                msgspec.msgpack.decode(response.content)
+                if kind.endswith("msgpack")
+                else msgspec.json.decode(response.content)
+            )
             changes += page["changes"]
             cursor = page["cursor"]
             if not page["has_more"]:
@@ -90,8 +102,9 @@ def wire_bytes(base_url: str, token: str, device_id: uuid.UUID) -> WireBytes:
         for encoding in ENCODINGS:
             wire, changes = _pull_all(base_url, token, device_id, kind, encoding)
             out.records = len(changes)
-            out.served[short if encoding == "identity" else f"{short}+{encoding}"] = (
-                wire / max(1, len(changes)))
+            out.served[short if encoding == "identity" else f"{short}+{encoding}"] = wire / max(
+                1, len(changes)
+            )
             if kind.endswith("json") and encoding == "identity":
                 for change in changes:
                     by_entity.setdefault(change["entity"], []).append(change)
@@ -131,12 +144,15 @@ def single_push_lines(single: SinglePush) -> list[str]:
         return []
     secs = sorted(s.seconds for s in single.samples)
     cpu = statistics.median(s.server_cpu for s in single.samples)
-    out = [f"f. push of one mutation (an account edit; the SDK's push loop alone), "
-           f"{len(secs)} samples: median **{statistics.median(secs) * 1000:.1f} ms** (min "
-           f"{secs[0] * 1000:.1f} ms, max {secs[-1] * 1000:.1f} ms), server CPU median "
-           f"{cpu * 1000:.1f} ms (`/proc` ticks of 10 ms, so a median over samples), "
-           f"**{single.statements:.0f} SQL statements** per push (counted on that server by "
-           "`bench/server_stats.py`, BEGIN and COMMIT included when the driver sends them):", ""]
+    out = [
+        f"f. push of one mutation (an account edit; the SDK's push loop alone), "
+        f"{len(secs)} samples: median **{statistics.median(secs) * 1000:.1f} ms** (min "
+        f"{secs[0] * 1000:.1f} ms, max {secs[-1] * 1000:.1f} ms), server CPU median "
+        f"{cpu * 1000:.1f} ms (`/proc` ticks of 10 ms, so a median over samples), "
+        f"**{single.statements:.0f} SQL statements** per push (counted on that server by "
+        "`bench/server_stats.py`, BEGIN and COMMIT included when the driver sends them):",
+        "",
+    ]
     out += [f"- {calls:g} x `{sql[:90]}`" for sql, calls in single.top]
     return out
 
@@ -146,23 +162,36 @@ def bytes_lines(wire: WireBytes | None, initial: list[Sample]) -> list[str]:
     if wire is None or not wire.entities:
         return []
     cols = ("json", "json+gzip", "json+br", "msgpack", "msgpack+gzip", "msgpack+br")
-    out = ["Bytes per record of the rep's initial sync (each change: its envelope and record), "
-           "per entity. The per-entity columns compress each entity's changes as one page "
-           f"(gzip level {_settings.compress_gzip_level}, brotli quality "
-           f"{_settings.compress_brotli_quality}, the server's defaults); the last row is six "
-           "whole initial syncs as the server served them (response bytes on the wire over "
-           "records):", "",
-           "| entity | records | JSON | JSON gzip | JSON brotli | MessagePack | MessagePack gzip "
-           "| MessagePack brotli |", "|---|---|---|---|---|---|---|---|"]
+    out = [
+        "Bytes per record of the rep's initial sync (each change: its envelope and record), "
+        "per entity. The per-entity columns compress each entity's changes as one page "
+        f"(gzip level {_settings.compress_gzip_level}, brotli quality "
+        f"{_settings.compress_brotli_quality}, the server's defaults); the last row is six "
+        "whole initial syncs as the server served them (response bytes on the wire over "
+        "records):",
+        "",
+        "| entity | records | JSON | JSON gzip | JSON brotli | MessagePack | MessagePack gzip "
+        "| MessagePack brotli |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in wire.entities:
-        out.append(f"| {row.entity} | {row.records:,} | "
-                   + " | ".join(f"{row.sizes[c]:.0f}" for c in cols) + " |")
-    out.append(f"| **whole sync, as served** | {wire.records:,} | "
-               + " | ".join(f"**{wire.served.get(c, 0):.0f}**" for c in cols) + " |")
+        out.append(
+            f"| {row.entity} | {row.records:,} | "
+            + " | ".join(f"{row.sizes[c]:.0f}" for c in cols)
+            + " |"
+        )
+    out.append(
+        f"| **whole sync, as served** | {wire.records:,} | "
+        + " | ".join(f"**{wire.served.get(c, 0):.0f}**" for c in cols)
+        + " |"
+    )
     if initial:
         per = statistics.median(s.bytes_in / max(1, s.records) for s in initial)
-        out += ["", f"The SDK's own initial syncs (a) downloaded median **{per:.0f} B per "
-                f"record** (it asks for `br, gzip`, JSON); the PouchDB peer's initial pull moved "
-                f"{PEER_WIRE_BYTES_PER_DOC:.0f} B per doc on the wire (2.24 MB for 10,000 docs, "
-                "gzip on, both directions; its docs are 12-field accounts, avg 371 B of JSON)."]
+        out += [
+            "",
+            f"The SDK's own initial syncs (a) downloaded median **{per:.0f} B per "
+            f"record** (it asks for `br, gzip`, JSON); the PouchDB peer's initial pull moved "
+            f"{PEER_WIRE_BYTES_PER_DOC:.0f} B per doc on the wire (2.24 MB for 10,000 docs, "
+            "gzip on, both directions; its docs are 12-field accounts, avg 371 B of JSON).",
+        ]
     return out
