@@ -189,6 +189,21 @@ class Bench:
         return pushed, editing, after
 
 
+    def single_push(self, client: OutpostClient, rng: random.Random) -> Sample:
+        """One offline account edit, then its push alone, timed (a phone pushing each edit as
+        it happens)."""
+        accounts = client.query("account", limit=50)
+        client.update("account", rng.choice(accounts)["id"], {"industry": f"one {rng.random()}"})
+
+        def work() -> int:
+            report = push_outbox(client)
+            if report.pushed != 1 or report.rejected:
+                raise AssertionError(f"pushed {report.pushed}/1, rejected {report.rejected}")
+            return 1
+
+        return self.timed(client, "f. push of one mutation", work)
+
+
 def local_records(client: OutpostClient) -> int:
     """Records the device holds."""
     with client.store.reading() as conn:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.measure import Sample
 from bench.peer import PeerFigure, pick
+from bench.wire import bytes_lines, single_push_lines
 
 if TYPE_CHECKING:
     from bench.sync_bench import BackendResult
@@ -338,6 +339,10 @@ def write_markdown(path: Path, results: list[BackendResult], args: argparse.Name
         if result.sql:
             out += ["", "SQL the server ran per operation (`--sql-stats`; the time runs from the "
                     "driver call to its result):", "", *result.sql]
+        if result.single is not None:
+            out += ["", *single_push_lines(result.single)]
+        if result.wire is not None:
+            out += ["", *bytes_lines(result.wire, result.initial)]
         if result.push_edit_seconds:
             out += ["", f"Making the {result.push[0].records:,} offline edits locally with the "
                     f"SDK took median {fmt_time(median(result.push_edit_seconds))} (not in d)."]

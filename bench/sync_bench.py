@@ -41,6 +41,7 @@ from bench.report import (  # noqa: E402
 )
 from bench.seed import ADMIN_EMAIL, PASSWORD, REP_EMAIL, Seeded, change_records, seed  # noqa: E402
 from bench.server_proc import ServerProcess  # noqa: E402
+from bench.wire import SinglePush, WireBytes, statement_counts, wire_bytes  # noqa: E402
 from server.app import build_registry  # noqa: E402
 from server.db import Database, create_engine  # noqa: E402
 from server.sync.writer import ChangeWriter  # noqa: E402
@@ -61,6 +62,8 @@ class BackendResult:
     push: list[Sample] = field(default_factory=list)
     push_edit_seconds: list[float] = field(default_factory=list)
     after_push: list[Sample] = field(default_factory=list)
+    single: SinglePush | None = None
+    wire: WireBytes | None = None
     mem_small: Sample | None = None
     mem_big: Sample | None = None
     sql: list[str] = field(default_factory=list)
@@ -84,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--noop", type=int, help="no-op pulls to time (200)")
     parser.add_argument("--changes", type=int, default=100, help="server-side changes to pull")
     parser.add_argument("--push", type=int, default=1000, help="offline mutations to push")
+    parser.add_argument("--single", type=int, help="pushes of one mutation to time (50)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke pass: 2,000 in 20,000, 2 reps, 10 no-op pulls")
     parser.add_argument("--out", default=None,
@@ -100,8 +104,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=int, default=3600, help="give up after this many s")
     args = parser.parse_args(argv)
     # --quick changes the defaults; flags given explicitly still win
-    defaults = (2_000, 20_000, 2, 10) if args.quick else (20_000, 200_000, 5, 200)
-    for name, value in zip(("scope", "total", "reps", "noop"), defaults, strict=True):
+    defaults = (2_000, 20_000, 2, 10, 10) if args.quick else (20_000, 200_000, 5, 200, 50)
+    for name, value in zip(("scope", "total", "reps", "noop", "single"), defaults, strict=True):
         if getattr(args, name) is None:
             setattr(args, name, value)
     if args.out is None and not args.profile:
@@ -135,7 +139,8 @@ def run_backend(args: argparse.Namespace, backend: str, work: Path) -> BackendRe
         result.load.append(os.getloadavg()[0])
         for stage in (lambda: measure_rep(args, backend, url, work, result, profile_dir,
                                           stats[0]),
-                      lambda: measure_big(url, work, result, backend, stats[1])):
+                      lambda: measure_big(url, work, result, backend, stats[1]),
+                      lambda: measure_wire(args, url, work, result, backend)):
             try:
                 stage()
             except Exception as exc:  # report what we have; the next stage still runs
@@ -256,6 +261,32 @@ def measure_big(url: str, work: Path, result: BackendResult, backend: str,
         print(f"  (e) admin initial sync: {sample.records:,} records in {sample.seconds:.1f} s "
               f"= {sample.rate:,.0f}/s, {sample.requests} requests, server peak RSS "
               f"{sample.peak_rss_mib:.0f} MiB (VmHWM {sample.hwm_mib:.0f} MiB)", flush=True)
+    finally:
+        bench.close()
+        server.stop()
+
+
+def measure_wire(args: argparse.Namespace, url: str, work: Path, result: BackendResult,
+                 backend: str) -> None:
+    """(f) pushes of one mutation, on a server that counts its SQL statements; then the bytes
+    per record of an initial sync, per entity, JSON and MessagePack, compressed or not."""
+    stats = work / f"sql-{backend}-single.jsonl"
+    server = ServerProcess(ROOT, url, work / f"server-{backend}-single.log", stats_to=stats)
+    bench = Bench(server, work, PASSWORD)
+    rng = random.Random(args.seed + 1)
+    try:
+        server.start()
+        _, client = bench.initial_sync(REP_EMAIL)
+        single = SinglePush([bench.single_push(client, rng) for _ in range(args.single)])
+        single.statements, single.top = statement_counts(stats, "f. push of one mutation")
+        result.single = single
+        print(f"  (f) push of one mutation: median {_ms(single.samples)} over "
+              f"{len(single.samples)}, {single.statements:.0f} SQL statements per push",
+              flush=True)
+        assert client.transport.token is not None
+        result.wire = wire_bytes(server.base_url, client.transport.token, client.device_id)
+        served = ", ".join(f"{k} {v:.0f}" for k, v in result.wire.served.items())
+        print(f"  bytes per record of the initial sync as served: {served}", flush=True)
     finally:
         bench.close()
         server.stop()

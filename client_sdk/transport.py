@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import time
 from collections.abc import Callable
@@ -16,6 +17,17 @@ from protocol.sync import MSGPACK
 
 T = TypeVar("T")
 JSON = "application/json"
+
+
+def _accepted_encodings() -> str:
+    """The response encodings httpx can decode here (it decodes ``br`` when brotli is
+    installed, which the package requires)."""
+    if importlib.util.find_spec("brotli") is None:  # pragma: no cover - a stripped install
+        return "gzip"
+    return "br, gzip"
+
+
+ACCEPT_ENCODING = _accepted_encodings()
 
 _error_json = msgspec.json.Decoder(ErrorBody)
 _error_msgpack = msgspec.msgpack.Decoder(ErrorBody)
@@ -35,6 +47,14 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
         random, so many devices coming back online at once spread out."""
         ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return float(ceiling / 2 + rng.random() * ceiling / 2)
+
+    def hinted(self, retry_after: float, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait when the server said ``Retry-After`` (a 503 ``overloaded``, a 429):
+        at least the hint, plus up to half of it (or of this attempt's backoff, when larger) at
+        random, so the devices one busy moment turned away do not all come back in the same
+        instant; never more than ``max_delay``."""
+        spread = max(retry_after, min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1)))
+        return float(min(self.max_delay, max(0.0, retry_after) + rng.random() * spread / 2))
 
 
 class Transport:
@@ -59,7 +79,7 @@ class Transport:
     def headers(self, auth: bool, packed: bool) -> dict[str, str]:
         """Content negotiation and the bearer token."""
         kind = MSGPACK if packed else JSON
-        headers = {"Content-Type": kind, "Accept": kind}
+        headers = {"Content-Type": kind, "Accept": kind, "Accept-Encoding": ACCEPT_ENCODING}
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
@@ -96,16 +116,23 @@ class Transport:
             if status < 400:
                 return response
             if (status >= 500 or status == 429) and attempt < self.retry.attempts:
-                self.sleep(self._retry_after(response) or self.retry.delay(attempt, self.rng))
+                hint = self._retry_after(response)
+                if hint is None:
+                    self.sleep(self.retry.delay(attempt, self.rng))
+                else:
+                    self.sleep(self.retry.hinted(hint, attempt, self.rng))
                 continue
             raise self.error(response)
 
-    def _retry_after(self, response: httpx.Response) -> float | None:
+    @staticmethod
+    def _retry_after(response: httpx.Response) -> float | None:
+        """``Retry-After`` in seconds (the delay form; an HTTP date is not used by Outpost)."""
         value = response.headers.get("retry-after")
         try:
-            return None if value is None else min(float(value), self.retry.max_delay)
+            seconds = None if value is None else float(value)
         except ValueError:
             return None
+        return seconds if seconds is not None and seconds == seconds else None  # not NaN
 
     @staticmethod
     def error(response: httpx.Response) -> OutpostError:

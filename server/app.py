@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
 from server.db import Database, create_engine
+from server.http.compression import compression_config
 from server.http.concurrency import add_etag
 from server.http.docs import docs_static_router, render_plugins
 from server.http.errors import EXCEPTION_HANDLERS
@@ -85,6 +86,7 @@ def create_app(
         request_class=OutpostRequest,
         middleware=[DefineMiddleware(TokenAuthMiddleware, exclude=PUBLIC_PATHS)],
         request_max_body_size=settings.max_body_bytes,
+        compression_config=compression_config(settings),
         openapi_config=OpenAPIConfig(
             title="Outpost",
             version="0.1.0",

@@ -67,6 +67,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     visit_rhythm_regular_days: int = 30
     visit_rhythm_low_days: int = 60
     visit_plan_hour: int = 9
+    # responses of at least this many bytes are compressed, brotli when the client accepts it,
+    # else gzip (0: never); the levels favour speed (docs/protocol.md, "Encoding")
+    compress_min_bytes: int = 1024
+    compress_brotli_quality: int = 1
+    compress_gzip_level: int = 1
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

@@ -321,8 +321,10 @@ class MutationApplier:
         context = self._context(mutation)
         if outcome.writes:
             writes = dict(outcome.writes)
-            # a merged text (``append``) is held to the field's limit like the device's own
-            patches.to_python(spec, msgspec.to_builtins(writes))
+            if any(c.kept == "both" for c in outcome.conflicts):
+                # a value made of both sides (an ``append``, a domain rule) is held to the
+                # field's limits like the device's own, which were checked when converted
+                patches.to_python(spec, msgspec.to_builtins(writes))
             if spec.validate is not None:
                 merged = {**current, **msgspec.to_builtins(writes)}
                 before = dict(merged)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import utcnow
-from server.sync.bulk import delete_for, insert_rows, rows_by_id, update_for
+from server.sync.bulk import delete_for, insert_rows, replace_rows, rows_by_id, update_for
 from server.sync.models import sync_log, sync_records
 
 RecordKey = tuple[str, uuid.UUID]
@@ -179,15 +179,22 @@ class WriteBatch:
             latest[slot] = op
         if not latest:
             return
+        rows = _log_rows(latest.values(), txid)
+        if await replace_rows(session, sync_log, rows, _LOG_KEY):
+            return  # PostgreSQL: each row replaced in place by one INSERT ... ON CONFLICT
         keys = [{"entity": e, "record_id": r, "scope_key": k} for (e, r, k) in latest]
         await delete_for(sync_log, _LOG_KEY).run(session, keys)
-        await insert_log_rows(session, latest.values(), txid)
+        await insert_rows(session, sync_log, rows)
 
 
 async def insert_log_rows(session: AsyncSession, ops: Iterable[LogOp], txid: int) -> None:
     """Append log rows in order (each gets the next seq); payloads are encoded once, here."""
+    await insert_rows(session, sync_log, _log_rows(ops, txid))
+
+
+def _log_rows(ops: Iterable[LogOp], txid: int) -> list[dict[str, Any]]:
     now = utcnow()
-    rows = [
+    return [
         {
             "txid": txid,
             "entity": op.entity,
@@ -201,7 +208,6 @@ async def insert_log_rows(session: AsyncSession, ops: Iterable[LogOp], txid: int
         }
         for op in ops
     ]
-    await insert_rows(session, sync_log, rows)
 
 
 def decode_clocks(raw: str | None) -> dict[str, list[Any]]:

@@ -207,6 +207,35 @@ async def insert_rows(
     return await _run_chunks(session, by_row, rows, lambda chunk: chunk, returning=returning)
 
 
+@functools.lru_cache(maxsize=16)
+def _replacing(table: sa.Table, names: tuple[str, ...], keys: tuple[str, ...]) -> Any:
+    v = _unnest(table, names, ordinality="n")
+    insert = postgresql.insert(table).from_select(
+        names, sa.select(*(v.c[n] for n in names)).order_by(v.c.n)
+    )
+    return insert.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c.name: insert.excluded[c.name] for c in table.c if c.name not in keys},
+    )
+
+
+async def replace_rows(
+    session: AsyncSession, table: sa.Table, rows: Rows, keys: Sequence[str]
+) -> bool:
+    """PostgreSQL: INSERT every row in order, replacing the row that has the same ``keys`` (ON
+    CONFLICT DO UPDATE of every other column, the serial key included: a replaced row takes the
+    number drawn for it in the rows' order, so it is positioned as a deleted-then-inserted row
+    would be). One statement per chunk instead of a DELETE and an INSERT. The rows must not
+    repeat a key. False when nothing was done: elsewhere the caller deletes, then inserts."""
+    if not rows or not is_postgres(session):
+        return False
+    names = tuple(sorted(rows[0]))
+    if not (arrays_allowed(table, names) and _defaults_given(table, names)):
+        return False
+    await _run_chunks(session, _replacing(table, names, tuple(keys)), rows, _as_arrays(names))
+    return True
+
+
 def any_of(session: AsyncSession, column: sa.ColumnElement[Any], values: Sequence[Any]) -> Any:
     """``column IN values``: on PostgreSQL ``column = ANY(:array)``, one parameter whatever the
     number of values (so the statement is prepared once, and planned without a long list)."""

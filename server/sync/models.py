@@ -67,18 +67,30 @@ class SyncDevice(Base):
 
 
 class SyncReceipt(Base):
-    """The stored result of one applied mutation, replayed when the device retries it."""
+    """The stored results of one push's applied mutations, numbers ``first_mid..last_mid``
+    (a push's new numbers are consecutive), replayed when the device retries them."""
 
     __tablename__ = "sync_receipts"
-    # "did this device name the record before?": an upsert of a missing record it named is an
-    # edit of a refused create (not_found), not a create
-    __table_args__ = (sa.Index("ix_sync_receipts_device_record", "device_id", "record_id"),)
 
     device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    mid: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
-    body_hash: Mapped[str] = mapped_column(sa.String(64))
-    result: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    record_id: Mapped[uuid.UUID | None] = mapped_column()
+    last_mid: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    first_mid: Mapped[int] = mapped_column(sa.BigInteger)
+    # the sha256 digest of each mutation's canonical body, 32 bytes each, in number order
+    hashes: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # the JSON array of the mutations' results, in number order
+    results: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SyncRefused(Base):
+    """A record named by a device's rejected mutation while it did not exist: an upsert of a
+    missing record the device named before is an edit of a refused create (``not_found``), not
+    a create. Pruned with the receipts."""
+
+    __tablename__ = "sync_refused"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -126,6 +138,7 @@ sync_log: sa.Table = SyncLog.__table__  # type: ignore[assignment]
 sync_records: sa.Table = SyncRecord.__table__  # type: ignore[assignment]
 sync_devices: sa.Table = SyncDevice.__table__  # type: ignore[assignment]
 sync_receipts: sa.Table = SyncReceipt.__table__  # type: ignore[assignment]
+sync_refused: sa.Table = SyncRefused.__table__  # type: ignore[assignment]
 sync_conflicts: sa.Table = SyncConflict.__table__  # type: ignore[assignment]
 sync_keysets: sa.Table = SyncKeyset.__table__  # type: ignore[assignment]
 sync_state: sa.Table = SyncState.__table__  # type: ignore[assignment]

@@ -73,6 +73,7 @@ class PullPage:
                 return index
             self.size += cost
         return len(rows)
+
     # committed changes exist that an open log writer keeps below the ceiling (has_more is set)
     held_back: bool = False
 

@@ -99,8 +99,7 @@ class PushService:
                 )
             if new:
                 results.update(await self._apply(session, principal, new, old, keyset, safe))
-                await devices.set_last_mid(session, device_id, new[-1].mid)
-                last_mid = new[-1].mid
+                last_mid = new[-1].mid  # stored with the receipts
         return PushResponse(results=[results[m.mid] for m in request.mutations], last_mid=last_mid)
 
     async def _replay(
@@ -111,7 +110,7 @@ class PushService:
         for mutation in mutations:
             receipt = stored.get(mutation.mid)
             if receipt is not None and receipt[0] == devices.body_hash(mutation):
-                results[mutation.mid] = devices.decode_result(receipt[1])
+                results[mutation.mid] = receipt[1]
             elif receipt is None:
                 results[mutation.mid] = _rejected(
                     mutation.mid,
@@ -147,18 +146,21 @@ class PushService:
             max_clock_skew_ms=self.settings.sync_max_clock_skew_seconds * 1000,
         )
         results: dict[int, MutationResult] = {}
-        receipts: list[tuple[int, str, MutationResult, uuid.UUID]] = []
+        receipts: list[tuple[bytes, MutationResult]] = []
         async with self.writer.batch(session):
             await applier.prefetch(mutations, replayed)
             for mutation in mutations:
                 result = await self._apply_one(session, applier, mutation, safe)
                 results[mutation.mid] = result
-                receipts.append((mutation.mid, devices.body_hash(mutation), result, mutation.id))
+                receipts.append((devices.body_hash(mutation), result))
             try:
                 await applier.finish()
             except Exception as exc:  # a queued write the database (or a bind) refused
                 raise _Unsafe from exc
-        await devices.store_receipts(session, principal.device_id or uuid.UUID(int=0), receipts)
+        refused = _refused_ids(applier, mutations, results)
+        await devices.store_receipts(
+            session, principal.device_id or uuid.UUID(int=0), mutations[0].mid, receipts, refused
+        )
         return results
 
     async def _apply_one(
@@ -213,6 +215,21 @@ class PushService:
 
 class _Unsafe(Exception):
     """An unguarded mutation failed after writing: redo the push with savepoints."""
+
+
+def _refused_ids(
+    applier: MutationApplier, mutations: list[Mutation], results: dict[int, MutationResult]
+) -> list[uuid.UUID]:
+    """Missing records the push's rejected mutations named: a later upsert of one is an edit of
+    a refused create, not a create (the only ids "named before" that decide anything; a record
+    that exists, or has a tombstone, answers for itself)."""
+    return sorted(
+        {
+            m.id
+            for m in mutations
+            if results[m.mid].status == "rejected" and applier.records.get((m.entity, m.id)) is None
+        }
+    )
 
 
 def _code(result: MutationResult) -> str | None:

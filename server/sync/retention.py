@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from server.db import Database
 from server.settings import Settings
 from server.sync.logreader import HORIZON, format_position, parse_position
-from server.sync.models import sync_log, sync_receipts, sync_records, sync_state
+from server.sync.models import sync_log, sync_receipts, sync_records, sync_refused, sync_state
 from server.sync.sql import upsert
 
 
@@ -34,7 +34,9 @@ def _silent(_what: str, _count: int) -> None:
 
 
 async def prune_log(
-    db: Database, settings: Settings, now: dt.datetime,
+    db: Database,
+    settings: Settings,
+    now: dt.datetime,
     progress: Callable[[str, int], None] = _silent,
 ) -> PruneReport:
     """Delete tombstones and receipts older than the retention; advance the horizon.
@@ -75,6 +77,8 @@ async def prune_log(
                 sa.delete(sync_receipts).where(sync_receipts.c.created_at < cutoff)
             )
         ).rowcount  # type: ignore[attr-defined]
+        # the ids refused mutations named go with their receipts
+        await session.execute(sa.delete(sync_refused).where(sync_refused.c.created_at < cutoff))
         progress("receipts", receipts)
         records = (
             await session.execute(

@@ -40,10 +40,13 @@ class Relay(httpx.BaseTransport):
         self.app_client = app_client
 
     def deliver(self, request: httpx.Request) -> httpx.Response:
-        response = self.app_client.send(request)
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=response.content
-        )
+        # the wire bytes as sent (compressed when the SDK asked for it): the SDK's client decodes
+        response = self.app_client.send(request, stream=True)
+        try:
+            raw = b"".join(response.iter_raw())
+        finally:
+            response.close()
+        return httpx.Response(response.status_code, headers=response.headers, content=raw)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return self.deliver(request)

@@ -257,15 +257,12 @@ def _results(world: World) -> dict[tuple[str, int], dict[str, Any]]:
     async def read() -> dict[tuple[str, int], dict[str, Any]]:
         async with world.db.sessions() as session:
             rows = await session.execute(
-                sa.select(SyncReceipt.device_id, SyncReceipt.mid, SyncReceipt.result)
+                sa.select(SyncReceipt.device_id, SyncReceipt.first_mid, SyncReceipt.results)
             )
             out = {}
-            for device, mid, raw in rows:
-                try:
-                    result = msgspec.json.decode(raw)
-                except msgspec.DecodeError:
-                    result = msgspec.msgpack.decode(raw)
-                out[(str(device), int(mid))] = result
+            for device, first, raw in rows:  # one row per push: its results in number order
+                for offset, result in enumerate(msgspec.json.decode(raw)):
+                    out[(str(device), int(first) + offset)] = result
             return out
 
     return world.run(read)

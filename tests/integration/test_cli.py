@@ -408,9 +408,10 @@ async def old_and_new_sync_rows(url: str) -> None:
                     op=op, version=1, payload=None, created_at=when,
                 ))
             device = uuid.uuid4()
-            for mid, when in ((1, old), (2, old), (3, now)):
+            for mid, when in ((1, old), (2, old), (3, now)):  # one push each
                 await conn.execute(sa.insert(sync_receipts).values(
-                    device_id=device, mid=mid, body_hash="h", result=b"{}", created_at=when,
+                    device_id=device, first_mid=mid, last_mid=mid, hashes=b"h" * 32,
+                    results=b"[{}]", created_at=when,
                 ))
     finally:
         await db.dispose()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: adb684142a32
+Revision ID: 8570520d492c
 Revises:
-Create Date: 2026-12-03 13:01:25.604451
+Create Date: 2026-12-03 13:19:19.957011
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "adb684142a32"
+revision: str = "8570520d492c"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -167,19 +167,16 @@ def upgrade() -> None:
     op.create_table(
         "sync_receipts",
         sa.Column("device_id", sa.Uuid(), nullable=False),
-        sa.Column("mid", sa.BigInteger(), nullable=False),
-        sa.Column("body_hash", sa.String(length=64), nullable=False),
-        sa.Column("result", sa.LargeBinary(), nullable=False),
-        sa.Column("record_id", sa.Uuid(), nullable=True),
+        sa.Column("last_mid", sa.BigInteger(), nullable=False),
+        sa.Column("first_mid", sa.BigInteger(), nullable=False),
+        sa.Column("hashes", sa.LargeBinary(), nullable=False),
+        sa.Column("results", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("device_id", "mid", name=op.f("pk_sync_receipts")),
+        sa.PrimaryKeyConstraint("device_id", "last_mid", name=op.f("pk_sync_receipts")),
     )
     with op.batch_alter_table("sync_receipts", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_sync_receipts_created_at"), ["created_at"], unique=False
-        )
-        batch_op.create_index(
-            "ix_sync_receipts_device_record", ["device_id", "record_id"], unique=False
         )
 
     op.create_table(
@@ -193,6 +190,18 @@ def upgrade() -> None:
         sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("entity", "record_id", name=op.f("pk_sync_records")),
     )
+    op.create_table(
+        "sync_refused",
+        sa.Column("device_id", sa.Uuid(), nullable=False),
+        sa.Column("record_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("device_id", "record_id", name=op.f("pk_sync_refused")),
+    )
+    with op.batch_alter_table("sync_refused", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sync_refused_created_at"), ["created_at"], unique=False
+        )
+
     op.create_table(
         "sync_state",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -1243,9 +1252,12 @@ def downgrade() -> None:
 
     op.drop_table("territories")
     op.drop_table("sync_state")
+    with op.batch_alter_table("sync_refused", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sync_refused_created_at"))
+
+    op.drop_table("sync_refused")
     op.drop_table("sync_records")
     with op.batch_alter_table("sync_receipts", schema=None) as batch_op:
-        batch_op.drop_index("ix_sync_receipts_device_record")
         batch_op.drop_index(batch_op.f("ix_sync_receipts_created_at"))
 
     op.drop_table("sync_receipts")
