@@ -37,7 +37,8 @@ class Job:
 class Tally:
     """What a generator saw: latencies (s), statuses, bytes received, requests."""
 
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # of answers other than 503
+    refused: int = 0  # 503 overloaded answers
     statuses: Counter[int] = field(default_factory=Counter)
     errors: int = 0
     bytes_in: int = 0
@@ -47,6 +48,7 @@ class Tally:
     def add(self, other: Tally) -> None:
         """Fold another generator's tally into this one."""
         self.latencies += other.latencies
+        self.refused += other.refused
         self.statuses.update(other.statuses)
         self.errors += other.errors
         self.bytes_in += other.bytes_in
@@ -95,7 +97,13 @@ async def _exchange(
 
 
 async def drive(
-    job: Job, deadline: float, tally: Tally, *, count: int = 0, until_current: bool = False
+    job: Job,
+    deadline: float,
+    tally: Tally,
+    *,
+    count: int = 0,
+    until_current: bool = False,
+    interval: float = 0.0,
 ) -> None:
     """Repeat the job on one kept-alive connection until ``deadline`` (or ``count`` times;
     or, with ``until_current``, pull until ``has_more`` is false: the initial sync)."""
@@ -117,7 +125,8 @@ async def drive(
             reader = writer = None
             await asyncio.sleep(0.05)
             continue
-        tally.latencies.append(time.perf_counter() - started)
+        if status != 503:
+            tally.latencies.append(time.perf_counter() - started)
         tally.statuses[status] += 1
         tally.bytes_in += len(answer)
         tally.bytes_out += len(request)
@@ -127,11 +136,14 @@ async def drive(
             job.cursor = decoded["cursor"]
             more = bool(decoded.get("has_more"))
         elif status == 503:
-            await asyncio.sleep(0.05)
+            tally.refused += 1
+            await asyncio.sleep(1.0)  # the answer's Retry-After, as the SDK honours it
         if close and writer is not None:
             writer.close()
             reader = writer = None
         done += 1
+        if interval:
+            await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
         if done == count or (until_current and not more and status == 200):
             break
     if writer is not None:
@@ -139,13 +151,18 @@ async def drive(
     tally.cursors[job.device_id] = job.cursor
 
 
-async def _run(jobs: list[Job], seconds: float, mode: str) -> Tally:
+async def _run(jobs: list[Job], seconds: float, mode: str, interval: float) -> Tally:
     tally = Tally()
     deadline = time.monotonic() + seconds
     await asyncio.gather(
         *(
             drive(
-                job, deadline, tally, count=1 if mode == "once" else 0, until_current=mode == "sync"
+                job,
+                deadline,
+                tally,
+                count=1 if mode == "once" else 0,
+                until_current=mode == "sync",
+                interval=interval,
             )
             for job in jobs
         )
@@ -153,22 +170,26 @@ async def _run(jobs: list[Job], seconds: float, mode: str) -> Tally:
     return tally
 
 
-def _worker(jobs: list[Job], seconds: float, mode: str, out: Any) -> None:
-    out.put(_run_sync(jobs, seconds, mode))
+def _worker(jobs: list[Job], seconds: float, mode: str, interval: float, out: Any) -> None:
+    out.put(asyncio.run(_run(jobs, seconds, mode, interval)))
 
 
-def _run_sync(jobs: list[Job], seconds: float, mode: str) -> Tally:
-    return asyncio.run(_run(jobs, seconds, mode))
-
-
-def load(jobs: list[Job], seconds: float, *, processes: int = 2, mode: str = "loop") -> Tally:
+def load(
+    jobs: list[Job],
+    seconds: float,
+    *,
+    processes: int = 2,
+    mode: str = "loop",
+    interval: float = 0.0,
+) -> Tally:
     """Run ``jobs`` concurrently from ``processes`` generator processes for ``seconds``;
-    ``mode``: ``loop`` (until the deadline), ``once``, ``sync`` (pull until current)."""
+    ``mode``: ``loop`` (until the deadline), ``once``, ``sync`` (pull until current); in a
+    loop each device starts a request at most every ``interval`` seconds."""
     context = multiprocessing.get_context("fork")
     out = context.Queue()
     shares = [jobs[i::processes] for i in range(processes)]
     workers = [
-        context.Process(target=_worker, args=(share, seconds, mode, out))
+        context.Process(target=_worker, args=(share, seconds, mode, interval, out))
         for share in shares
         if share
     ]

@@ -33,6 +33,7 @@ class FleetDevice:
 
     token: str
     device_id: str
+    territory_id: str
 
 
 async def seed_fleet(
@@ -95,7 +96,8 @@ async def seed_fleet(
                 "revoked_at": None,
             }
         )
-        fleet.append(FleetDevice(format_token(token_id, secret), str(device_id)))
+        territory = str(leaves[index // REPS_PER_TERRITORY])
+        fleet.append(FleetDevice(format_token(token_id, secret), str(device_id), territory))
     async with db.transaction() as session:
         await writer.create_many(
             session,

@@ -156,8 +156,12 @@ class PullService:
     async def _run(
         self, principal: Principal, request: PullRequest, old: CursorState | None, *, write: bool
     ) -> tuple[PullPage, CursorState]:
+        # the scope epoch is read before the session opens (it may take a pooled connection)
+        epoch = None
+        if self.scopes is not None and self.registry.scope_cacheable:
+            epoch = await self.scopes.epoch()
         async with self.db.transaction() if write else self.db.reading() as session:
-            return await self._pull(session, principal, request, old)
+            return await self._pull(session, principal, request, old, epoch)
 
     async def _pull(
         self,
@@ -165,8 +169,9 @@ class PullService:
         principal: Principal,
         request: PullRequest,
         old: CursorState | None,
+        epoch: int | None,
     ) -> tuple[PullPage, CursorState]:
-        keys = await self._scope_keys(session, principal)
+        keys = await self._scope_keys(session, principal, epoch)
         now_hash = await self._save_keyset(session, keys)
         page, state = await self._page(session, old, keys, now_hash, request.limit)
         if old is None or old.possible != state.possible:
@@ -186,13 +191,15 @@ class PullService:
             )
         return page, state
 
-    async def _scope_keys(self, session: AsyncSession, principal: Principal) -> frozenset[str]:
+    async def _scope_keys(
+        self, session: AsyncSession, principal: Principal, epoch: int | None
+    ) -> frozenset[str]:
         def compute() -> Awaitable[frozenset[str]]:
             return self.registry.scope_keys(session, principal)
 
-        if self.scopes is None or not self.registry.scope_cacheable:
+        if self.scopes is None or epoch is None:
             return await compute()
-        return await self.scopes.keys(principal, compute)
+        return await self.scopes.keys(principal, epoch, compute)
 
     async def _served(
         self, session: AsyncSession, old: CursorState | None, state: CursorState

@@ -23,11 +23,18 @@ class ScopeCache:
         self.epochs, self.size = epochs, size
         self._entries: dict[tuple[uuid.UUID, str, bool], tuple[int, frozenset[str]]] = {}
 
+    async def epoch(self) -> int:
+        """The scope epoch to tag keys computed from now on with. Read it before opening the
+        session the keys are computed in: the read may need a pooled connection of its own."""
+        return (await self.epochs.current()).get(SCOPE, 0)
+
     async def keys(
-        self, principal: Principal, compute: Callable[[], Awaitable[frozenset[str]]]
+        self,
+        principal: Principal,
+        epoch: int,
+        compute: Callable[[], Awaitable[frozenset[str]]],
     ) -> frozenset[str]:
-        """The principal's keys: cached, or ``compute()``d and remembered."""
-        epoch = (await self.epochs.current()).get(SCOPE, 0)
+        """The principal's keys: cached under ``epoch``, or ``compute()``d and remembered."""
         key = (principal.user_id, principal.role, principal.active)
         found = self._entries.get(key)
         if found is not None and found[0] == epoch:
