@@ -128,8 +128,9 @@ async def drive(
         if status != 503:
             tally.latencies.append(time.perf_counter() - started)
         tally.statuses[status] += 1
-        tally.bytes_in += len(answer)
-        tally.bytes_out += len(request)
+        if status != 503:  # bytes per answered request
+            tally.bytes_in += len(answer)
+            tally.bytes_out += len(request)
         more = False
         if status == 200 and body is not None:
             decoded = _cursor_of.decode(answer)

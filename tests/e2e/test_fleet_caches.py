@@ -25,6 +25,7 @@ from tests.integration.sfa.core_builders import add_member, make_account, make_t
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "fleet-caches-test-secret"
+pytestmark = pytest.mark.slow
 BOUND = 1.0  # seconds: the documented bound (0.25 s epoch interval, with room for a busy host)
 
 
