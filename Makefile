@@ -56,6 +56,7 @@ test: $(TEST_STAMP)
 ##        (make bench BENCH_ARGS=--quick for a smoke pass; --help lists the flags)
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/sync_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/fleet_bench.py $(filter --quick,$(BENCH_ARGS))
 
 ## migration: regenerate THE initial revision from the models (before the first release)
 migration: $(TEST_STAMP)

@@ -35,6 +35,7 @@ VERSION_MISMATCH = "version_mismatch"
 UPGRADE_REQUIRED = "upgrade_required"
 TOO_MANY_ATTEMPTS = "too_many_attempts"
 INTERNAL_ERROR = "internal_error"
+OVERLOADED = "overloaded"  # 503 with Retry-After: the server is at its concurrency limit
 
 # Sync codes (per mutation or per request)
 MUTATION_GAP = "mutation_gap"

@@ -13,7 +13,9 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from server import cache_epochs
 from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
+from server.auth.token_cache import TokenCache
 from server.db import Database, create_engine
 from server.http.compression import compression_config
 from server.http.concurrency import add_etag
@@ -55,8 +57,13 @@ def create_app(
         create_engine(
             settings.database_url,
             idle_in_transaction_timeout_seconds=settings.idle_in_transaction_timeout_seconds,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
         )
     )
+    cache_epochs.install()
+    epochs = cache_epochs.EpochClock(database, settings.cache_epoch_interval_seconds)
+    tokens = TokenCache(settings.token_cache_size, settings.token_cache_seconds)
     registry = registry or build_registry(settings)
     register_engine_entities(registry)
     writer = ChangeWriter(registry)
@@ -78,7 +85,8 @@ def create_app(
         route_handlers=[*route_handlers(), docs_static_router()],
         lifespan=[lifespan],
         state=State({"settings": settings, "db": database, "registry": registry, "writer": writer,
-               "sync": SyncEngine(database, settings, registry, writer)}),
+               "sync": SyncEngine(database, settings, registry, writer, epochs),
+               "epochs": epochs, "tokens": tokens}),
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_etag,

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from server.db import Database, create_engine
 from server.errors import DomainError
 from server.schema import SchemaNotReady, current_revisions, ensure_migrated, upgrade
-from server.serving import GracefulShutdown, InsecureSecret, check_secret
+from server.serving import InsecureSecret, check_secret, serving_app
 from server.settings import Settings
 
 Runner = Callable[[Settings, argparse.Namespace], int]
@@ -67,7 +67,8 @@ def app_from_env() -> Any:
     full collection during a request walks that request's objects only. Without it, a full
     collection in the middle of a 1,000-mutation push took ~90 ms here.
 
-    It refuses the default secret key (``check_secret``) and is wrapped in
+    It refuses the default secret key (``check_secret``) and is wrapped by ``serving_app``:
+    the access log, admission control (503 ``overloaded`` past ``max_concurrent_requests``) and
     ``GracefulShutdown`` (503 to new requests once SIGTERM arrives, see server/serving.py).
     """
     from server.app import create_app
@@ -76,7 +77,7 @@ def app_from_env() -> Any:
     settings = Settings.from_env()
     check_secret(settings)
     give_kdf_memory_back()
-    app = GracefulShutdown(create_app(settings), settings.shutdown_drain_seconds)
+    app = serving_app(create_app(settings), settings)
     gc.collect()
     gc.freeze()
     return app
@@ -110,7 +111,8 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"OpenAPI docs: http://{host}:{port}/schema", flush=True)
     uvicorn.run("server.cli:app_from_env", factory=True, host=host, port=port,
                 reload=args.reload, workers=workers if workers > 1 else None, log_level="info",
-                timeout_graceful_shutdown=settings.shutdown_timeout_seconds)
+                timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+                timeout_keep_alive=settings.keepalive_seconds, access_log=False)
     return EXIT_OK
 
 

@@ -111,11 +111,15 @@ def create_engine(
     *,
     echo: bool = False,
     idle_in_transaction_timeout_seconds: float = 0,
+    pool_size: int = 10,
+    max_overflow: int = 10,
 ) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and serialized writers.
 
     ``idle_in_transaction_timeout_seconds`` (PostgreSQL; 0: none): the server ends a session
-    left idle inside a transaction for longer (``idle_in_transaction_session_timeout``)."""
+    left idle inside a transaction for longer (``idle_in_transaction_session_timeout``).
+    ``pool_size`` PostgreSQL sessions stay open in the pool; ``max_overflow`` more are opened
+    under a burst and closed when returned (settings ``db_pool_size``, ``db_max_overflow``)."""
     if database_url.startswith("sqlite"):
         engine = create_async_engine(
             database_url, echo=echo, connect_args={"timeout": 30}, pool_size=5
@@ -144,8 +148,8 @@ def create_engine(
     return create_async_engine(
         database_url,
         echo=echo,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         connect_args={
             "server_settings": postgres_session_settings(idle_in_transaction_timeout_seconds)
         },

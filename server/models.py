@@ -1,5 +1,6 @@
 """Imports every model module so ``Base.metadata`` is complete (for Alembic and tests)."""
 
+from server import cache_epochs
 from server.auth import models as auth_models
 from server.db import Base
 from server.sfa.accounts import models as account_models
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "account_models",
     "auth_models",
+    "cache_epochs",
     "calendar_models",
     "catalog_models",
     "opportunity_models",

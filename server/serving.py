@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Any
@@ -22,6 +24,8 @@ from typing import Any
 import msgspec
 
 from protocol.errors import ErrorBody
+from server.http.access_log import AccessLog
+from server.http.admission import AdmissionControl
 from server.settings import Settings
 
 SHUTTING_DOWN = "shutting_down"
@@ -29,6 +33,28 @@ _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _BODY = msgspec.json.encode(
     ErrorBody(code=SHUTTING_DOWN, message="the server is shutting down; retry shortly")
 )
+
+
+def serving_app(app: Any, settings: Settings) -> Any:
+    """The app as ``outpost serve`` runs it: access log, admission control, graceful shutdown
+    (outermost first)."""
+    if settings.access_log:
+        _log_access_to_stderr()
+        app = AccessLog(app, settings.access_log_sample, settings.access_log_slow_ms)
+    app = AdmissionControl(app, settings.max_concurrent_requests,
+                           settings.overload_retry_after_seconds)
+    return GracefulShutdown(app, settings.shutdown_drain_seconds)
+
+
+def _log_access_to_stderr() -> None:
+    logger = logging.getLogger("outpost.access")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s access %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 class InsecureSecret(Exception):

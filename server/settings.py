@@ -72,6 +72,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     compress_min_bytes: int = 1024
     compress_brotli_quality: int = 1
     compress_gzip_level: int = 1
+    # fleet scale (docs/operations.md): verified tokens and users' scope keys are cached per
+    # process; every process re-reads the cache epochs at most this often, which bounds how long
+    # a revoked token or a lost scope is still honoured
+    cache_epoch_interval_seconds: float = 0.25
+    token_cache_size: int = 100_000
+    token_cache_seconds: float = 300.0
+    scope_cache_size: int = 100_000
+    # requests served at once per process; past it, 503 ``overloaded`` with Retry-After (0: off)
+    max_concurrent_requests: int = 64
+    overload_retry_after_seconds: int = 1
+    # PostgreSQL connections per process: kept open (pool), plus overflow opened under bursts
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    # uvicorn closes a connection idle this long (devices poll on kept-alive connections)
+    keepalive_seconds: int = 75
+    # one structured line per request ("off" to silence); 1 in N successful fast requests is
+    # logged (errors, 4xx/5xx and slow requests always are)
+    access_log: bool = True
+    access_log_sample: int = 1
+    access_log_slow_ms: float = 500.0
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

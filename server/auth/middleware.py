@@ -10,9 +10,11 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from protocol import errors as codes
-from server.auth.last_seen import touch_device
+from server.auth.last_seen import SEEN_RESOLUTION, touch_device
 from server.auth.models import AccessToken, Device, User
+from server.auth.token_cache import CachedToken, TokenCache
 from server.auth.tokens import hash_secret, parse_token
+from server.cache_epochs import AUTH
 from server.db import Database, utcnow
 from server.errors import NotAuthenticated
 from server.settings import Settings
@@ -51,7 +53,11 @@ async def _token_row(db: Database, token_id: Any) -> Any:
 
 
 class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Resolves ``Authorization: Bearer <token>`` to a ``Principal`` (``request.user``)."""
+    """Resolves ``Authorization: Bearer <token>`` to a ``Principal`` (``request.user``).
+
+    A token verified once is kept in the process's ``TokenCache`` while the ``auth`` cache
+    epoch stands (``server.cache_epochs``): a request then costs a keyed hash and no query.
+    """
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
         header = connection.headers.get("authorization", "")
@@ -65,34 +71,31 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         state = connection.app.state
         db: Database = state.db
         settings: Settings = state.settings
-        row = await _token_row(db, token_id)
-        if row is None:
-            raise NotAuthenticated("unknown token", code=codes.NOT_AUTHENTICATED)
-        (
-            secret_hash,
-            revoked_at,
-            expires_at,
-            user_id,
-            role,
-            user_active,
-            device_id,
-            device_active,
-            last_seen_at,
-        ) = row
-        if not hmac.compare_digest(secret_hash, hash_secret(secret, settings.secret_key)):
+        cache: TokenCache = state.tokens
+        # read before the token row: a change committed after this read bumps past it
+        epoch = (await state.epochs.current()).get(AUTH, 0)
+        entry = cache.get(token_id, epoch)
+        if entry is None:
+            row = await _token_row(db, token_id)
+            if row is None:
+                raise NotAuthenticated("unknown token", code=codes.NOT_AUTHENTICATED)
+            entry = CachedToken.of(row, epoch)
+            cache.put(token_id, entry)
+        if not hmac.compare_digest(entry.secret_hash, hash_secret(secret, settings.secret_key)):
             raise NotAuthenticated("invalid token", code=codes.NOT_AUTHENTICATED)
         # Deactivation is told before revocation (deactivating revokes the tokens too): its
         # distinct code is what makes a device wipe the user's data (docs/protocol.md).
-        if not device_active:
+        if not entry.device_active:
             raise NotAuthenticated("device deactivated", code=codes.DEVICE_DEACTIVATED)
-        if not user_active:
+        if not entry.user_active:
             raise NotAuthenticated("user deactivated", code=codes.USER_DEACTIVATED)
-        if revoked_at is not None:
+        if entry.revoked:
             raise NotAuthenticated("token revoked", code=codes.TOKEN_REVOKED)
-        if expires_at <= utcnow():
+        now = utcnow()
+        if entry.expires_at <= now:
             raise NotAuthenticated("token expired", code=codes.TOKEN_EXPIRED)
-        await touch_device(db, device_id, last_seen_at)
-        principal = Principal(
-            user_id=user_id, role=getattr(role, "value", role), device_id=device_id
-        )
+        if entry.last_seen_at is None or now - entry.last_seen_at >= SEEN_RESOLUTION:
+            await touch_device(db, entry.device_id, entry.last_seen_at)
+            entry.last_seen_at = now
+        principal = Principal(user_id=entry.user_id, role=entry.role, device_id=entry.device_id)
         return AuthenticationResult(user=principal, auth=token_id)

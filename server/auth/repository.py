@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.models import AccessToken, Device, LoginFailure, User
 from server.db import new_id
 from server.pagination import fetch_page
+
+_users = cast(sa.Table, User.__table__)
+_devices = cast(sa.Table, Device.__table__)
 
 
 class AuthRepository:
@@ -29,6 +33,19 @@ class AuthRepository:
     async def user(self, user_id: uuid.UUID) -> User | None:
         """The user with this id."""
         return await self.session.get(User, user_id)
+
+    async def caller(self, user_id: uuid.UUID, device_id: uuid.UUID) -> Any:
+        """The user's and the device's columns ``/auth/me`` shows, in one Core query (no ORM
+        objects: it is a hot path of clients checking their session)."""
+        u, d = _users, _devices
+        statement = (
+            sa.select(u.c.id, u.c.email, u.c.name, u.c.role, u.c.manager_id, u.c.timezone,
+                      d.c.user_id, d.c.name.label("device_name"), d.c.active, d.c.created_at,
+                      d.c.last_seen_at)
+            .select_from(u.join(d, d.c.user_id == u.c.id))
+            .where(u.c.id == user_id, d.c.id == device_id)
+        )
+        return (await self.session.execute(statement)).first()
 
     async def device(self, device_id: uuid.UUID, *, for_update: bool = False) -> Device | None:
         """The device with this id (row-locked when ``for_update``)."""

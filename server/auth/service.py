@@ -151,13 +151,21 @@ class AuthService:
 
     async def me(self, principal: Principal) -> MeResponse:
         """The caller and their device."""
+        if principal.device_id is None:
+            raise NotAuthenticated("unknown caller")
         async with self.db.reading() as session:
-            repo = AuthRepository(session)
-            user = await repo.user(principal.user_id)
-            device = await repo.device(principal.device_id) if principal.device_id else None
-            if user is None or device is None:
-                raise NotAuthenticated("unknown caller")
-            return MeResponse(user=UserSummary.of(user), device=DeviceView.of(device))
+            row = await AuthRepository(session).caller(principal.user_id, principal.device_id)
+        if row is None:
+            raise NotAuthenticated("unknown caller")
+        user = UserSummary(
+            id=row.id, email=row.email, name=row.name, role=Role(row.role),
+            manager_id=row.manager_id, timezone=row.timezone,
+        )
+        device = DeviceView(
+            id=principal.device_id, user_id=row.user_id, name=row.device_name,
+            active=row.active, created_at=row.created_at, last_seen_at=row.last_seen_at,
+        )
+        return MeResponse(user=user, device=device)
 
     async def list_tokens(
         self, principal: Principal, user_id: uuid.UUID | None, cursor: str | None,

@@ -17,7 +17,7 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
 
     for core_spec in (*account_specs(), *catalog_specs(), *stock_specs(), *territory_specs()):
         registry.register(core_spec)
-    registry.set_scope_provider(scope_provider)
+    registry.set_scope_provider(scope_provider, cacheable=True)  # server/cache_epochs.py
     from server.sfa.calendar.sync import calendar_event_spec
     from server.sfa.opportunities.sync import opportunity_spec
     from server.sfa.orders.sync import order_spec

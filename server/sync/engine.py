@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server.cache_epochs import EpochClock
 from server.db import Database
 from server.settings import Settings
 from server.sync.conflicts import ConflictService
@@ -9,6 +10,7 @@ from server.sync.keysets import KeysetStore
 from server.sync.pull import PullService
 from server.sync.push import PushService
 from server.sync.registry import SyncRegistry
+from server.sync.scope_cache import ScopeCache
 from server.sync.writer import ChangeWriter
 
 
@@ -16,10 +18,17 @@ class SyncEngine:
     """Pull, push and conflict services sharing one registry, writer and keyset cache."""
 
     def __init__(
-        self, db: Database, settings: Settings, registry: SyncRegistry, writer: ChangeWriter
+        self,
+        db: Database,
+        settings: Settings,
+        registry: SyncRegistry,
+        writer: ChangeWriter,
+        epochs: EpochClock | None = None,
     ) -> None:
         self.db, self.settings, self.registry, self.writer = db, settings, registry, writer
         self.keysets = KeysetStore()
-        self.pull = PullService(db, settings, registry, self.keysets)
+        # without an epoch clock (an engine built outside create_app) nothing is cached
+        scopes = ScopeCache(epochs, settings.scope_cache_size) if epochs is not None else None
+        self.pull = PullService(db, settings, registry, self.keysets, scopes)
         self.push = PushService(db, settings, registry, writer, self.keysets)
         self.conflicts = ConflictService(db, settings, registry, writer)

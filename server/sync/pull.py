@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from server.sync.logreader import Batch, LogRow
 from server.sync.models import sync_devices
 from server.sync.position import START, Position
 from server.sync.registry import Principal, SyncRegistry
+from server.sync.scope_cache import ScopeCache
 from server.sync.sql import upsert
 
 # (entity, id, op, version, payload JSON or None); the id is the canonical UUID string as read
@@ -109,9 +110,15 @@ class PullService:
     """Serves pulls; holds nothing per device (the cursor carries the state)."""
 
     def __init__(
-        self, db: Database, settings: Settings, registry: SyncRegistry, keysets: KeysetStore
+        self,
+        db: Database,
+        settings: Settings,
+        registry: SyncRegistry,
+        keysets: KeysetStore,
+        scopes: ScopeCache | None = None,
     ) -> None:
         self.db, self.settings, self.registry, self.keysets = db, settings, registry, keysets
+        self.scopes = scopes
 
     async def pull(self, principal: Principal, request: PullRequest) -> PullPage:
         """The next page of changes for the caller's device."""
@@ -150,8 +157,12 @@ class PullService:
     async def _run(
         self, principal: Principal, request: PullRequest, old: CursorState | None, *, write: bool
     ) -> tuple[PullPage, CursorState]:
+        # the scope epoch is read before the session opens (it may take a pooled connection)
+        epoch = None
+        if self.scopes is not None and self.registry.scope_cacheable:
+            epoch = await self.scopes.epoch()
         async with self.db.transaction() if write else self.db.reading() as session:
-            return await self._pull(session, principal, request, old)
+            return await self._pull(session, principal, request, old, epoch)
 
     async def _pull(
         self,
@@ -159,8 +170,9 @@ class PullService:
         principal: Principal,
         request: PullRequest,
         old: CursorState | None,
+        epoch: int | None,
     ) -> tuple[PullPage, CursorState]:
-        keys = await self.registry.scope_keys(session, principal)
+        keys = await self._scope_keys(session, principal, epoch)
         now_hash = await self._save_keyset(session, keys)
         page, state = await self._page(session, old, keys, now_hash, request.limit)
         if old is None or old.possible != state.possible:
@@ -179,6 +191,16 @@ class PullService:
                 ["keyset_hash", "updated_at"],
             )
         return page, state
+
+    async def _scope_keys(
+        self, session: AsyncSession, principal: Principal, epoch: int | None
+    ) -> frozenset[str]:
+        def compute() -> Awaitable[frozenset[str]]:
+            return self.registry.scope_keys(session, principal)
+
+        if self.scopes is None or epoch is None:
+            return await compute()
+        return await self.scopes.keys(principal, epoch, compute)
 
     async def _served(
         self, session: AsyncSession, old: CursorState | None, state: CursorState

@@ -167,6 +167,7 @@ class SyncRegistry:
     def __init__(self) -> None:
         self.entities: dict[str, EntitySpec] = {}
         self._scope_provider: ScopeProvider | None = None
+        self.scope_cacheable = False
 
     def register(self, spec: EntitySpec) -> None:
         """Add an entity; a name may be registered once."""
@@ -176,9 +177,14 @@ class SyncRegistry:
             raise ValueError(f"entity {spec.name!r}: actions differ from its wire definition")
         self.entities[spec.name] = spec
 
-    def set_scope_provider(self, provider: ScopeProvider) -> None:
-        """Install the domain's answer to "which scope keys may this user hold"."""
+    def set_scope_provider(self, provider: ScopeProvider, *, cacheable: bool = False) -> None:
+        """Install the domain's answer to "which scope keys may this user hold".
+
+        ``cacheable``: the answer changes only with writes that bump the ``scope`` cache epoch
+        (``server.cache_epochs``), so pulls may answer it from ``server.sync.scope_cache``.
+        """
         self._scope_provider = provider
+        self.scope_cacheable = cacheable
 
     async def scope_keys(self, session: AsyncSession, principal: Principal) -> frozenset[str]:
         """Every key the user may hold; always includes their own user key and ``global``."""

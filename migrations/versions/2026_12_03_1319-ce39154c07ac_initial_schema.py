@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8570520d492c
+Revision ID: ce39154c07ac
 Revises:
-Create Date: 2026-12-03 13:19:19.957011
+Create Date: 2026-12-03 13:19:29.219332
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "8570520d492c"
+revision: str = "ce39154c07ac"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -43,6 +43,12 @@ def upgrade() -> None:
             "ix_account_assignments_account_from", ["account_id", "valid_from"], unique=False
         )
 
+    op.create_table(
+        "cache_epochs",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_cache_epochs")),
+    )
     op.create_table(
         "login_failures",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -1287,6 +1293,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_login_failures_address_created_at")
 
     op.drop_table("login_failures")
+    op.drop_table("cache_epochs")
     with op.batch_alter_table("account_assignments", schema=None) as batch_op:
         batch_op.drop_index("ix_account_assignments_account_from")
 
