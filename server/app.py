@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
 from server.db import Database, create_engine
+from server.file_store import LocalFileStore
 from server.http.concurrency import add_etag
 from server.http.docs import docs_static_router, render_plugins
 from server.http.errors import EXCEPTION_HANDLERS
@@ -77,7 +78,8 @@ def create_app(
         route_handlers=[*route_handlers(), docs_static_router()],
         lifespan=[lifespan],
         state=State({"settings": settings, "db": database, "registry": registry, "writer": writer,
-               "sync": SyncEngine(database, settings, registry, writer)}),
+               "sync": SyncEngine(database, settings, registry, writer),
+               "files": LocalFileStore(settings.files_directory)}),
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_etag,

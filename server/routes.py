@@ -37,4 +37,9 @@ def route_handlers() -> list[Any]:
     from server.sfa.pricing.controller import ApprovalController
 
     handlers += [ApprovalController]
+    from server.sfa.collections.controller import FinanceController, PaymentController
+    from server.sfa.contracts.attachment_controller import AttachmentController
+    from server.sfa.contracts.controller import ContractController
+
+    handlers += [ContractController, AttachmentController, PaymentController, FinanceController]
     return handlers
