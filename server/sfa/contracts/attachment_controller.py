@@ -84,7 +84,7 @@ class AttachmentController(Controller):
         """The contract's files, oldest first."""
         return await service.list_attachments(contract_id, cursor=cursor, limit=limit)
 
-    @get("/{attachment_id:uuid}/content", media_type="application/octet-stream")
+    @get("/{attachment_id:uuid}/content")
     async def download_attachment(
         self,
         service: NamedDependency[AttachmentService],
