@@ -21,6 +21,7 @@ from server.sfa.collections.schemas import (
     PaymentFilters,
     PaymentRecord,
     ReceivablePage,
+    ReceivableTotals,
     RefundCreate,
 )
 from server.sync.registry import Principal
@@ -124,6 +125,25 @@ class FinanceController(Controller):
             due_to=due_to,
             cursor=cursor,
             limit=limit,
+        )
+
+    @get("/receivables/totals")
+    async def receivable_totals(
+        self,
+        service: NamedDependency[ReceivablesService],
+        account_id: FromQuery[uuid.UUID | None] = None,
+        owner_id: FromQuery[uuid.UUID | None] = None,
+        territory_id: FromQuery[uuid.UUID | None] = None,
+        due_from: FromQuery[dt.date | None] = None,
+        due_to: FromQuery[dt.date | None] = None,
+    ) -> ReceivableTotals:
+        """What the matching accounts owe together per currency, by days overdue."""
+        return await service.receivable_totals(
+            account_id=account_id,
+            owner_id=owner_id,
+            territory_id=territory_id,
+            due_from=due_from,
+            due_to=due_to,
         )
 
     @get("/finance/collections")

@@ -27,6 +27,8 @@ from server.sfa.collections.schemas import (
     PaymentFilters,
     ReceivablePage,
     ReceivableRow,
+    ReceivableTotal,
+    ReceivableTotals,
 )
 from server.sfa.scopes import visibility
 from server.sync.writer import ChangeWriter
@@ -100,6 +102,44 @@ class ReceivablesService(AreaService):
                     )
                 )
         return ReceivablePage(as_of=today, items=items, next_cursor=next_cursor)
+
+    async def receivable_totals(
+        self,
+        *,
+        account_id: uuid.UUID | None = None,
+        owner_id: uuid.UUID | None = None,
+        territory_id: uuid.UUID | None = None,
+        due_from: dt.date | None = None,
+        due_to: dt.date | None = None,
+        today: dt.date | None = None,
+    ) -> ReceivableTotals:
+        """The buckets summed over every matching account, per currency."""
+        today = today or utcnow().date()
+        async with self.db.reading() as session:
+            seen = await visibility(session, self.principal)
+            due = await ReceivableRepository(session).visible_open_instalments(
+                seen,
+                account_id=account_id,
+                owner_id=owner_id,
+                territory_id=territory_id,
+                due_from=due_from,
+                due_to=due_to,
+            )
+        pairs: dict[str, list[tuple[dt.date, Decimal]]] = {}
+        owing: dict[str, set[uuid.UUID]] = {}
+        for item in due:
+            pairs.setdefault(item.currency, []).append((item.due_date, item.outstanding))
+            owing.setdefault(item.currency, set()).add(item.account_id)
+        totals = [
+            ReceivableTotal(
+                currency=currency,
+                accounts=len(owing[currency]),
+                open_instalments=len(pairs[currency]),
+                **{k: plain(v) for k, v in age(pairs[currency], today).as_dict().items()},
+            )
+            for currency in sorted(pairs)
+        ]
+        return ReceivableTotals(as_of=today, totals=totals)
 
     async def collections(
         self, filters: PaymentFilters, *, cursor: str | None, limit: int | None

@@ -135,6 +135,30 @@ class ReceivableRepository:
             statement = statement.where(accounts.c.territory_id == territory_id)
         return statement
 
+    async def visible_open_instalments(
+        self,
+        seen: Visibility,
+        *,
+        account_id: uuid.UUID | None,
+        owner_id: uuid.UUID | None,
+        territory_id: uuid.UUID | None,
+        due_from: dt.date | None,
+        due_to: dt.date | None,
+    ) -> Any:
+        """Open instalments of the visible accounts matching the filters (for totals)."""
+        accounts_of = self.accounts_statement(
+            seen,
+            account_id=account_id,
+            owner_id=owner_id,
+            territory_id=territory_id,
+            due_from=due_from,
+            due_to=due_to,
+        ).with_only_columns(accounts.c.id)
+        statement = self._open(due_from, due_to).where(
+            _instalments.c.account_id.in_(accounts_of.scalar_subquery())
+        )
+        return (await self.session.execute(statement)).all()
+
     async def open_instalments(
         self,
         account_ids: Sequence[uuid.UUID],

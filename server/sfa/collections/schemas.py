@@ -92,6 +92,28 @@ class ReceivablePage(msgspec.Struct, kw_only=True):
     next_cursor: str | None = None
 
 
+class ReceivableTotal(msgspec.Struct, kw_only=True):
+    """What the matching accounts owe together in one currency."""
+
+    currency: str
+    current: decimal.Decimal
+    days_1_30: decimal.Decimal
+    days_31_60: decimal.Decimal
+    days_61_90: decimal.Decimal
+    over_90: decimal.Decimal
+    overdue: decimal.Decimal
+    total: decimal.Decimal
+    accounts: int
+    open_instalments: int
+
+
+class ReceivableTotals(msgspec.Struct, kw_only=True):
+    """``GET /receivables/totals``: one row per currency (a handful), as of ``as_of``."""
+
+    as_of: dt.date
+    totals: list[ReceivableTotal]
+
+
 class CollectionRow(msgspec.Struct, kw_only=True):
     """Money collected for one rep in one currency over the period."""
 

@@ -68,6 +68,25 @@ async def test_receivables_are_aged_into_buckets_per_account(client, db) -> None
     assert len(paged.json()["items"]) == 1 and paged.json()["next_cursor"]
     only = await client.get(f"/receivables?account_id={account}", headers=headers)
     assert [r["account_id"] for r in only.json()["items"]] == [str(account)]
+    totals = (await client.get("/receivables/totals", headers=headers)).json()
+    assert totals["totals"] == [
+        {
+            "currency": "CNY",
+            "current": "700.0000",
+            "days_1_30": "200.0000",
+            "days_31_60": "300.0000",
+            "days_61_90": "150.0000",
+            "over_90": "250.0000",
+            "overdue": "900.0000",
+            "total": "1600.0000",
+            "accounts": 2,
+            "open_instalments": 6,
+        }
+    ]
+    one = (
+        await client.get(f"/receivables/totals?account_id={other['account_id']}", headers=headers)
+    ).json()
+    assert [(t["total"], t["accounts"]) for t in one["totals"]] == [("600.0000", 1)]
 
 
 async def test_a_manager_sees_receivables_and_collections_of_their_subtree(client, db) -> None:
