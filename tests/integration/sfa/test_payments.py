@@ -7,7 +7,11 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+import pytest
+
 from protocol.ids import uuid7
+from server.errors import ValidationFailed
+from server.sfa.collections import standing
 from server.sfa.collections.payment_service import PaymentService
 from server.sfa.collections.schemas import PaymentCreate
 from tests.builders import auth_headers, make_user
@@ -194,3 +198,35 @@ async def test_reps_cannot_touch_payments(client, db) -> None:
     assert (await client.get("/payments", headers=rep)).status_code == 403
     assert (await client.get("/receivables", headers=rep)).status_code == 403
     assert (await client.get("/finance/collections", headers=rep)).status_code == 403
+
+
+async def test_a_payment_waits_for_a_concurrent_one_and_sees_it(client, db, settings) -> None:
+    """While another transaction holds the account (and has paid 300 of the 400, not yet
+    committed), a payment of 300 waits; once the other commits it reads the locked instalment
+    again and is refused ``overpayment``. A read-then-write check would have read 400 due."""
+    headers = await admin_headers(db)
+    admin = await make_user(db, "admin")
+    _, (first, _) = await scheduled_contract(client, headers, db=db)
+    service = PaymentService(db, writer(), principal(admin), settings)
+    body = PaymentCreate(
+        instalment_id=uuid.UUID(first["id"]),
+        amount=Decimal("300"),
+        currency="CNY",
+        received_on=dt.date.today(),
+    )
+    async with db.transaction() as session:
+        await standing.lock_account(session, uuid.UUID(first["account_id"]))
+        await writer().update(
+            session,
+            "instalment",
+            uuid.UUID(first["id"]),
+            {"paid": Decimal("300"), "outstanding": Decimal("100")},
+            principal=None,
+        )
+        racing = asyncio.create_task(service.record_payment(body))
+        await asyncio.sleep(0.5)
+        assert not racing.done()  # it waits for the account's lock
+    with pytest.raises(ValidationFailed) as refused:
+        await racing
+    assert (refused.value.code, refused.value.data) == ("overpayment", {"outstanding": "100.0000"})
+    assert await count(db, "payments") == 0
