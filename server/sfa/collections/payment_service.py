@@ -60,11 +60,11 @@ class PaymentService(AreaService):
             async with self.db.transaction() as session:
                 repo = PaymentRepository(session)
                 existing = await repo.get(payment_id)
-                if existing is not None:
-                    return _replayed(existing, PaymentKind.PAYMENT, data.instalment_id, data.amount)
                 found = await repo.instalment(data.instalment_id)
                 if found is None or not await self._sees(session, found.account_id):
                     raise ValidationFailed("no such instalment", field="instalment_id")
+                if existing is not None:  # a retry (of a payment the caller may see)
+                    return _replayed(existing, PaymentKind.PAYMENT, data.instalment_id, data.amount)
                 account = await standing.lock_account(session, found.account_id)
                 instalment = await repo.instalment(data.instalment_id, lock=True)
                 contract = await ContractRepository(session).lock_contract(instalment.contract_id)
@@ -107,9 +107,12 @@ class PaymentService(AreaService):
                 return payment_record(row)
         except sa.exc.IntegrityError:
             # the same id committed concurrently: answer with what it recorded
-            return await self._after_race(
+            replayed = await self._after_race(
                 payment_id, PaymentKind.PAYMENT, data.instalment_id, data.amount
             )
+            if replayed is None:
+                raise
+            return replayed
 
     async def record_refund(self, payment_id: uuid.UUID, data: RefundCreate) -> PaymentRecord:
         """Money given back on a payment: a negative movement, at most what it still holds."""
@@ -169,13 +172,16 @@ class PaymentService(AreaService):
                 original = await PaymentRepository(session).get(payment_id)
             if original is None:
                 raise
-            return await self._after_race(
+            replayed = await self._after_race(
                 refund_id,
                 PaymentKind.REFUND,
                 original.instalment_id,
                 -data.amount,
                 refund_of=payment_id,
             )
+            if replayed is None:
+                raise
+            return replayed
 
     async def list_payments(
         self, filters: PaymentFilters, *, cursor: str | None, limit: int | None
@@ -242,11 +248,13 @@ class PaymentService(AreaService):
         instalment_id: uuid.UUID,
         amount: Decimal,
         refund_of: uuid.UUID | None = None,
-    ) -> PaymentRecord:
+    ) -> PaymentRecord | None:
+        """The payment a concurrent request with the same id recorded (None: the database
+        refused the row for another reason, which the caller re-raises)."""
         async with self.db.reading() as session:
             existing = await PaymentRepository(session).get(payment_id)
         if existing is None:
-            raise Conflict("the payment could not be recorded: retry", field="id")
+            return None
         return _replayed(existing, kind, instalment_id, amount, refund_of=refund_of)
 
 

@@ -192,12 +192,14 @@ async def age_receivables(
 ) -> AgeingSummary:
     """Re-derive every owing account's receivables and arrears as of ``now`` (the daily job).
 
-    One short transaction per account (its row locked like a payment's), so the run never
-    holds many accounts at once and a payment waits for one account at most; ``progress`` is
-    called with the number of accounts done after each batch.
+    Accounts are read 200 at a time; the ones whose figures would change are refreshed in one
+    transaction per batch, each account's row locked (in id order) like a payment locks it and
+    re-derived under the lock, so a payment waits for one batch at most and an account that a
+    payment changed meanwhile is derived from the fresh rows. ``progress`` gets the number of
+    accounts done after each batch.
     """
     today = now.astimezone(dt.UTC).date()
-    seen = changed = in_arrears = 0
+    seen = changed = 0
     cursor: str | None = None
     while True:
         async with db.reading() as session:
@@ -205,15 +207,17 @@ async def age_receivables(
             rows, cursor = await fetch_page(
                 session, statement, accounts.c.id, cursor=cursor, limit=AGE_BATCH
             )
-        for row in rows:
-            async with db.transaction() as session:
-                account = await standing.lock_account(session, row.id)
-                if await standing.refresh(session, writer, account, today, principal=None):
-                    changed += 1
-                arrears = await standing.current_arrears(session, row.id)
-            in_arrears += arrears > 0
+            stale = await standing.stale_accounts(session, rows, today)
+        if stale:
+            async with db.transaction() as session, writer.batch(session):
+                for account_id in sorted(stale):  # the change-log rows flushed once per batch
+                    account = await standing.lock_account(session, account_id)
+                    if await standing.refresh(session, writer, account, today, principal=None):
+                        changed += 1
         seen += len(rows)
         if progress is not None:
             progress(seen)
         if cursor is None:
+            async with db.reading() as session:
+                in_arrears = await standing.accounts_in_arrears(session)
             return AgeingSummary(today, seen, changed, in_arrears)

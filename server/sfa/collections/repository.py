@@ -175,7 +175,9 @@ class ReceivableRepository:
         """Accounts whose receivables or arrears may change with the date: open instalments
         owed, or arrears still recorded (paginated by id)."""
         owing = open_instalments_statement().where(_instalments.c.account_id == accounts.c.id)
-        return sa.select(accounts.c.id).where(sa.or_(owing.exists(), accounts.c.arrears != 0))
+        return sa.select(accounts.c.id, accounts.c.arrears).where(
+            sa.or_(owing.exists(), accounts.c.arrears != 0)
+        )
 
 
 def _filtered(statement: sa.Select[Any], filters: PaymentFilters) -> sa.Select[Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -70,15 +71,62 @@ def open_instalments_statement() -> sa.Select[Any]:
     )
 
 
-async def ageing_by_currency(
-    session: AsyncSession, account_id: uuid.UUID, today: dt.date
-) -> dict[str, Ageing]:
-    """The account's open amounts by currency and bucket as seen on ``today``."""
-    statement = open_instalments_statement().where(_instalments.c.account_id == account_id)
-    open_amounts: dict[str, list[tuple[dt.date, Decimal]]] = {}
+async def ageing_of(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID], today: dt.date
+) -> dict[uuid.UUID, dict[str, Ageing]]:
+    """Each account's open amounts by currency and bucket as seen on ``today``."""
+    statement = open_instalments_statement().where(_instalments.c.account_id.in_(account_ids))
+    open_amounts: dict[uuid.UUID, dict[str, list[tuple[dt.date, Decimal]]]] = {}
     for row in await session.execute(statement):
-        open_amounts.setdefault(row.currency, []).append((row.due_date, row.outstanding))
-    return {currency: age(pairs, today) for currency, pairs in open_amounts.items()}
+        by_currency = open_amounts.setdefault(row.account_id, {})
+        by_currency.setdefault(row.currency, []).append((row.due_date, row.outstanding))
+    return {
+        account_id: {currency: age(pairs, today) for currency, pairs in by_currency.items()}
+        for account_id, by_currency in open_amounts.items()
+    }
+
+
+async def receivables_of(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Each account's receivable rows by currency."""
+    statement = sa.select(receivables).where(receivables.c.account_id.in_(account_ids))
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in await session.execute(statement):
+        found.setdefault(row.account_id, {})[row.currency] = row
+    return found
+
+
+def _figures(ageing: dict[str, Ageing], currency: str) -> dict[str, Decimal]:
+    return {k: plain(v) for k, v in ageing.get(currency, Ageing()).as_dict().items()}
+
+
+def _arrears(ageing: dict[str, Ageing]) -> Decimal:
+    return plain(sum((a.overdue for a in ageing.values()), Decimal(0)))  # type: ignore[no-any-return]
+
+
+def _differs(arrears: Decimal, ageing: dict[str, Ageing], existing: dict[str, Any]) -> bool:
+    if arrears != _arrears(ageing):
+        return True
+    for currency in set(ageing) | set(existing):
+        row, figures = existing.get(currency), _figures(ageing, currency)
+        if row is None or any(getattr(row, name) != figures[name] for name in _FIGURES):
+            return True
+    return False
+
+
+async def stale_accounts(
+    session: AsyncSession, accounts: Sequence[Any], today: dt.date
+) -> list[uuid.UUID]:
+    """Which of ``accounts`` (rows with ``id`` and ``arrears``) would change if refreshed on
+    ``today``: three queries for the lot, so an ageing run only writes where it must."""
+    ids = [account.id for account in accounts]
+    ageing, existing = await ageing_of(session, ids, today), await receivables_of(session, ids)
+    return [
+        account.id
+        for account in accounts
+        if _differs(account.arrears, ageing.get(account.id, {}), existing.get(account.id, {}))
+    ]
 
 
 async def refresh(
@@ -90,16 +138,11 @@ async def refresh(
     principal: Principal | None,
 ) -> bool:
     """Re-derive the locked ``account``'s receivables and arrears; True when anything changed."""
-    ageing = await ageing_by_currency(session, account.id, today)
-    existing = {
-        row.currency: row
-        for row in await session.execute(
-            sa.select(receivables).where(receivables.c.account_id == account.id)
-        )
-    }
+    ageing = (await ageing_of(session, [account.id], today)).get(account.id, {})
+    existing = (await receivables_of(session, [account.id])).get(account.id, {})
     changed = False
     for currency in sorted(set(ageing) | set(existing)):
-        figures = {k: plain(v) for k, v in ageing.get(currency, Ageing()).as_dict().items()}
+        figures = _figures(ageing, currency)
         row = existing.get(currency)
         if row is None:
             await writer.create(
@@ -114,7 +157,7 @@ async def refresh(
                 session, "receivable", row.id, {"as_of": today, **figures}, principal=principal
             )
             changed = True
-    arrears = plain(sum((a.overdue for a in ageing.values()), Decimal(0)))
+    arrears = _arrears(ageing)
     if account.arrears != arrears:
         await writer.update(
             session, "account", account.id, {"arrears": arrears}, principal=principal
@@ -123,7 +166,11 @@ async def refresh(
     return changed
 
 
-async def current_arrears(session: AsyncSession, account_id: uuid.UUID) -> Decimal:
-    """The account's arrears as this transaction sees them."""
-    value = await session.scalar(sa.select(_accounts.c.arrears).where(_accounts.c.id == account_id))
-    return value if value is not None else Decimal(0)
+async def accounts_in_arrears(session: AsyncSession) -> int:
+    """How many accounts have arrears now."""
+    return int(
+        await session.scalar(
+            sa.select(sa.func.count()).select_from(_accounts).where(_accounts.c.arrears != 0)
+        )
+        or 0
+    )
