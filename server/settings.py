@@ -122,7 +122,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def allowed_content_types(self) -> frozenset[str]:
         """The content types an attachment may have."""
-        return frozenset(t.strip().lower() for t in self.attachment_content_types.split(",") if t)
+        return frozenset(
+            t.strip().lower() for t in self.attachment_content_types.split(",") if t.strip()
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -99,5 +99,6 @@ class AttachmentController(Controller):
             headers={
                 "Content-Disposition": f"attachment; filename*=UTF-8''{quote(record.filename)}",
                 "Content-Length": str(record.size),
+                "X-Content-Type-Options": "nosniff",  # never rendered as another type
             },
         )
