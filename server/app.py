@@ -17,6 +17,7 @@ from server import cache_epochs
 from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
 from server.auth.token_cache import TokenCache
 from server.db import Database, create_engine
+from server.file_store import LocalFileStore
 from server.http.compression import compression_config
 from server.http.concurrency import add_etag
 from server.http.docs import docs_static_router, render_plugins
@@ -86,7 +87,8 @@ def create_app(
         lifespan=[lifespan],
         state=State({"settings": settings, "db": database, "registry": registry, "writer": writer,
                "sync": SyncEngine(database, settings, registry, writer, epochs),
-               "epochs": epochs, "tokens": tokens}),
+               "epochs": epochs, "tokens": tokens,
+               "files": LocalFileStore(settings.files_directory)}),
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=add_etag,

@@ -391,10 +391,53 @@ def add_plan_visits(commands: Any) -> None:
     parser.set_defaults(run=run_plan_visits)
 
 
+# --- age-receivables ---------------------------------------------------------------------
+
+
+def run_age_receivables(settings: Settings, args: argparse.Namespace) -> int:
+    """Age every owing account's receivables as of now (or --date) and derive its arrears."""
+    from server.app import build_registry
+    from server.sfa.collections.receivables import age_receivables
+    from server.sync.conflicts import register_engine_entities
+    from server.sync.writer import ChangeWriter
+
+    async def work(db: Database) -> int:
+        await ensure_migrated(db)
+        registry = build_registry(settings)
+        register_engine_entities(registry)
+        now = dt.datetime.now(dt.UTC)
+        if args.date is not None:
+            now = dt.datetime.combine(args.date, dt.time(12), tzinfo=dt.UTC)
+        report = await age_receivables(
+            db,
+            ChangeWriter(registry),
+            now,
+            progress=lambda done: print(f"  {done} accounts aged", flush=True),
+        )
+        print(f"aged receivables of {report.accounts} accounts as of {report.as_of}: "
+              f"{report.changed} changed, {report.in_arrears} in arrears")
+        return EXIT_OK
+
+    return on_database(settings, work)
+
+
+def add_age_receivables(commands: Any) -> None:
+    parser = commands.add_parser(
+        "age-receivables", help="age open instalments and derive each account's arrears",
+        description="Re-derive every owing account's receivables by ageing bucket and its "
+                    "arrears from its overdue instalments (docs/finance.md); run it daily. "
+                    "Running it twice on one day changes nothing the second time.",
+    )
+    parser.add_argument("--date", type=dt.date.fromisoformat, default=None,
+                        help="the day to age as of, YYYY-MM-DD (default: today, UTC)")
+    parser.set_defaults(run=run_age_receivables)
+
+
 # --- entry point -------------------------------------------------------------------------
 
 COMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_migrate, add_create_user,
-                                              add_seed_demo, add_prune, add_plan_visits)
+                                              add_seed_demo, add_prune, add_plan_visits,
+                                              add_age_receivables)
 
 
 def domain_message(exc: DomainError, flags: dict[str, str]) -> str:

@@ -6,6 +6,8 @@ from server.db import Base
 from server.sfa.accounts import models as account_models
 from server.sfa.calendar import models as calendar_models
 from server.sfa.catalog import models as catalog_models
+from server.sfa.collections import models as collection_models
+from server.sfa.contracts import models as contract_models
 from server.sfa.opportunities import models as opportunity_models
 from server.sfa.orders import models as order_models
 from server.sfa.pricing import models as pricing_models
@@ -22,6 +24,8 @@ __all__ = [
     "cache_epochs",
     "calendar_models",
     "catalog_models",
+    "collection_models",
+    "contract_models",
     "opportunity_models",
     "order_models",
     "pricing_models",

@@ -40,4 +40,9 @@ def route_handlers() -> list[Any]:
     from server.sfa.orders.controller import OrderDeskController
 
     handlers += [OrderDeskController]
+    from server.sfa.collections.controller import FinanceController, PaymentController
+    from server.sfa.contracts.attachment_controller import AttachmentController
+    from server.sfa.contracts.controller import ContractController
+
+    handlers += [ContractController, AttachmentController, PaymentController, FinanceController]
     return handlers

@@ -92,6 +92,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_log: bool = True
     access_log_sample: int = 1
     access_log_slow_ms: float = 500.0
+    # uploaded files (contract attachments): a directory; empty: ``files`` next to the SQLite
+    # file (the current directory on PostgreSQL). Uploads above the size or of a content type
+    # not listed (comma-separated) are refused (docs/finance.md)
+    files_dir: str = ""
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_content_types: str = (
+        "application/pdf,image/jpeg,image/png,text/plain,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
@@ -122,6 +131,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "regular": self.visit_rhythm_regular_days,
             "low": self.visit_rhythm_low_days,
         }
+
+    @property
+    def files_directory(self) -> str:
+        """Where uploaded files are stored: ``files_dir``, else ``files`` beside the database
+        file (the data directory), else ``files`` in the current directory."""
+        if self.files_dir:
+            return self.files_dir
+        if self.is_sqlite and ":///" in self.database_url:
+            database = self.database_url.split(":///", 1)[1]
+            if database and database != ":memory:":
+                return os.path.join(os.path.dirname(database), "files")
+        return "files"
+
+    @property
+    def allowed_content_types(self) -> frozenset[str]:
+        """The content types an attachment may have."""
+        return frozenset(
+            t.strip().lower() for t in self.attachment_content_types.split(",") if t.strip()
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from protocol.entities.accounts import ACCOUNT, CONTACT
 from protocol.entities.calendar import CALENDAR_EVENT
 from protocol.entities.catalog import PRICE_LIST, PRICE_LIST_ENTRY, PRODUCT, PRODUCT_CATEGORY
+from protocol.entities.contracts import CONTRACT, INSTALMENT, RECEIVABLE
 from protocol.entities.definition import ENGINE_FIELDS, EntityDef, NoParams
 from protocol.entities.documents import ORDER, QUOTE
 from protocol.entities.opportunities import OPPORTUNITY
@@ -38,6 +39,9 @@ CATALOG: dict[str, EntityDef] = {
         OPPORTUNITY,
         QUOTE,
         ORDER,
+        CONTRACT,
+        INSTALMENT,
+        RECEIVABLE,
         CONFLICT,
     )
 }

@@ -19,6 +19,7 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
         registry.register(core_spec)
     registry.set_scope_provider(scope_provider, cacheable=True)  # server/cache_epochs.py
     from server.sfa.calendar.sync import calendar_event_spec
+    from server.sfa.contracts.sync import contract_specs
     from server.sfa.opportunities.sync import opportunity_spec
     from server.sfa.orders.sync import order_spec
     from server.sfa.quotes.sync import quote_spec
@@ -30,5 +31,6 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
         opportunity_spec(),
         quote_spec(),
         order_spec(),
+        *contract_specs(),
     ):
         registry.register(entity_spec)

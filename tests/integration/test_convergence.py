@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -367,6 +368,143 @@ async def scenario_conflict(world: World) -> None:
     await world.converge(
         lambda: world.patch("conflict", found["id"], {"resolved_by": world.rep.id})
     )
+
+
+async def _finance(
+    world: World, schedule: list[tuple[int, str]]
+) -> tuple[Any, Any, Any, uuid.UUID]:
+    """An admin's contract, schedule and payment services, and an active contract on the
+    world's account with ``schedule`` ((days from today, amount) pairs) set."""
+    from server.settings import Settings
+    from server.sfa.collections.payment_service import PaymentService
+    from server.sfa.contracts.schedule import ScheduleService
+    from server.sfa.contracts.schemas import ContractCreate, ContractPatch, ScheduleSet
+    from server.sfa.contracts.service import ContractService
+
+    admin = principal(await make_user(world.db, "admin"))
+    args = (world.db, world.w, admin, Settings())
+    contracts, schedules = ContractService(*args), ScheduleService(*args)
+    today = dt.datetime.now(dt.UTC).date()
+    total = sum((D(amount) for _, amount in schedule), D(0))
+    contract = await contracts.create_contract(
+        msgspec.convert(
+            {
+                "account_id": world.account_id,
+                "value": str(total),
+                "currency": "CNY",
+                "start_date": str(today - dt.timedelta(days=90)),
+                "end_date": str(today + dt.timedelta(days=90)),
+            },
+            ContractCreate,
+        )
+    )
+    items = [{"due_date": str(today + dt.timedelta(days=d)), "amount": a} for d, a in schedule]
+    await schedules.set_schedule(contract.id, msgspec.convert({"instalments": items}, ScheduleSet))
+    await contracts.update_contract(contract.id, ContractPatch(status="active"), expected=None)
+    return contracts, schedules, PaymentService(*args), contract.id
+
+
+def _payment(instalment_id: Any, amount: str) -> Any:
+    from server.sfa.collections.schemas import PaymentCreate
+
+    return PaymentCreate(
+        instalment_id=uuid.UUID(str(instalment_id)),
+        amount=D(amount),
+        currency="CNY",
+        received_on=dt.datetime.now(dt.UTC).date(),
+    )
+
+
+async def scenario_contract(world: World) -> None:
+    from server.sfa.contracts.schemas import ContractPatch
+
+    made: dict[str, Any] = {}
+
+    async def create() -> None:
+        made["contracts"], _, _, made["id"] = await _finance(world, [(30, "500")])
+
+    await world.converge(create)
+    assert world.holds("contract", made["id"])["status"] == "active"
+    await world.converge(
+        lambda: made["contracts"].update_contract(
+            made["id"], ContractPatch(title="Renewed"), expected=None
+        )
+    )
+    assert world.holds("contract", made["id"])["title"] == "Renewed"
+    other = await make_user(world.db, "rep")  # the account leaves the rep: so does the contract
+    await world.converge(lambda: world.patch("account", world.account_id, {"owner_id": other.id}))
+    assert world.holds("contract", made["id"]) is None
+
+
+async def scenario_instalment(world: World) -> None:
+    from server.sfa.contracts.schemas import ScheduleSet
+
+    made: dict[str, Any] = {}
+
+    async def schedule() -> None:
+        _, schedules, payments, _ = await _finance(world, [(-3, "100"), (20, "300")])
+        made.update(schedules=schedules, payments=payments)
+
+    await world.converge(schedule)
+    first, second = sorted(
+        (r for (e, _), r in world.snapshots[-1].items() if e == "instalment"),
+        key=lambda r: r["seq"],
+    )
+    await world.converge(lambda: made["payments"].record_payment(_payment(first["id"], "40")))
+    assert world.holds("instalment", first["id"])["outstanding"] == "60.0000"
+    await world.converge(lambda: made["payments"].record_payment(_payment(first["id"], "60")))
+    assert world.holds("instalment", first["id"])["status"] == "paid"
+    # a new schedule (before any payment) replaces the old instalments: tombstones
+    holder: dict[str, Any] = {}
+
+    async def another() -> None:
+        _, holder["schedules"], _, holder["id"] = await _finance(world, [(5, "10")])
+
+    fresh = await world.converge(another)
+    old = [
+        r["id"]
+        for (e, _), r in fresh.items()
+        if e == "instalment" and r["contract_id"] == str(holder["id"])
+    ]
+    assert len(old) == 1
+    await world.converge(
+        lambda: holder["schedules"].set_schedule(
+            holder["id"],
+            msgspec.convert(
+                {
+                    "instalments": [
+                        {"due_date": str(dt.date.today() + dt.timedelta(days=9)), "amount": "10"}
+                    ]
+                },
+                ScheduleSet,
+            ),
+        )
+    )
+    assert all(world.holds("instalment", i) is None for i in old)
+    assert second["status"] == "open"
+
+
+async def scenario_receivable(world: World) -> None:
+    from server.sfa.collections.receivables import age_receivables
+
+    made: dict[str, Any] = {}
+
+    async def owe() -> None:
+        _, _, payments, _ = await _finance(world, [(-10, "200"), (5, "100")])
+        made["payments"] = payments
+
+    fresh = await world.converge(owe)
+    [receivable] = [r for (e, _), r in fresh.items() if e == "receivable"]
+    assert (receivable["days_1_30"], receivable["current"]) == ("200.0000", "100.0000")
+    assert world.holds("account", world.account_id)["arrears"] == "200.0000"
+    [overdue] = [r for (e, _), r in fresh.items() if e == "instalment" and r["seq"] == 1]
+    await world.converge(lambda: made["payments"].record_payment(_payment(overdue["id"], "200")))
+    assert world.holds("receivable", receivable["id"])["overdue"] == "0.0000"
+    assert world.holds("account", world.account_id)["arrears"] == "0.0000"
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=40)
+    await world.converge(lambda: age_receivables(world.db, world.w, later))
+    assert world.holds("receivable", receivable["id"])["days_31_60"] == "100.0000"
+    assert world.holds("account", world.account_id)["arrears"] == "100.0000"
 
 
 SCENARIOS: dict[str, Callable[[World], Awaitable[None]]] = {

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from protocol.errors import SERVER_OWNED_FIELD
 from rules.territory_rules import RULE_FIELDS, AssignmentCause
 from server.db import utcnow
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -32,6 +33,16 @@ from server.sfa.area_service import AreaService
 from server.sfa.scopes import Visibility, visibility
 
 OWNER_ROLES = frozenset({"rep", "manager"})
+
+
+def _refuse_arrears(sent: bool) -> None:
+    """``arrears`` is derived from the account's overdue instalments (docs/finance.md)."""
+    if sent:
+        raise ValidationFailed(
+            "arrears is derived from overdue instalments and cannot be written",
+            field="arrears",
+            code=SERVER_OWNED_FIELD,
+        )
 
 
 def account_record(row: Any) -> AccountRecord:
@@ -66,6 +77,7 @@ class AccountService(AreaService):
     async def create_account(self, data: AccountCreate) -> AccountRecord:
         """Create an account inside the caller's scope."""
         values = sent_fields(data)
+        _refuse_arrears(values.pop("arrears", 0) != 0)
         async with self.db.transaction() as session:
             seen = await visibility(session, self.principal)
             # a territory or owner given by the manager is a manual assignment; else the rules
@@ -91,6 +103,7 @@ class AccountService(AreaService):
             changes = {k: v for k, v in changes.items() if current[k] != v}
             if not changes:
                 return account_record(row)
+            _refuse_arrears("arrears" in changes)
             manual = "territory_id" in changes or "owner_id" in changes
             verdict = None
             repo = AssignmentRepository(session)
@@ -181,7 +194,6 @@ class AccountService(AreaService):
     ) -> None:
         """Validate the account as it would be after the write (only re-checking what changed)."""
         check_decimal(changed.get("credit_limit"), "credit_limit", ge=0)
-        check_decimal(changed.get("arrears"), "arrears", ge=0)
         repo = AccountRepository(session)
         owner_id = changed.get("owner_id")
         if owner_id is not None:

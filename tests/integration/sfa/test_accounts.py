@@ -79,13 +79,12 @@ async def test_money_keeps_every_digit_on_both_backends(client, db) -> None:
     headers = await admin(db)
     created = await client.post(
         "/accounts",
-        json={"name": "Exact", "credit_limit": "12345.6789", "arrears": "0.0001"},
+        json={"name": "Exact", "credit_limit": "12345.6789"},
         headers=headers,
     )
     assert created.status_code == 201, created.text
     again = await client.get(f"/accounts/{created.json()['id']}", headers=headers)
     assert again.json()["credit_limit"] == "12345.6789"
-    assert again.json()["arrears"] == "0.0001"
     patched = await client.patch(
         f"/accounts/{created.json()['id']}",
         json={"credit_limit": "99999999999999.9999"},
@@ -363,3 +362,19 @@ async def test_reading_accounts_does_not_wait_for_a_write_in_progress(client, db
         one = await asyncio.wait_for(client.get(f"/accounts/{made}", headers=headers), timeout=10)
     assert [item["id"] for item in listed.json()["items"]] == [made]
     assert one.status_code == 200 and one.json()["name"] != "uncommitted"
+
+
+async def test_arrears_is_derived_and_refused_over_rest(client, db) -> None:
+    headers = await admin(db)
+    refused = await client.post("/accounts", json={"name": "X", "arrears": "5"}, headers=headers)
+    assert refused.status_code == 422
+    assert (refused.json()["code"], refused.json()["field"]) == ("server_owned_field", "arrears")
+    assert await count(db, "accounts") == 0
+    created = await client.post("/accounts", json={"name": "X", "arrears": "0"}, headers=headers)
+    assert created.status_code == 201, created.text
+    patched = await client.patch(
+        f"/accounts/{created.json()['id']}", json={"arrears": "1"}, headers=headers
+    )
+    assert (patched.status_code, patched.json()["code"]) == (422, "server_owned_field")
+    again = await client.get(f"/accounts/{created.json()['id']}", headers=headers)
+    assert again.json()["arrears"] == "0.0000" and again.json()["version"] == 1

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ce39154c07ac
+Revision ID: 424f19b6ff34
 Revises:
-Create Date: 2026-12-03 13:19:29.219332
+Create Date: 2026-12-03 13:19:46.290404
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "ce39154c07ac"
+revision: str = "424f19b6ff34"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -736,6 +736,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_quotes_owner_id"), ["owner_id"], unique=False)
 
     op.create_table(
+        "receivables",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("account_id", sa.Uuid(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("current", server.db.Money(), nullable=False),
+        sa.Column("days_1_30", server.db.Money(), nullable=False),
+        sa.Column("days_31_60", server.db.Money(), nullable=False),
+        sa.Column("days_61_90", server.db.Money(), nullable=False),
+        sa.Column("over_90", server.db.Money(), nullable=False),
+        sa.Column("overdue", server.db.Money(), nullable=False),
+        sa.Column("total", server.db.Money(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_receivables_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_receivables")),
+        sa.UniqueConstraint("account_id", "currency", name="uq_receivables_account_currency"),
+    )
+    op.create_table(
         "stock_balances",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("warehouse_id", sa.Uuid(), nullable=False),
@@ -1014,6 +1035,63 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_visits_rep_id"), ["rep_id"], unique=False)
 
     op.create_table(
+        "contracts",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("account_id", sa.Uuid(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=True),
+        sa.Column("signing_contact_id", sa.Uuid(), nullable=True),
+        sa.Column("quote_id", sa.Uuid(), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "active",
+                "completed",
+                "terminated",
+                name="contractstatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("value", server.db.Money(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("collected", server.db.Money(), nullable=False),
+        sa.Column("outstanding", server.db.Money(), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_contracts_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_contracts_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_contracts_owner_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["quote_id"], ["quotes.id"], name=op.f("fk_contracts_quote_id_quotes")
+        ),
+        sa.ForeignKeyConstraint(
+            ["signing_contact_id"],
+            ["contacts.id"],
+            name=op.f("fk_contracts_signing_contact_id_contacts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contracts")),
+    )
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_contracts_account_id_status", ["account_id", "status"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_contracts_owner_id"), ["owner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contracts_quote_id"), ["quote_id"], unique=False)
+
+    op.create_table(
         "orders",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("account_id", sa.Uuid(), nullable=False),
@@ -1117,6 +1195,103 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "contract_attachments",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("contract_id", sa.Uuid(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("content_type", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("storage_key", sa.String(length=200), nullable=False),
+        sa.Column("uploaded_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contract_id"],
+            ["contracts.id"],
+            name=op.f("fk_contract_attachments_contract_id_contracts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by"], ["users.id"], name=op.f("fk_contract_attachments_uploaded_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contract_attachments")),
+        sa.UniqueConstraint("storage_key", name=op.f("uq_contract_attachments_storage_key")),
+    )
+    with op.batch_alter_table("contract_attachments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_contract_attachments_contract_id"), ["contract_id"], unique=False
+        )
+
+    op.create_table(
+        "contract_notes",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("contract_id", sa.Uuid(), nullable=False),
+        sa.Column("noted_on", sa.Date(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("author_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_contract_notes_author_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contracts.id"], name=op.f("fk_contract_notes_contract_id_contracts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contract_notes")),
+    )
+    with op.batch_alter_table("contract_notes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_contract_notes_contract_id"), ["contract_id"], unique=False
+        )
+
+    op.create_table(
+        "contract_orders",
+        sa.Column("contract_id", sa.Uuid(), nullable=False),
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contracts.id"], name=op.f("fk_contract_orders_contract_id_contracts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_contract_orders_order_id_orders")
+        ),
+        sa.PrimaryKeyConstraint("contract_id", "order_id", name=op.f("pk_contract_orders")),
+        sa.UniqueConstraint("order_id", name=op.f("uq_contract_orders_order_id")),
+    )
+    op.create_table(
+        "instalments",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("contract_id", sa.Uuid(), nullable=False),
+        sa.Column("account_id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.Column("amount", server.db.Money(), nullable=False),
+        sa.Column("paid", server.db.Money(), nullable=False),
+        sa.Column("outstanding", server.db.Money(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("open", "paid", name="instalmentstatus", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_instalments_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contracts.id"], name=op.f("fk_instalments_contract_id_contracts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_instalments")),
+        sa.UniqueConstraint("contract_id", "seq", name="uq_instalments_contract_seq"),
+    )
+    with op.batch_alter_table("instalments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_instalments_account_id_status", ["account_id", "status"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_instalments_contract_id"), ["contract_id"], unique=False
+        )
+
+    op.create_table(
         "order_transitions",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("order_id", sa.Uuid(), nullable=False),
@@ -1142,16 +1317,89 @@ def upgrade() -> None:
     with op.batch_alter_table("order_transitions", schema=None) as batch_op:
         batch_op.create_index("ix_order_transitions_order_id_id", ["order_id", "id"], unique=False)
 
+    op.create_table(
+        "payments",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("payment", "refund", name="paymentkind", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("instalment_id", sa.Uuid(), nullable=False),
+        sa.Column("contract_id", sa.Uuid(), nullable=False),
+        sa.Column("account_id", sa.Uuid(), nullable=False),
+        sa.Column("rep_id", sa.Uuid(), nullable=True),
+        sa.Column("amount", server.db.Money(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("refund_of", sa.Uuid(), nullable=True),
+        sa.Column("refunded", server.db.Money(), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("recorded_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_payments_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["contract_id"], ["contracts.id"], name=op.f("fk_payments_contract_id_contracts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["instalment_id"],
+            ["instalments.id"],
+            name=op.f("fk_payments_instalment_id_instalments"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by"], ["users.id"], name=op.f("fk_payments_recorded_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["refund_of"], ["payments.id"], name=op.f("fk_payments_refund_of_payments")
+        ),
+        sa.ForeignKeyConstraint(["rep_id"], ["users.id"], name=op.f("fk_payments_rep_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
+    )
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payments_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payments_contract_id"), ["contract_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_payments_instalment_id"), ["instalment_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_payments_refund_of"), ["refund_of"], unique=False)
+        batch_op.create_index(
+            "ix_payments_rep_id_received_on", ["rep_id", "received_on"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Revert this revision."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index("ix_payments_rep_id_received_on")
+        batch_op.drop_index(batch_op.f("ix_payments_refund_of"))
+        batch_op.drop_index(batch_op.f("ix_payments_instalment_id"))
+        batch_op.drop_index(batch_op.f("ix_payments_contract_id"))
+        batch_op.drop_index(batch_op.f("ix_payments_account_id"))
+
+    op.drop_table("payments")
     with op.batch_alter_table("order_transitions", schema=None) as batch_op:
         batch_op.drop_index("ix_order_transitions_order_id_id")
 
     op.drop_table("order_transitions")
+    with op.batch_alter_table("instalments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_instalments_contract_id"))
+        batch_op.drop_index("ix_instalments_account_id_status")
+
+    op.drop_table("instalments")
+    op.drop_table("contract_orders")
+    with op.batch_alter_table("contract_notes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contract_notes_contract_id"))
+
+    op.drop_table("contract_notes")
+    with op.batch_alter_table("contract_attachments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contract_attachments_contract_id"))
+
+    op.drop_table("contract_attachments")
     with op.batch_alter_table("price_list_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_price_list_entries_product_id"))
         batch_op.drop_index(batch_op.f("ix_price_list_entries_price_list_id"))
@@ -1165,6 +1413,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_orders_account_id"))
 
     op.drop_table("orders")
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contracts_quote_id"))
+        batch_op.drop_index(batch_op.f("ix_contracts_owner_id"))
+        batch_op.drop_index("ix_contracts_account_id_status")
+
+    op.drop_table("contracts")
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_visits_rep_id"))
         batch_op.drop_index(batch_op.f("ix_visits_planned_at"))
@@ -1192,6 +1446,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_stock_balances_product_id"))
 
     op.drop_table("stock_balances")
+    op.drop_table("receivables")
     with op.batch_alter_table("quotes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_quotes_owner_id"))
         batch_op.drop_index(batch_op.f("ix_quotes_account_id"))

@@ -1,0 +1,1 @@
+"""Collections: payments and refunds against instalments, receivables ageing and arrears."""

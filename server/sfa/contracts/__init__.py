@@ -1,0 +1,1 @@
+"""Contracts: value, dates, status, progress notes, attachments and the payment schedule."""
