@@ -7,6 +7,7 @@ from server.sfa.calendar import models as calendar_models
 from server.sfa.catalog import models as catalog_models
 from server.sfa.opportunities import models as opportunity_models
 from server.sfa.orders import models as order_models
+from server.sfa.orders import statistics_models as order_statistics_models
 from server.sfa.pricing import models as pricing_models
 from server.sfa.quotes import models as quote_models
 from server.sfa.stock import models as stock_models
@@ -22,6 +23,7 @@ __all__ = [
     "catalog_models",
     "opportunity_models",
     "order_models",
+    "order_statistics_models",
     "pricing_models",
     "quote_models",
     "stock_models",
