@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from protocol.entities.documents import ConvertParams, OrderRecord
+from protocol.errors import RECORD_EXISTS, UNKNOWN_FIELD
 from rules.quotes import ConvertRefused, check_convertible, order_from_quote
 from server.errors import Conflict, ValidationFailed
 from server.sfa.calendar.wire import typed
@@ -31,6 +32,10 @@ async def convert(
     ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
     """``quote.convert``: create the order of an accepted quote; the quote records it."""
+    for name in sorted(set(params) - set(ConvertParams.__struct_fields__)):
+        raise ValidationFailed(f"quote.convert takes no {name}", field=name, code=UNKNOWN_FIELD)
+    if params.get("order_id") is None:  # the device picks the order's id
+        raise ValidationFailed("order_id is required", field="order_id")
     values = typed(params, ConvertParams)
     try:
         check_convertible(current)
@@ -44,7 +49,7 @@ async def convert(
         raise Conflict(
             "an order with this id already exists",
             field="order_id",
-            code="record_exists",
+            code=RECORD_EXISTS,
             data={"order_id": str(values.order_id)},
         )
     warehouse_id = values.warehouse_id
