@@ -37,4 +37,7 @@ def route_handlers() -> list[Any]:
     from server.sfa.pricing.controller import ApprovalController
 
     handlers += [ApprovalController]
+    from server.sfa.orders.statistics_controller import OrderStatisticsController
+
+    handlers += [OrderStatisticsController]
     return handlers
