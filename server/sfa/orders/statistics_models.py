@@ -41,7 +41,6 @@ class OrderStat(OrderStatColumns, Base):
 
     __tablename__ = "order_stats"
     __table_args__ = (
-        sa.Index("ix_order_stats_month_rep", "local_month", "rep_id"),
         sa.Index("ix_order_stats_day", "local_day"),
         sa.Index("ix_order_stats_account", "account_id"),
     )

@@ -125,12 +125,21 @@ class OrderStatsRepository:
         statement = statement.group_by(*grouping).order_by(
             bucket, *([key.nulls_first()] if group_by else []), table.c.currency
         )
-        return (await self.session.execute(statement.offset(offset).limit(limit))).all()
+        # the page bounds and the statuses are rendered into the SQL: with them as parameters,
+        # PostgreSQL's generic plan (after five runs of a prepared statement) guesses a small
+        # share of the rows and walks the month index row by row, several times slower than
+        # the hash aggregate over a scan that the real figures choose
+        page = statement.offset(sa.literal(offset, literal_execute=True))
+        page = page.limit(sa.literal(limit, literal_execute=True))
+        return (await self.session.execute(page)).all()
 
     @staticmethod
     def _conditions(table: sa.Table, filters: StatsFilters) -> list[sa.ColumnElement[bool]]:
         c = table.c
-        conditions: list[sa.ColumnElement[bool]] = [c.status.in_(filters.statuses)]
+        statuses = sa.bindparam("statuses", list(filters.statuses), expanding=True)
+        conditions: list[sa.ColumnElement[bool]] = [
+            c.status.in_(statuses.render_literal_execute())
+        ]
         if filters.day_from is not None:
             conditions.append(c.local_day >= filters.day_from)
         if filters.day_to is not None:
