@@ -136,10 +136,10 @@ class OrderStatsRepository:
     @staticmethod
     def _conditions(table: sa.Table, filters: StatsFilters) -> list[sa.ColumnElement[bool]]:
         c = table.c
-        statuses = sa.bindparam("statuses", list(filters.statuses), expanding=True)
-        conditions: list[sa.ColumnElement[bool]] = [
-            c.status.in_(statuses.render_literal_execute())
-        ]
+        statuses: sa.BindParameter[list[str]] = sa.bindparam(
+            "statuses", list(filters.statuses), expanding=True
+        )
+        conditions: list[sa.ColumnElement[bool]] = [c.status.in_(statuses.render_literal_execute())]
         if filters.day_from is not None:
             conditions.append(c.local_day >= filters.day_from)
         if filters.day_to is not None:
