@@ -16,7 +16,7 @@ from client_sdk.errors import QuoteRefused, RecordNotFound
 from protocol import errors as codes
 from protocol.entities.documents import OrderRecord, QuoteRecord
 from protocol.ids import uuid7
-from rules.quotes import ConvertRefused, as_read, check_convertible, company_today, order_from_quote
+from rules.quotes import QuoteRefusal, as_read, check_convertible, company_today, order_from_quote
 
 
 def _today(zone: str | None) -> dt.date:
@@ -57,7 +57,7 @@ def convert_quote(
     quote = _local_quote(client, quote_id)
     try:
         check_convertible(quote)
-    except ConvertRefused as exc:
+    except QuoteRefusal as exc:
         raise QuoteRefused(exc.message, code=exc.code, field=exc.field, data=exc.data) from exc
     new_id = order_id or str(uuid7())
     params: dict[str, Any] = {"order_id": new_id}

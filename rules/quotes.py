@@ -26,8 +26,9 @@ CARRIED_FIELDS = ("account_id", "owner_id", "currency", "lines", "order_discount
 TOTAL_FIELDS = ("subtotal", "tax_total", "total")
 
 
-class ConvertRefused(ValueError):
-    """A quote that cannot become an order: the stable ``code``, the ``field``, ``data``."""
+class QuoteRefusal(ValueError):
+    """A quote action the rules refuse (expired, not accepted, already converted): the
+    stable ``code``, the ``field`` and ``data``."""
 
     def __init__(self, code: str, message: str, field: str, data: dict[str, Any]) -> None:
         super().__init__(message)
@@ -69,7 +70,7 @@ def check_action_in_time(action: str, quote: dict[str, Any], today: dt.date) -> 
     """Refuse ``send`` or ``accept`` of a quote whose validity ended (``quote_expired``)."""
     status = str(quote.get("status") or "draft")
     if effective_status(status, quote.get("valid_until"), today) == EXPIRED:
-        raise ConvertRefused(
+        raise QuoteRefusal(
             QUOTE_EXPIRED,
             f"cannot {action} a quote that expired after {quote.get('valid_until')}",
             "valid_until",
@@ -80,7 +81,7 @@ def check_action_in_time(action: str, quote: dict[str, Any], today: dt.date) -> 
 def check_convertible(quote: dict[str, Any]) -> None:
     """Refuse the conversion of a quote already converted, or not accepted."""
     if quote.get("order_id"):
-        raise ConvertRefused(
+        raise QuoteRefusal(
             ALREADY_CONVERTED,
             "this quote was already converted to an order",
             "order_id",
@@ -88,7 +89,7 @@ def check_convertible(quote: dict[str, Any]) -> None:
         )
     status = str(quote.get("status") or "draft")
     if status != ACCEPTED:
-        raise ConvertRefused(
+        raise QuoteRefusal(
             INVALID_STATE,
             f"only an accepted quote can be converted, this one is {status}",
             "status",

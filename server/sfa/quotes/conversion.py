@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from protocol.entities.documents import ConvertParams, OrderRecord
 from protocol.errors import RECORD_EXISTS, UNKNOWN_FIELD
-from rules.quotes import ConvertRefused, check_convertible, order_from_quote
+from rules.quotes import QuoteRefusal, check_convertible, order_from_quote
 from server.errors import Conflict, ValidationFailed
 from server.sfa.calendar.wire import typed
 from server.sfa.orders.models import Order
@@ -39,7 +39,7 @@ async def convert(
     values = typed(params, ConvertParams)
     try:
         check_convertible(current)
-    except ConvertRefused as exc:
+    except QuoteRefusal as exc:
         raise refusal(exc) from exc
     if ctx.create is None:  # only a push runs actions; kept explicit for other callers
         raise Conflict("a quote is converted by a pushed mutation", field="op")

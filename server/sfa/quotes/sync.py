@@ -9,7 +9,7 @@ from protocol.entities import NoParams
 from protocol.entities.documents import QUOTE, TOTAL_FIELDS, QuoteRecord, QuoteStatus
 from protocol.errors import INVALID_STATE
 from rules.discount_authority import approval_fingerprint
-from rules.quotes import ConvertRefused, check_action_in_time, company_today
+from rules.quotes import QuoteRefusal, check_action_in_time, company_today
 from server.db import utcnow
 from server.errors import Conflict, DomainError, ValidationFailed
 from server.settings import Settings
@@ -74,7 +74,7 @@ async def price_draft(ctx: ActionContext, record: dict[str, Any]) -> None:
         record.update(WITHDRAWN)
 
 
-def refusal(exc: ConvertRefused) -> DomainError:
+def refusal(exc: QuoteRefusal) -> DomainError:
     """A shared quote rule's refusal as the server's 409, with its code, field and data."""
     return Conflict(exc.message, field=exc.field, code=exc.code, data=exc.data)
 
@@ -84,7 +84,7 @@ def ensure_in_time(action: str, current: dict[str, Any], zone: str) -> None:
     ``outpost expire-quotes`` has written the status yet (today in the company's time zone)."""
     try:
         check_action_in_time(action, current, company_today(utcnow(), zone))
-    except ConvertRefused as exc:
+    except QuoteRefusal as exc:
         raise refusal(exc) from exc
 
 
