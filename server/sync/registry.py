@@ -140,6 +140,10 @@ class EntitySpec:
     scope_fields: frozenset[str] | None = None
     # the shared wire definition this spec was built from (None: an engine or test entity)
     definition: EntityDef | None = None
+    # how a stored record reads when a pull serves it, if that depends on the time (a quote
+    # past its validity reads expired): a pure function of the wire dict, returning it
+    # unchanged (the same object) or a changed copy; None serves records as stored
+    served_as: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @classmethod
     def of(cls, definition: EntityDef, **engine: Any) -> EntitySpec:
@@ -182,6 +186,11 @@ class SyncRegistry:
         if spec.definition is not None and set(spec.actions) != set(spec.definition.actions):
             raise ValueError(f"entity {spec.name!r}: actions differ from its wire definition")
         self.entities[spec.name] = spec
+
+    @property
+    def served_as(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        """The ``served_as`` hooks of the entities that have one, by entity name."""
+        return {name: s.served_as for name, s in self.entities.items() if s.served_as}
 
     def observe(self, entity: str, observer: WriteObserver) -> None:
         """Call ``observer`` with every write of ``entity`` in the writing transaction (a

@@ -9,7 +9,7 @@ from protocol.entities import NoParams
 from protocol.entities.documents import QUOTE, TOTAL_FIELDS, QuoteRecord, QuoteStatus
 from protocol.errors import INVALID_STATE
 from rules.discount_authority import approval_fingerprint
-from rules.quotes import QuoteRefusal, check_action_in_time, company_today
+from rules.quotes import QuoteRefusal, as_read, check_action_in_time, company_today
 from server.db import utcnow
 from server.errors import Conflict, DomainError, ValidationFailed
 from server.settings import Settings
@@ -126,6 +126,11 @@ async def reject(
     return {"status": QuoteStatus.REJECTED.value}
 
 
+def read_now(record: dict[str, Any], *, zone: str) -> dict[str, Any]:
+    """A stored quote as it reads at this moment: ``expired`` once its validity ended."""
+    return as_read(record, company_today(utcnow(), zone))
+
+
 def quote_spec(settings: Settings | None = None) -> EntitySpec:
     """The sync registration of quotes; ``lines`` is one field, last writer wins as a whole.
     Validity ends with ``valid_until`` in the company's time zone (a setting)."""
@@ -146,4 +151,5 @@ def quote_spec(settings: Settings | None = None) -> EntitySpec:
             "convert": convert,
         },
         validate=validate_quote,
+        served_as=functools.partial(read_now, zone=zone),
     )

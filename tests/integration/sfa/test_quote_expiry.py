@@ -16,7 +16,7 @@ from server.sfa.quotes.expiry import QuoteExpiryService
 from tests.builders import make_user
 from tests.integration.sfa.quote_builders import quote_in, set_valid_until, statuses
 from tests.integration.test_cli import empty_url  # noqa: F401  (the fixture)
-from tests.synctools import act_as, device_for, writer
+from tests.synctools import act_as, device_for, update_as, writer
 
 NOW = dt.datetime.now(dt.UTC)
 TODAY = NOW.date()
@@ -99,6 +99,19 @@ async def test_the_company_time_zone_decides_when_a_quote_is_due(db, settings) -
     assert await in_utc.expire_due(moment) == 0
     shanghai = Settings(database_url=settings.database_url, company_timezone="Asia/Shanghai")
     assert await QuoteExpiryService(db, writer(), shanghai).expire_due(moment) == 1
+
+
+async def test_a_pulled_quote_reads_expired_before_expiry_writes_it(client, db) -> None:
+    rep = await make_user(db, "rep")
+    waiting = await quote_in(db, rep, ("send",))
+    answered = await quote_in(db, rep, ("send", "accept"))
+    for quote in (waiting, answered):  # the last valid day was yesterday, in the change log
+        await update_as(db, rep, "quote", quote["id"], {"valid_until": YESTERDAY.isoformat()})
+    phone = await device_for(client, db, rep)
+    snapshot, _ = await phone.snapshot()
+    assert snapshot[("quote", waiting["id"])]["status"] == "expired"
+    assert snapshot[("quote", answered["id"])]["status"] == "accepted"
+    assert await statuses(db, waiting["id"]) == ["sent"]  # stored as it was, until expiry runs
 
 
 async def test_devices_receive_the_expired_status(client, db, settings) -> None:
