@@ -277,12 +277,15 @@ class OutpostClient:
         name: str,
         params: dict[str, Any] | None = None,
         local: dict[str, Any] | None = None,
+        creates: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> None:
         """Queue a domain action (op ``<entity>.<name>``), replayed on the server with its rules.
 
         ``local`` are field values to show until the server's outcome arrives (optimistic UI);
-        they are not sent. An unknown action raises ``UnknownAction``, parameters the action
-        does not take or of the wrong type ``UnknownField`` / ``InvalidValue``.
+        they are not sent. ``creates``: (entity, record) the action makes on the server (the
+        order of a ``quote.convert``), stored locally at once, in the same transaction, until
+        the server's copy arrives. An unknown action raises ``UnknownAction``, parameters the
+        action does not take or of the wrong type ``UnknownField`` / ``InvalidValue``.
         """
         definition = self.schema.entity(entity)
         rid = str(record_id)
@@ -297,6 +300,10 @@ class OutpostClient:
             if shown:
                 view.update(shown)
             self.store.put_row(conn, entity, rid, version, dumps(view), base, True)
+            for made, record in creates:
+                if LocalStore.get_row(conn, made, str(record["id"])) is not None:
+                    raise ValueError(f"{made} {record['id']} already exists locally")
+                self.store.put_row(conn, made, str(record["id"]), 0, dumps(record), None, False)
             self._queue(conn, entity, rid, f"{entity}.{name}", version, values, shown)
 
     def _catalog(self, conn: Any) -> LocalCatalog:

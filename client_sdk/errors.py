@@ -124,6 +124,11 @@ class InvalidValue(LocalValidationError):
     (``validation_error``)."""
 
 
+class QuoteRefused(LocalValidationError):
+    """A quote action the server would refuse (``rules.quotes``): ``already_converted`` (the
+    order in ``data["order_id"]``), ``invalid_state`` or ``quote_expired``."""
+
+
 class RecordNotFound(OutpostError, KeyError):
     """No such record in the local store (or it is deleted locally)."""
 

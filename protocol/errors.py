@@ -67,3 +67,7 @@ CURRENCY_MISMATCH = "currency_mismatch"
 UNKNOWN_PRODUCT = "unknown_product"
 INACTIVE_PRODUCT = "inactive_product"
 BASE_VERSION_AHEAD = "base_version_ahead"
+
+# Quote codes (docs/orders.md, "Quotes")
+QUOTE_EXPIRED = "quote_expired"  # send or accept of a quote past its valid_until
+ALREADY_CONVERTED = "already_converted"  # a second quote.convert; data.order_id is the order

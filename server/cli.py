@@ -433,11 +433,51 @@ def add_age_receivables(commands: Any) -> None:
     parser.set_defaults(run=run_age_receivables)
 
 
+# --- expire-quotes -----------------------------------------------------------------------
+
+
+def run_expire_quotes(settings: Settings, args: argparse.Namespace) -> int:
+    """Move quotes past their validity to ``expired`` (idempotent)."""
+    from server.app import build_registry
+    from server.db import utcnow
+    from server.sfa.quotes.expiry import QuoteExpiryService
+    from server.sync.conflicts import register_engine_entities
+    from server.sync.writer import ChangeWriter
+
+    async def work(db: Database) -> int:
+        await ensure_migrated(db)
+        registry = build_registry(settings)
+        register_engine_entities(registry)
+        service = QuoteExpiryService(db, ChangeWriter(registry), settings)
+        print(f"expiring quotes past their validity in {shown_url(settings)} "
+              f"(company time zone {settings.company_timezone})", flush=True)
+        count = await service.expire_due(
+            utcnow(), batch_size=args.batch_size,
+            progress=lambda done: print(f"  quotes expired: {done}", flush=True),
+        )
+        print(f"expired {count} quotes" if count else "no quote to expire")
+        return EXIT_OK
+
+    return on_database(settings, work)
+
+
+def add_expire_quotes(commands: Any) -> None:
+    parser = commands.add_parser(
+        "expire-quotes", help="move quotes past their validity to expired",
+        description="Set every draft, pending or sent quote whose valid_until day has passed "
+                    "(in OUTPOST_COMPANY_TIMEZONE) to expired, in batches, so devices receive "
+                    "the status. Running it again expires nothing twice.",
+    )
+    parser.add_argument("--batch-size", type=positive, default=500,
+                        help="quotes per transaction (default: 500)")
+    parser.set_defaults(run=run_expire_quotes)
+
+
 # --- entry point -------------------------------------------------------------------------
 
 COMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_migrate, add_create_user,
                                               add_seed_demo, add_prune, add_plan_visits,
-                                              add_age_receivables)
+                                              add_age_receivables, add_expire_quotes)
 
 
 def domain_message(exc: DomainError, flags: dict[str, str]) -> str:

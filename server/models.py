@@ -10,6 +10,7 @@ from server.sfa.collections import models as collection_models
 from server.sfa.contracts import models as contract_models
 from server.sfa.opportunities import models as opportunity_models
 from server.sfa.orders import models as order_models
+from server.sfa.orders import statistics_models as order_statistics_models
 from server.sfa.pricing import models as pricing_models
 from server.sfa.quotes import models as quote_models
 from server.sfa.stock import models as stock_models
@@ -28,6 +29,7 @@ __all__ = [
     "contract_models",
     "opportunity_models",
     "order_models",
+    "order_statistics_models",
     "pricing_models",
     "quote_models",
     "stock_models",

@@ -45,4 +45,7 @@ def route_handlers() -> list[Any]:
     from server.sfa.contracts.controller import ContractController
 
     handlers += [ContractController, AttachmentController, PaymentController, FinanceController]
+    from server.sfa.orders.statistics_controller import OrderStatisticsController
+
+    handlers += [OrderStatisticsController]
     return handlers

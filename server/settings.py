@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import zoneinfo
 from collections.abc import Mapping
 
 import msgspec
@@ -101,9 +102,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         "application/pdf,image/jpeg,image/png,text/plain,"
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     )
+    # the company's IANA time zone: quotes are valid through their valid_until day there, and
+    # order statistics bucket days, weeks and months there (docs/orders.md)
+    company_timezone: str = "UTC"
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
+
+    def __post_init__(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.company_timezone)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
+            raise ValueError(f"company_timezone {self.company_timezone!r} is unknown") from exc
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -79,6 +79,8 @@ class QuoteRecord(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     notes: Notes = ""
     created_at: AwareDateTime | None = None
     updated_at: AwareDateTime | None = None
+    # the order ``quote.convert`` made of this quote (set once, by the server)
+    order_id: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
         _in_cents(self)
@@ -132,6 +134,14 @@ def _in_cents(document: QuoteRecord | OrderRecord) -> None:
             setattr(document, name, value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
+class ConvertParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``quote.convert``: the id the device picked for the new order, and optionally the
+    warehouse it ships from."""
+
+    order_id: uuid.UUID
+    warehouse_id: uuid.UUID | None = None
+
+
 class SubmitParams(msgspec.Struct, forbid_unknown_fields=True):
     """``order.submit`` takes no parameters: the server decides from its own records."""
 
@@ -139,8 +149,13 @@ class SubmitParams(msgspec.Struct, forbid_unknown_fields=True):
 QUOTE = EntityDef(
     name="quote",
     record=QuoteRecord,
-    server_fields=ENGINE_FIELDS | {"status"} | TOTAL_FIELDS | APPROVAL_FIELDS,
-    actions={"send": NoParams, "accept": NoParams, "reject": NoParams},
+    server_fields=ENGINE_FIELDS | {"status", "order_id"} | TOTAL_FIELDS | APPROVAL_FIELDS,
+    actions={
+        "send": NoParams,
+        "accept": NoParams,
+        "reject": NoParams,
+        "convert": ConvertParams,
+    },
 )
 ORDER = EntityDef(
     name="order",

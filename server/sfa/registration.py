@@ -21,6 +21,7 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
     from server.sfa.calendar.sync import calendar_event_spec
     from server.sfa.contracts.sync import contract_specs
     from server.sfa.opportunities.sync import opportunity_spec
+    from server.sfa.orders.statistics_keeper import order_stats_observer
     from server.sfa.orders.sync import order_spec
     from server.sfa.quotes.sync import quote_spec
     from server.sfa.visits.sync import visit_spec
@@ -29,8 +30,9 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
         calendar_event_spec(),
         visit_spec(settings or Settings()),
         opportunity_spec(),
-        quote_spec(),
+        quote_spec(settings),
         order_spec(),
         *contract_specs(),
     ):
         registry.register(entity_spec)
+    registry.observe("order", order_stats_observer((settings or Settings()).company_timezone))

@@ -275,7 +275,33 @@ class MutationApplier:
 
     def _context(self, mutation: Mutation) -> ActionContext:
         session = cast(AsyncSession, FlushingSession(self.session, self.flush))
-        return ActionContext(session, self.principal, mutation.hlc, writer=self.writer)
+
+        async def create(entity: str, values: dict[str, Any]) -> Record:
+            return await self._create_other(mutation, entity, values)
+
+        return ActionContext(
+            session, self.principal, mutation.hlc, writer=self.writer, create=create
+        )
+
+    async def _create_other(self, mutation: Mutation, entity: str, values: Record) -> Record:
+        """A record an action makes besides its own (written now, in the mutation's SAVEPOINT:
+        actions are always guarded); it must fall in the pusher's scope."""
+        spec = self.registry.get(entity)
+        if spec is None:
+            raise KeyError(entity)
+        key = await self._scope(spec, msgspec.to_builtins(values))
+        if key not in self.keys:
+            raise Rejected(codes.OUT_OF_SCOPE, f"the new {entity} would be outside your scope")
+        await self.flush()
+        self.wrote = True
+        return await self.writer.create(
+            self.session,
+            entity,
+            values,
+            principal=self.principal,
+            hlc=mutation.hlc,
+            device_id=self.principal.device_id,
+        )
 
     def _device_changes(
         self, spec: EntitySpec, mutation: Mutation, creating: bool

@@ -152,6 +152,7 @@ class PullService:
             await asyncio.sleep(HELD_BACK_POLL)
             waited += HELD_BACK_POLL
         page.cursor = encode_cursor(state, secret=secret, device_id=device_id)
+        serve_as_read(page, self.registry)
         return page
 
     async def _run(
@@ -374,6 +375,29 @@ class PullService:
         if not page.has_more:
             return _replace(state, total=-1, sent=0)
         return _replace(state, sent=sent)
+
+
+def serve_as_read(page: PullPage, registry: SyncRegistry) -> None:
+    """Records of an entity that reads differently now from how it was stored (its spec's
+    ``served_as``: a quote past its validity reads expired) go out as they read at this pull;
+    the others keep their stored JSON untouched."""
+    hooks = registry.served_as
+    if not hooks:
+        return
+    for index, (entity, record_id, op, version, payload) in enumerate(page.changes):
+        hook = hooks.get(entity)
+        if hook is None or payload is None:
+            continue
+        stored = msgspec.json.decode(payload)
+        shown = hook(stored)
+        if shown is not stored:
+            page.changes[index] = (
+                entity,
+                record_id,
+                op,
+                version,
+                msgspec.json.encode(shown).decode(),
+            )
 
 
 def _is_upsert(row: LogRow) -> bool:

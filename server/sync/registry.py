@@ -62,6 +62,10 @@ class Principal:
     active: bool = True
 
 
+# (entity, values in Python types with the ``id``) -> the new record's wire dict
+RecordCreator = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class ActionContext:
     """Given to domain validators and action handlers.
@@ -70,6 +74,10 @@ class ActionContext:
     figures appends one wire dict per line; the engine puts them on the mutation's result.
     ``writer``: the push's change writer, for an action that writes other syncable records
     (its writes join the push's batch and the action's SAVEPOINT).
+    ``create``: an action that makes another syncable record (``quote.convert`` makes an
+    order) writes it with this, in the mutation's transaction and SAVEPOINT, with its
+    change-log row, under the pusher's scope (refused ``out_of_scope`` otherwise); None where
+    no push runs the action.
     """
 
     session: AsyncSession
@@ -77,6 +85,7 @@ class ActionContext:
     hlc: str
     repriced: list[dict[str, Any]] = field(default_factory=list)
     writer: ChangeWriter | None = None
+    create: RecordCreator | None = None
 
 
 # (ctx, current record as a wire dict, the mutation's changes) -> field changes to write
@@ -86,6 +95,9 @@ ActionHandler = Callable[[ActionContext, dict[str, Any], dict[str, Any]], Awaita
 Validator = Callable[[ActionContext, dict[str, Any], dict[str, Any] | None], Awaitable[None]]
 # whether the validator may write rows of its own for this mutation (see validator_writes)
 WritesProbe = Callable[[AsyncSession, Mutation], Awaitable[bool]]
+# (session, wire dicts of the records created or changed, ids of the records deleted): called
+# in the writing transaction, just before its change-log rows, with each record's last state
+WriteObserver = Callable[[AsyncSession, list[dict[str, Any]], list[uuid.UUID]], Awaitable[None]]
 # (session, record as a wire dict) -> the record's scope key
 ScopeResolver = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[str]]
 # (session, principal) -> every scope key the user may hold
@@ -134,6 +146,10 @@ class EntitySpec:
     scope_fields: frozenset[str] | None = None
     # the shared wire definition this spec was built from (None: an engine or test entity)
     definition: EntityDef | None = None
+    # how a stored record reads when a pull serves it, if that depends on the time (a quote
+    # past its validity reads expired): a pure function of the wire dict, returning it
+    # unchanged (the same object) or a changed copy; None serves records as stored
+    served_as: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @classmethod
     def of(cls, definition: EntityDef, **engine: Any) -> EntitySpec:
@@ -168,6 +184,7 @@ class SyncRegistry:
         self.entities: dict[str, EntitySpec] = {}
         self._scope_provider: ScopeProvider | None = None
         self.scope_cacheable = False
+        self.observers: dict[str, list[WriteObserver]] = {}
 
     def register(self, spec: EntitySpec) -> None:
         """Add an entity; a name may be registered once."""
@@ -176,6 +193,28 @@ class SyncRegistry:
         if spec.definition is not None and set(spec.actions) != set(spec.definition.actions):
             raise ValueError(f"entity {spec.name!r}: actions differ from its wire definition")
         self.entities[spec.name] = spec
+
+    @property
+    def served_as(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        """The ``served_as`` hooks of the entities that have one, by entity name."""
+        return {name: s.served_as for name, s in self.entities.items() if s.served_as}
+
+    def observe(self, entity: str, observer: WriteObserver) -> None:
+        """Call ``observer`` with every write of ``entity`` in the writing transaction (a
+        read model kept in step with the records, such as order statistics)."""
+        self.observers.setdefault(entity, []).append(observer)
+
+    async def notify(
+        self,
+        session: AsyncSession,
+        entity: str,
+        upserted: list[dict[str, Any]],
+        deleted: list[uuid.UUID],
+    ) -> None:
+        """Tell the observers of ``entity`` what was written (nothing when nobody listens)."""
+        if upserted or deleted:
+            for observer in self.observers.get(entity, ()):
+                await observer(session, upserted, deleted)
 
     def set_scope_provider(self, provider: ScopeProvider, *, cacheable: bool = False) -> None:
         """Install the domain's answer to "which scope keys may this user hold".

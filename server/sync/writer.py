@@ -95,9 +95,26 @@ class ChangeWriter:
         session.info[_BATCH_KEY] = batch
         try:
             yield batch
+            await self._notify(session, batch.ops)
             await batch.flush(session, await current_txid(session))
         finally:
             session.info.pop(_BATCH_KEY, None)
+
+    async def _notify(self, session: AsyncSession, ops: Sequence[LogOp]) -> None:
+        """Hand each observed entity's written records (their last state) to its observers."""
+        observed = self.registry.observers
+        if not observed:
+            return
+        last: dict[tuple[str, uuid.UUID], LogOp] = {}
+        for op in ops:
+            if op.entity in observed and op.op in ("upsert", "delete"):
+                last.pop((op.entity, op.record_id), None)
+                last[(op.entity, op.record_id)] = op
+        for entity in observed:
+            mine = [op for (name, _), op in last.items() if name == entity]
+            upserted = [op.record for op in mine if op.op == "upsert" and op.record is not None]
+            deleted = [op.record_id for op in mine if op.op == "delete"]
+            await self.registry.notify(session, entity, upserted, deleted)
 
     async def create(
         self,
@@ -174,6 +191,7 @@ class ChangeWriter:
                     for row, key in zip(prepared, keys, strict=True)
                 ],
             )
+            await self.registry.notify(session, entity, wires, [])
             await insert_log_rows(
                 session,
                 (

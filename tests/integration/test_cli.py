@@ -157,7 +157,14 @@ def test_a_bad_setting_is_a_usage_error(
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     names = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     assert names == [
-        "age-receivables", "create-user", "migrate", "plan-visits", "prune", "seed-demo", "serve"
+        "age-receivables",
+        "create-user",
+        "expire-quotes",
+        "migrate",
+        "plan-visits",
+        "prune",
+        "seed-demo",
+        "serve",
     ]
     assert len(COMMANDS) == len(names)
     for name in names:

@@ -45,6 +45,9 @@ class Quote(Base):
     tax_total: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
     total: Mapped[decimal.Decimal] = mapped_column(Money, default=decimal.Decimal("0.00"))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # the order ``quote.convert`` made of it; no foreign key: orders.quote_id already points
+    # back here, and both rows are written in the one transaction of the conversion
+    order_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

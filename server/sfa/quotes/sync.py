@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from protocol.entities import NoParams
 from protocol.entities.documents import QUOTE, TOTAL_FIELDS, QuoteRecord, QuoteStatus
 from protocol.errors import INVALID_STATE
 from rules.discount_authority import approval_fingerprint
+from rules.quotes import QuoteRefusal, as_read, check_action_in_time, company_today
 from server.db import utcnow
-from server.errors import Conflict, ValidationFailed
+from server.errors import Conflict, DomainError, ValidationFailed
+from server.settings import Settings
 from server.sfa.calendar.wire import check_owner, check_record, ensure_transition, typed
 from server.sfa.pricing.service import (
     PRICED_STATUSES,
@@ -20,7 +23,7 @@ from server.sfa.pricing.service import (
     stored_totals,
 )
 from server.sfa.quotes.models import Quote
-from server.sfa.quotes.rules import ALLOWED_FROM, OFFER_FIELDS, is_expired
+from server.sfa.quotes.rules import ALLOWED_FROM, OFFER_FIELDS
 from server.sfa.visits.account_scope import scope_of_account_child
 from server.sync.registry import ActionContext, EntitySpec, Policy
 
@@ -71,11 +74,26 @@ async def price_draft(ctx: ActionContext, record: dict[str, Any]) -> None:
         record.update(WITHDRAWN)
 
 
+def refusal(exc: QuoteRefusal) -> DomainError:
+    """A shared quote rule's refusal as the server's 409, with its code, field and data."""
+    return Conflict(exc.message, field=exc.field, code=exc.code, data=exc.data)
+
+
+def ensure_in_time(action: str, current: dict[str, Any], zone: str) -> None:
+    """Refuse an action on a quote past its validity (``quote_expired``, 409), whether or not
+    ``outpost expire-quotes`` has written the status yet (today in the company's time zone)."""
+    try:
+        check_action_in_time(action, current, company_today(utcnow(), zone))
+    except QuoteRefusal as exc:
+        raise refusal(exc) from exc
+
+
 async def send(
-    ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
+    ctx: ActionContext, current: dict[str, Any], params: dict[str, Any], *, zone: str = "UTC"
 ) -> dict[str, Any]:
     """``quote.send``: a draft with at least one line, priced now, goes to the customer, or
     waits in ``pending_approval`` when its discount is above the sender's authority."""
+    ensure_in_time("send", current, zone)
     ensure_transition("quote", "send", str(current.get("status")), ALLOWED_FROM)
     typed(params, NoParams)
     if not current.get("lines"):
@@ -90,19 +108,12 @@ async def send(
 
 
 async def accept(
-    ctx: ActionContext, current: dict[str, Any], params: dict[str, Any]
+    ctx: ActionContext, current: dict[str, Any], params: dict[str, Any], *, zone: str = "UTC"
 ) -> dict[str, Any]:
     """``quote.accept``: the customer took a sent quote that is still valid."""
+    ensure_in_time("accept", current, zone)
     ensure_transition("quote", "accept", str(current.get("status")), ALLOWED_FROM)
     typed(params, NoParams)
-    valid_until = typed(current, QuoteRecord).valid_until
-    if is_expired(valid_until, utcnow().date()):
-        raise Conflict(
-            f"the quote expired on {valid_until}",
-            field="valid_until",
-            code=INVALID_STATE,
-            data={"status": current.get("status"), "valid_until": str(valid_until)},
-        )
     return {"status": QuoteStatus.ACCEPTED.value}
 
 
@@ -115,15 +126,30 @@ async def reject(
     return {"status": QuoteStatus.REJECTED.value}
 
 
-def quote_spec() -> EntitySpec:
-    """The sync registration of quotes; ``lines`` is one field, last writer wins as a whole."""
+def read_now(record: dict[str, Any], *, zone: str) -> dict[str, Any]:
+    """A stored quote as it reads at this moment: ``expired`` once its validity ended."""
+    return as_read(record, company_today(utcnow(), zone))
+
+
+def quote_spec(settings: Settings | None = None) -> EntitySpec:
+    """The sync registration of quotes; ``lines`` is one field, last writer wins as a whole.
+    Validity ends with ``valid_until`` in the company's time zone (a setting)."""
+    from server.sfa.quotes.conversion import convert  # it builds on the order entity's module
+
+    zone = (settings or Settings()).company_timezone
     return EntitySpec.of(
         QUOTE,
         table=Quote.__table__,
         scope=scope_of_account_child,
         parent=("account", "account_id"),
         policies={"notes": Policy.APPEND, "status": Policy.SERVER_WINS}
-        | {name: Policy.SERVER_WINS for name in TOTAL_FIELDS},
-        actions={"send": send, "accept": accept, "reject": reject},
+        | {name: Policy.SERVER_WINS for name in (*TOTAL_FIELDS, "order_id")},
+        actions={
+            "send": functools.partial(send, zone=zone),
+            "accept": functools.partial(accept, zone=zone),
+            "reject": reject,
+            "convert": convert,
+        },
         validate=validate_quote,
+        served_as=functools.partial(read_now, zone=zone),
     )

@@ -235,5 +235,8 @@ async def test_a_push_reads_the_price_lists_in_bulk_not_per_line(client, db) -> 
     assert all(r["status"] == "applied" for r in results)
     assert all(r["record"]["total"] == "30.00" for r in results[1::2])
     entry_reads = [s for s in statements if "FROM price_list_entries" in s]
-    product_reads = [s for s in statements if "FROM products" in s]
+    product_reads = [s for s in statements if "FROM products" in s and "category_id" not in s]
+    # the order statistics keeper reads the lines' categories, once per push as well
+    category_reads = [s for s in statements if "FROM products" in s and "category_id" in s]
     assert (len(entry_reads), len(product_reads)) == (1, 1)  # 20 documents, 100 lines
+    assert len(category_reads) == 1

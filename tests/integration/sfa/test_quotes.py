@@ -106,11 +106,12 @@ async def test_an_empty_quote_cannot_be_sent(db) -> None:
 async def test_an_expired_quote_cannot_be_accepted(db) -> None:
     rep = await make_user(db, "rep")
     yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date().isoformat()
-    quote = await draft_quote(db, rep, [await quote_line(db, "1", "10")], valid_until=yesterday)
+    quote = await draft_quote(db, rep, [await quote_line(db, "1", "10")])
     await act_as(db, rep, "quote", quote["id"], "send", {})
+    await update_as(db, rep, "quote", quote["id"], {"valid_until": yesterday})
     with pytest.raises(DomainError) as caught:
         await act_as(db, rep, "quote", quote["id"], "accept", {})
-    assert (caught.value.code, caught.value.field) == ("invalid_state", "valid_until")
+    assert (caught.value.code, caught.value.field) == ("quote_expired", "valid_until")
     assert (await act_as(db, rep, "quote", quote["id"], "reject", {}))["status"] == "rejected"
 
 
@@ -152,7 +153,7 @@ def test_the_quote_spec_declares_server_owned_fields_and_policies() -> None:
     assert "lines" not in spec.server_fields
     assert spec.policy("lines") is Policy.LWW
     assert spec.policy("notes") is Policy.APPEND
-    assert set(spec.actions) == {"send", "accept", "reject"}
+    assert set(spec.actions) == {"send", "accept", "reject", "convert"}
 
 
 # --- through POST /sync/push -------------------------------------------------------------

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 424f19b6ff34
+Revision ID: fcc3ae93461e
 Revises:
-Create Date: 2026-12-03 13:19:46.290404
+Create Date: 2026-12-03 13:25:09.980727
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "424f19b6ff34"
+revision: str = "fcc3ae93461e"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -719,6 +719,7 @@ def upgrade() -> None:
         sa.Column("tax_total", server.db.Money(), nullable=False),
         sa.Column("total", server.db.Money(), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("order_id", sa.Uuid(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
@@ -733,6 +734,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("quotes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_quotes_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_quotes_order_id"), ["order_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_quotes_owner_id"), ["owner_id"], unique=False)
 
     op.create_table(
@@ -1292,6 +1294,81 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "order_line_stats",
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Uuid(), nullable=False),
+        sa.Column("category_id", sa.Uuid(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("rep_id", sa.Uuid(), nullable=False),
+        sa.Column("territory_id", sa.Uuid(), nullable=True),
+        sa.Column("account_id", sa.Uuid(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("placed_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("local_day", sa.Date(), nullable=False),
+        sa.Column("local_week", sa.Date(), nullable=False),
+        sa.Column("local_month", sa.Date(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("total_cents", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_order_line_stats_order_id_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("order_id", "line_no", name=op.f("pk_order_line_stats")),
+    )
+    with op.batch_alter_table("order_line_stats", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_order_line_stats_category", ["category_id", "local_day"], unique=False
+        )
+        batch_op.create_index("ix_order_line_stats_day", ["local_day"], unique=False)
+        batch_op.create_index(
+            "ix_order_line_stats_product", ["product_id", "local_day"], unique=False
+        )
+
+    op.create_table(
+        "order_stats",
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("rep_id", sa.Uuid(), nullable=False),
+        sa.Column("territory_id", sa.Uuid(), nullable=True),
+        sa.Column("account_id", sa.Uuid(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("placed_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("local_day", sa.Date(), nullable=False),
+        sa.Column("local_week", sa.Date(), nullable=False),
+        sa.Column("local_month", sa.Date(), nullable=False),
+        sa.Column("quantity", sa.BigInteger(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("total_cents", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_order_stats_order_id_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("order_id", name=op.f("pk_order_stats")),
+    )
+    with op.batch_alter_table("order_stats", schema=None) as batch_op:
+        batch_op.create_index("ix_order_stats_account", ["account_id"], unique=False)
+        batch_op.create_index("ix_order_stats_day", ["local_day"], unique=False)
+        batch_op.create_index(
+            "ix_order_stats_month_rep",
+            [
+                "local_month",
+                "rep_id",
+                "currency",
+                "status",
+                "quantity",
+                "amount_cents",
+                "total_cents",
+            ],
+            unique=False,
+        )
+
+    op.create_table(
         "order_transitions",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("order_id", sa.Uuid(), nullable=False),
@@ -1386,6 +1463,18 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_transitions_order_id_id")
 
     op.drop_table("order_transitions")
+    with op.batch_alter_table("order_stats", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_stats_month_rep")
+        batch_op.drop_index("ix_order_stats_day")
+        batch_op.drop_index("ix_order_stats_account")
+
+    op.drop_table("order_stats")
+    with op.batch_alter_table("order_line_stats", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_line_stats_product")
+        batch_op.drop_index("ix_order_line_stats_day")
+        batch_op.drop_index("ix_order_line_stats_category")
+
+    op.drop_table("order_line_stats")
     with op.batch_alter_table("instalments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_instalments_contract_id"))
         batch_op.drop_index("ix_instalments_account_id_status")
@@ -1449,6 +1538,7 @@ def downgrade() -> None:
     op.drop_table("receivables")
     with op.batch_alter_table("quotes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_quotes_owner_id"))
+        batch_op.drop_index(batch_op.f("ix_quotes_order_id"))
         batch_op.drop_index(batch_op.f("ix_quotes_account_id"))
 
     op.drop_table("quotes")
