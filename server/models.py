@@ -2,6 +2,7 @@
 
 from server.auth import models as auth_models
 from server.db import Base
+from server.notifications import models as notification_models
 from server.sfa.accounts import models as account_models
 from server.sfa.calendar import models as calendar_models
 from server.sfa.catalog import models as catalog_models
@@ -20,6 +21,7 @@ __all__ = [
     "auth_models",
     "calendar_models",
     "catalog_models",
+    "notification_models",
     "opportunity_models",
     "order_models",
     "pricing_models",

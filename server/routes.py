@@ -37,4 +37,7 @@ def route_handlers() -> list[Any]:
     from server.sfa.pricing.controller import ApprovalController
 
     handlers += [ApprovalController]
+    from server.notifications.controller import NotificationController, PushTokenController
+
+    handlers += [PushTokenController, NotificationController]
     return handlers
