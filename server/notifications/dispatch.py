@@ -94,7 +94,7 @@ class Dispatcher:
                 {r.user_id for r in rows}, now - dt.timedelta(hours=1)
             )
         verdicts = self._triage(rows, prefs, moot, sent_last_hour, now, report)
-        to_send = verdicts.pop("send")
+        to_send = verdicts.pop("send", [])
         results = await self._send(to_send, tokens)
         async with self.db.transaction() as session:
             await self._record(session, verdicts, to_send, results, tokens, now, report)
