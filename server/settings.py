@@ -89,8 +89,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     notify_backoff_max_seconds: float = 3600.0
     notify_claim_batch: int = 500
     notify_claim_lease_seconds: int = 120
-    # silent "sync now" pushes: at most one per device per this many seconds
-    notify_sync_push_seconds: int = 60
     # Firebase Cloud Messaging: a service-account JSON file (none: pushes are only logged),
     # the project id (default: the file's), an endpoint override (emulator, tests' stand-in)
     fcm_credentials_file: str = ""

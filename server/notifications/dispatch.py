@@ -8,6 +8,7 @@ import random
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +17,8 @@ from rules.fatigue import digest_text, release_time, within_budget
 from rules.reminders import DIGEST, still_due
 from server.db import Database, new_id
 from server.notifications.clock import Clock
-from server.notifications.models import Notification, NotificationStatus, PushToken
-from server.notifications.outbox import OutboxRepository, backoff_seconds, outbox_row
+from server.notifications.models import NotificationStatus
+from server.notifications.outbox import Claimed, OutboxRepository, backoff_seconds, outbox_row
 from server.notifications.preferences import UserPreferences, load_preferences
 from server.notifications.senders import Outcome, PushMessage, PushSender, SendResult
 from server.notifications.sources import Source
@@ -101,10 +102,10 @@ class Dispatcher:
         return report
 
     async def _moot(
-        self, session: AsyncSession, rows: Sequence[Notification], now: dt.datetime
+        self, session: AsyncSession, rows: Sequence[Claimed], now: dt.datetime
     ) -> set[uuid.UUID]:
         """Rows whose rule, asked again on the record as it is now, no longer calls for them."""
-        by_rule: dict[str, list[Notification]] = defaultdict(list)
+        by_rule: dict[str, list[Claimed]] = defaultdict(list)
         for row in rows:
             if row.rule in self.sources:
                 by_rule[row.rule].append(row)
@@ -122,22 +123,22 @@ class Dispatcher:
 
     def _triage(
         self,
-        rows: list[Notification],
+        rows: list[Claimed],
         prefs: dict[uuid.UUID, UserPreferences],
         moot: set[uuid.UUID],
         sent_last_hour: dict[uuid.UUID, int],
         now: dt.datetime,
         report: DispatchReport,
-    ) -> dict[str, list[Notification]]:
+    ) -> dict[str, list[Claimed]]:
         """Sort claimed rows into muted, suppressed, held (quiet hours), folded and send."""
-        verdicts: dict[str, list[Notification]] = defaultdict(list)
-        per_user: dict[uuid.UUID, list[Notification]] = defaultdict(list)
+        verdicts: dict[str, list[Claimed]] = defaultdict(list)
+        per_user: dict[uuid.UUID, list[Claimed]] = defaultdict(list)
         for row in rows:
             pref = prefs.get(row.user_id)
             if row.id in moot:
                 verdicts["suppressed"].append(row)
-            elif pref is None:
-                verdicts["suppressed"].append(row)  # the user is gone
+            elif pref is None or not pref.active:
+                verdicts["suppressed"].append(row)  # the user is gone or deactivated
             elif not row.silent and row.rule in pref.muted:
                 verdicts["muted"].append(row)
             elif not row.silent and release_time(now, pref.timezone, pref.quiet) > now:
@@ -157,14 +158,14 @@ class Dispatcher:
         return verdicts
 
     async def _send(
-        self, rows: list[Notification], tokens: Sequence[PushToken]
-    ) -> dict[uuid.UUID, list[tuple[PushToken, SendResult]]]:
+        self, rows: list[Claimed], tokens: Sequence[Any]
+    ) -> dict[uuid.UUID, list[tuple[Any, SendResult]]]:
         """Send each row to its user's devices (a silent push to its device only) that have
         not taken it yet; the results per row."""
-        by_user: dict[uuid.UUID, list[PushToken]] = defaultdict(list)
+        by_user: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for token in tokens:
             by_user[token.user_id].append(token)
-        targets: list[tuple[Notification, PushToken]] = []
+        targets: list[tuple[Claimed, Any]] = []
         for row in rows:
             for token in by_user.get(row.user_id, []):
                 if row.device_id is not None and token.device_id != row.device_id:
@@ -183,7 +184,7 @@ class Dispatcher:
             for row, token in targets
         ]
         results = await self.sender.send(messages) if messages else []
-        grouped: dict[uuid.UUID, list[tuple[PushToken, SendResult]]] = defaultdict(list)
+        grouped: dict[uuid.UUID, list[tuple[Any, SendResult]]] = defaultdict(list)
         for (row, token), result in zip(targets, results, strict=True):
             grouped[row.id].append((token, result))
         return grouped
@@ -191,10 +192,10 @@ class Dispatcher:
     async def _record(
         self,
         session: AsyncSession,
-        verdicts: dict[str, list[Notification]],
-        sent_rows: list[Notification],
-        results: dict[uuid.UUID, list[tuple[PushToken, SendResult]]],
-        tokens: Sequence[PushToken],
+        verdicts: dict[str, list[Claimed]],
+        sent_rows: list[Claimed],
+        results: dict[uuid.UUID, list[tuple[Any, SendResult]]],
+        tokens: Sequence[Any],
         now: dt.datetime,
         report: DispatchReport,
     ) -> None:
@@ -270,8 +271,8 @@ class Dispatcher:
 
     @staticmethod
     def _verdict(
-        row: Notification,
-        results: list[tuple[PushToken, SendResult]],
+        row: Claimed,
+        results: list[tuple[Any, SendResult]],
         dead_tokens: set[uuid.UUID],
     ) -> tuple[NotificationStatus | None, float | None, str]:
         """The row's status from its devices' results (None: retry)."""
@@ -292,11 +293,11 @@ class Dispatcher:
         return S.FAILED, None, "no_device"
 
     async def _digest(
-        self, outbox: OutboxRepository, folded: list[Notification], now: dt.datetime
+        self, outbox: OutboxRepository, folded: list[Claimed], now: dt.datetime
     ) -> None:
         """One digest per user for the reminders folded this hour, due when the hour ends
         (the budget is spent until then)."""
-        by_user: dict[uuid.UUID, list[Notification]] = defaultdict(list)
+        by_user: dict[uuid.UUID, list[Claimed]] = defaultdict(list)
         for row in folded:
             by_user[row.user_id].append(row)
         hour = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)

@@ -25,8 +25,9 @@ import datetime as dt
 import random
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -106,35 +107,58 @@ def reminder_row(reminder: Reminder, now: dt.datetime) -> dict[str, Any]:
     )
 
 
+class Claimed(msgspec.Struct, kw_only=True):
+    """A claimed outbox row, as the dispatcher works on it (plain values, no ORM state)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    device_id: uuid.UUID | None
+    rule: str
+    record_id: uuid.UUID
+    occurrence: str
+    title: str
+    body: str
+    data: dict[str, Any]
+    collapse_key: str
+    silent: bool
+    due_at: dt.datetime
+    attempts: int
+    delivered_to: list[Any]
+    last_error: str
+
+
+_CLAIMED = tuple(Claimed.__struct_fields__)
+
+
 class OutboxRepository:
     """Named statements on ``notifications``."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _insert(self) -> Any:
-        if self.session.get_bind().dialect.name == "postgresql":
-            return pg_insert(Notification)
-        return sqlite_insert(Notification)
-
     async def add_once(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert rows whose ``(rule, record_id, occurrence)`` is new; the others are left as
-        they are. The number inserted."""
+        they are (``ON CONFLICT DO NOTHING`` on both backends). The number inserted."""
+        if not rows:
+            return 0
+        table = cast(sa.Table, Notification.__table__)
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+        statement = insert.on_conflict_do_nothing(
+            index_elements=["rule", "record_id", "occurrence"]
+        ).returning(table.c.id)
         inserted = 0
         for start in range(0, len(rows), _INSERT_BATCH):
-            batch = rows[start : start + _INSERT_BATCH]
-            statement = (
-                self._insert()
-                .values(list(batch))
-                .on_conflict_do_nothing(index_elements=["rule", "record_id", "occurrence"])
+            # executemany: one statement compiled once, sent in batches (insertmanyvalues)
+            result = await self.session.execute(
+                statement, list(rows[start : start + _INSERT_BATCH])
             )
-            result = await self.session.execute(statement)
-            inserted += max(0, int(result.rowcount))  # type: ignore[attr-defined]
+            inserted += len(result.all())
         return inserted
 
     async def claim(
         self, worker: str, now: dt.datetime, lease: dt.timedelta, limit: int
-    ) -> Sequence[Notification]:
+    ) -> list[Claimed]:
         """Claim up to ``limit`` due rows for ``worker`` until ``now + lease`` (see above)."""
         due = (
             sa.select(Notification.id)
@@ -152,10 +176,11 @@ class OutboxRepository:
             sa.update(Notification)
             .where(Notification.id.in_(due.scalar_subquery()))
             .values(claimed_by=worker, claimed_until=now + lease)
-            .returning(Notification)
+            .returning(*(Notification.__table__.c[name] for name in _CLAIMED))
             .execution_options(synchronize_session=False)
         )
-        return (await self.session.scalars(statement)).all()
+        rows = (await self.session.execute(statement)).all()
+        return [Claimed(**row._mapping) for row in rows]
 
     async def finish(
         self,

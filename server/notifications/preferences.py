@@ -28,6 +28,7 @@ class UserPreferences(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str
     quiet: QuietHours
     muted: frozenset[str]
+    active: bool = True
 
 
 async def load_preferences(
@@ -38,18 +39,18 @@ async def load_preferences(
     if not ids:
         return {}
     rows = await session.execute(
-        sa.select(User.id, User.timezone, NotificationPreference)
+        sa.select(User.id, User.timezone, User.active, NotificationPreference)
         .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
         .where(User.id.in_(ids))
     )
     found: dict[uuid.UUID, UserPreferences] = {}
-    for user_id, timezone, pref in rows.all():
-        found[user_id] = _effective(timezone, pref, settings)
+    for user_id, timezone, active, pref in rows.all():
+        found[user_id] = _effective(timezone, pref, settings, active)
     return found
 
 
 def _effective(
-    timezone: str, pref: NotificationPreference | None, settings: Settings
+    timezone: str, pref: NotificationPreference | None, settings: Settings, active: bool
 ) -> UserPreferences:
     start = pref.quiet_start_minute if pref and pref.quiet_start_minute is not None else None
     end = pref.quiet_end_minute if pref and pref.quiet_end_minute is not None else None
@@ -60,6 +61,7 @@ def _effective(
             end_minute=settings.notify_quiet_end_minute if end is None else end,
         ),
         muted=frozenset(pref.muted_rules if pref else ()),
+        active=active,
     )
 
 

@@ -89,6 +89,17 @@ class QuerySource:
         return _by_record(await self._run(session, [self.id_column.in_(list(record_ids))], now))
 
 
+_EVENT_COLUMNS = (
+    CalendarEvent.id,
+    CalendarEvent.owner_id,
+    CalendarEvent.title,
+    CalendarEvent.kind,
+    CalendarEvent.status,
+    CalendarEvent.starts_at,
+    CalendarEvent.reminder_offsets,
+)
+
+
 def _today(now: dt.datetime, timezone: str) -> dt.date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
@@ -142,7 +153,7 @@ def build_sources(settings: Settings) -> dict[str, Source]:
     hour = settings.notify_follow_up_hour
 
     def event_row(row: Any, now: dt.datetime) -> list[Reminder]:
-        event: CalendarEvent = row[0]
+        event = row
         return rr.event_reminders(
             rr.EventFacts(
                 id=event.id,
@@ -205,7 +216,7 @@ def build_sources(settings: Settings) -> dict[str, Source]:
     sources: list[Source] = [
         QuerySource(
             rr.EVENT_UPCOMING,
-            lambda: sa.select(CalendarEvent),
+            lambda: sa.select(*_EVENT_COLUMNS),
             CalendarEvent.id,
             lambda now, until: [
                 CalendarEvent.status == "open",

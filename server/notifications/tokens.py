@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -62,14 +63,15 @@ class PushTokenRepository:
             sa.select(PushToken).where(PushToken.device_id == device_id)
         )
 
-    async def of_users(self, user_ids: Iterable[uuid.UUID]) -> Sequence[PushToken]:
-        """Every token of these users."""
+    async def of_users(self, user_ids: Iterable[uuid.UUID]) -> Sequence[Any]:
+        """Every token of these users: rows of ``id, user_id, device_id, token``."""
         ids = list(set(user_ids))
         if not ids:
             return []
+        columns = (PushToken.id, PushToken.user_id, PushToken.device_id, PushToken.token)
         return (
-            await self.session.scalars(
-                sa.select(PushToken).where(PushToken.user_id.in_(ids)).order_by(PushToken.id)
+            await self.session.execute(
+                sa.select(*columns).where(PushToken.user_id.in_(ids)).order_by(PushToken.id)
             )
         ).all()
 

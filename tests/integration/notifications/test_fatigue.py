@@ -214,3 +214,50 @@ async def test_sync_pushes_coalesce_to_one_per_device_per_interval(
     bodies = standin.delivered()
     assert sorted(m["token"] for m in bodies) == sorted([phone.token, tablet.token] * 2)
     assert all("notification" not in m and m["data"] == {"action": "sync"} for m in bodies)
+
+
+async def test_a_make_up_decision_queues_a_silent_sync_for_the_reps_devices(
+    db: Database, tuned: Settings
+) -> None:
+    from server.sfa.visits.service import Decision, VisitService
+    from tests.synctools import writer
+
+    rep, [phone] = await add_user(db)
+    admin, _ = await add_user(db, role="admin", devices=0)  # type: ignore[arg-type]
+    account = await insert_account(db, owner_id=rep.id)
+    visit_id = uuid7()
+    async with db.transaction() as session:
+        session.add(
+            Visit(
+                id=visit_id,
+                account_id=account,
+                rep_id=rep.id,
+                status="checked_in",
+                planned_at=T0,
+                check_in_at=T0,
+                approval="pending",
+            )
+        )
+    service = VisitService(db, writer(), Principal(user_id=admin.id, role="admin"), tuned)
+    await service.decide(visit_id, True, Decision(note="ok"))
+    async with db.reading() as session:
+        rows = (
+            await session.execute(
+                sa.select(Notification.rule, Notification.device_id, Notification.silent)
+            )
+        ).all()
+    assert rows == [("sync_now", phone.device_id, True)]
+
+
+async def test_a_deactivated_users_reminders_are_suppressed(
+    harness: Harness, db: Database, standin: fcm.FcmStandIn
+) -> None:
+    from server.auth.models import User
+
+    rep, _ = await add_user(db)
+    await add_event(db, rep, T0 + dt.timedelta(minutes=5), [5])
+    await harness.generator.generate()
+    async with db.transaction() as session:
+        await session.execute(sa.update(User).where(User.id == rep.id).values(active=False))
+    assert (await harness.dispatcher.drain()).suppressed == 1
+    assert standin.bodies() == []
