@@ -18,7 +18,7 @@ async def run_scheduler(
     if not settings.scheduler_enabled:
         yield
         return
-    from server.notifications.scheduler import build_scheduler, workers_for
+    from server.notifications.scheduler import build_scheduler, stop_scheduler, workers_for
 
     workers = workers_for(db, settings, writer)
     scheduler = build_scheduler(workers)
@@ -26,5 +26,4 @@ async def run_scheduler(
     try:
         yield
     finally:
-        scheduler.shutdown(wait=False)
-        await workers.sender.close()
+        await stop_scheduler(scheduler, workers)

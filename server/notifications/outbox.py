@@ -29,6 +29,7 @@ from typing import Any, cast
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -210,7 +211,10 @@ class OutboxRepository:
             values["sent_at"] = now
         result = await self.session.execute(
             sa.update(Notification)
-            .where(Notification.id.in_(chosen), Notification.claimed_by == worker)
+            .where(
+                among(Notification.id, chosen, self.session.get_bind().dialect.name),
+                Notification.claimed_by == worker,
+            )
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -295,3 +299,12 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def among(column: Any, ids: Iterable[uuid.UUID], dialect: str) -> Any:
+    """``column IN ids``; on PostgreSQL ``column = ANY(:ids)``, one array parameter, so a
+    1,000-row batch is not a statement with 1,000 placeholders to parse and plan."""
+    chosen = list(ids)
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(None, chosen, type_=ARRAY(sa.Uuid())))
+    return column.in_(chosen)

@@ -15,7 +15,7 @@ async def serve_scheduler(
 ) -> None:
     """Run every job until a stop signal arrives, then stop and close the sender."""
     from server.app import build_registry
-    from server.notifications.scheduler import JOBS, build_scheduler, workers_for
+    from server.notifications.scheduler import JOBS, build_scheduler, stop_scheduler, workers_for
     from server.sync.conflicts import register_engine_entities
     from server.sync.writer import ChangeWriter
 
@@ -37,6 +37,5 @@ async def serve_scheduler(
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
-        await workers.sender.close()
+        await stop_scheduler(scheduler, workers)
         announce(f"scheduler {workers.name} stopped")

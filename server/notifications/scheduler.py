@@ -13,6 +13,7 @@ say) is one more line, plus its interval setting.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,7 @@ class Workers:
         self.db, self.settings, self.writer, self.sender = db, settings, writer, sender
         self.clock = clock or clock_from_settings(settings)
         self.name = f"scheduler-{new_id()}"
+        self.running: set[asyncio.Task[Any]] = set()
         sources = build_sources(settings)
         self.dispatcher = Dispatcher(db, sender, settings, self.clock, sources, self.name)
         self.generator = ReminderGenerator(db, settings, self.clock, sources)
@@ -112,6 +114,9 @@ async def run_job(workers: Workers, job: Job) -> Any:
     """Run one job (under its lease when it has one); errors are logged, never raised, so
     the next run happens."""
     seconds = float(getattr(workers.settings, job.interval_setting))
+    task = asyncio.current_task()
+    if task is not None:
+        workers.running.add(task)
     try:
         if job.leased and not await workers.take_lease(job.name, seconds):
             return None
@@ -121,6 +126,20 @@ async def run_job(workers: Workers, job: Job) -> Any:
     except Exception:
         log.exception("scheduler job %s failed", job.name)
         return None
+    finally:
+        if task is not None:
+            workers.running.discard(task)
+
+
+async def stop_scheduler(
+    scheduler: AsyncIOScheduler, workers: Workers, timeout: float = 30
+) -> None:
+    """Stop starting jobs, let the running ones finish (a dispatch records what it sent), then
+    close the sender."""
+    scheduler.shutdown(wait=False)
+    if workers.running:
+        await asyncio.wait(set(workers.running), timeout=timeout)
+    await workers.sender.close()
 
 
 def build_scheduler(workers: Workers, jobs: tuple[Job, ...] = JOBS) -> AsyncIOScheduler:

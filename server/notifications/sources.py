@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from rules import reminders as rr
 from rules.reminders import Reminder
 from server.auth.models import User
+from server.notifications.outbox import among
 from server.settings import Settings
 from server.sfa.accounts.models import Account
 from server.sfa.calendar.models import CalendarEvent
@@ -86,7 +87,10 @@ class QuerySource:
     ) -> dict[uuid.UUID, list[Reminder]]:
         if not record_ids:
             return {}
-        return _by_record(await self._run(session, [self.id_column.in_(list(record_ids))], now))
+        dialect = session.get_bind().dialect.name
+        return _by_record(
+            await self._run(session, [among(self.id_column, record_ids, dialect)], now)
+        )
 
 
 _EVENT_COLUMNS = (

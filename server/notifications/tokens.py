@@ -15,6 +15,7 @@ from server.auth.models import AccessToken
 from server.db import Database, new_id, utcnow
 from server.errors import Forbidden, NotFound
 from server.notifications.models import PushToken
+from server.notifications.outbox import among
 from server.notifications.schemas import PushTokenRequest, PushTokenView
 from server.sync.registry import Principal
 
@@ -71,7 +72,9 @@ class PushTokenRepository:
         columns = (PushToken.id, PushToken.user_id, PushToken.device_id, PushToken.token)
         return (
             await self.session.execute(
-                sa.select(*columns).where(PushToken.user_id.in_(ids)).order_by(PushToken.id)
+                sa.select(*columns)
+                .where(among(PushToken.user_id, ids, self.session.get_bind().dialect.name))
+                .order_by(PushToken.id)
             )
         ).all()
 

@@ -72,6 +72,7 @@ async def test_the_app_runs_the_scheduler_in_its_lifespan_when_enabled(
     app = create_app(enabled, check_schema=False)
     async with AsyncTestClient(app=app):
         await wait_for(lambda: len(standin.delivered()) == 1)
+    # leaving the lifespan let the running dispatch record what it sent
     assert [m["token"] for m in standin.delivered()] == [token.token]
     async with db.reading() as session:
         assert (await session.scalar(sa.select(Notification.status))) == "sent"
@@ -127,6 +128,15 @@ def outpost(env: dict[str, str], *args: str, cwd: Path) -> subprocess.Popen[str]
     )
 
 
+def finish(process: subprocess.Popen[str]) -> str:
+    """The process's output once it exited (killed when it does not stop within 120 s)."""
+    try:
+        return process.communicate(timeout=120)[0]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()[0] + "\n(killed: did not stop within 120 s)"
+
+
 async def test_two_scheduler_processes_send_each_reminder_exactly_once(
     database_url: str, tmp_path: Path, standin: fcm.FcmStandIn
 ) -> None:
@@ -162,7 +172,7 @@ async def test_two_scheduler_processes_send_each_reminder_exactly_once(
         finally:
             for process in schedulers:
                 process.send_signal(signal.SIGTERM)
-            outputs = [p.communicate(timeout=30)[0] for p in schedulers]
+            outputs = [finish(p) for p in schedulers]
         assert [p.returncode for p in schedulers] == [0, 0], outputs
         assert all("running" in out and "stopped" in out for out in outputs), outputs
         got = Counter((m["token"], m["data"]["record_id"]) for m in standin.delivered())
