@@ -135,10 +135,12 @@ async def stop_scheduler(
     scheduler: AsyncIOScheduler, workers: Workers, timeout: float = 30
 ) -> None:
     """Stop starting jobs, let the running ones finish (a dispatch records what it sent), then
-    close the sender."""
-    scheduler.shutdown(wait=False)
+    shut down and close the sender. APScheduler's shutdown cancels running coroutine jobs, so
+    it comes after the wait."""
+    scheduler.pause()
     if workers.running:
         await asyncio.wait(set(workers.running), timeout=timeout)
+    scheduler.shutdown(wait=False)
     await workers.sender.close()
 
 
