@@ -26,12 +26,13 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(RUN_STAMP)
 
 ## run: install, migrate the database, seed the demo data (once), serve on 127.0.0.1:8000
+##      with the scheduler inside (reminders are logged: no Firebase credentials needed)
 ##      (with --insecure-dev-secret: a development server may sign with the default key;
 ##      `outpost serve` alone refuses it)
 run: $(RUN_STAMP)
 	$(BIN)/outpost migrate
 	$(BIN)/outpost seed-demo
-	$(BIN)/outpost serve --insecure-dev-secret
+	OUTPOST_SCHEDULER_ENABLED=$${OUTPOST_SCHEDULER_ENABLED:-true} $(BIN)/outpost serve --insecure-dev-secret
 
 ## test: install the test dependencies, make sure PostgreSQL is up, run every test
 test: $(TEST_STAMP)

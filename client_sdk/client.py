@@ -20,6 +20,7 @@ from client_sdk import outbox
 from client_sdk.errors import (
     AccessRevoked,
     AuthError,
+    NotFoundError,
     OutpostError,
     RecordNotFound,
     ServerOwnedField,
@@ -168,6 +169,17 @@ class OutpostClient:
         with self.store.transaction() as conn:
             LocalStore.set_meta(conn, "token", None)
         self.transport.token = None
+
+    def register_push_token(self, token: str, platform: str = "android") -> None:
+        """Register (or refresh, when FCM rotates it) this device's FCM registration token, so
+        reminders and silent "sync now" pushes reach it. Logout forgets it on the server."""
+        content = msgspec.json.encode({"token": token, "platform": platform})
+        self.transport.send("PUT", "/devices/push-token", content=content)
+
+    def remove_push_token(self) -> None:
+        """Stop pushes to this device (a 404, none registered, is fine)."""
+        with contextlib.suppress(NotFoundError):
+            self.transport.send("DELETE", "/devices/push-token")
 
     @property
     def user(self) -> LoggedInUser | None:

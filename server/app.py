@@ -24,6 +24,7 @@ from server.http.docs import docs_static_router, render_plugins
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.inputs import OutpostRequest, check_query
 from server.http.openapi import complete_document
+from server.notifications.lifespan import run_scheduler
 from server.routes import route_handlers
 from server.settings import Settings
 from server.sfa.registration import register_entities
@@ -77,7 +78,8 @@ def create_app(
 
                 await ensure_migrated(database)  # refuse to serve an unmigrated database
             complete_document(app.openapi_schema)
-            yield
+            async with run_scheduler(database, settings, writer):  # OUTPOST_SCHEDULER_ENABLED
+                yield
         finally:
             if db is None:
                 await database.dispose()

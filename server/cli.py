@@ -473,11 +473,37 @@ def add_expire_quotes(commands: Any) -> None:
     parser.set_defaults(run=run_expire_quotes)
 
 
+# --- scheduler ---------------------------------------------------------------------------
+
+
+def run_scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the scheduler's jobs (reminders, the outbox, pruning, visit plans) until stopped."""
+    from server.notifications.process import serve_scheduler
+
+    async def work(db: Database) -> int:
+        await ensure_migrated(db)
+        await serve_scheduler(db, settings, lambda line: print(line, flush=True))
+        return EXIT_OK
+
+    return on_database(settings, work)
+
+
+def add_scheduler(commands: Any) -> None:
+    parser = commands.add_parser(
+        "scheduler", help="run the scheduler alone (reminders, push outbox, pruning, plans)",
+        description="Run the periodic jobs (docs/notifications.md) until SIGTERM or SIGINT. "
+                    "Any number of scheduler processes may run against one database: they "
+                    "claim their work there, so nothing is sent or run twice.",
+    )
+    parser.set_defaults(run=run_scheduler)
+
+
 # --- entry point -------------------------------------------------------------------------
 
 COMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_migrate, add_create_user,
                                               add_seed_demo, add_prune, add_plan_visits,
-                                              add_age_receivables, add_expire_quotes)
+                                              add_age_receivables, add_expire_quotes,
+                                              add_scheduler)
 
 
 def domain_message(exc: DomainError, flags: dict[str, str]) -> str:

@@ -3,6 +3,7 @@
 from server import cache_epochs
 from server.auth import models as auth_models
 from server.db import Base
+from server.notifications import models as notification_models
 from server.sfa.accounts import models as account_models
 from server.sfa.calendar import models as calendar_models
 from server.sfa.catalog import models as catalog_models
@@ -27,6 +28,7 @@ __all__ = [
     "catalog_models",
     "collection_models",
     "contract_models",
+    "notification_models",
     "opportunity_models",
     "order_models",
     "order_statistics_models",

@@ -48,4 +48,7 @@ def route_handlers() -> list[Any]:
     from server.sfa.orders.statistics_controller import OrderStatisticsController
 
     handlers += [OrderStatisticsController]
+    from server.notifications.controller import NotificationController, PushTokenController
+
+    handlers += [PushTokenController, NotificationController]
     return handlers

@@ -105,6 +105,38 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # the company's IANA time zone: quotes are valid through their valid_until day there, and
     # order statistics bucket days, weeks and months there (docs/orders.md)
     company_timezone: str = "UTC"
+    # notifications (docs/notifications.md): the scheduler inside `outpost serve` (off unless
+    # set: `make run` sets it; `outpost scheduler` runs it alone), its jobs' intervals
+    scheduler_enabled: bool = False
+    scheduler_dispatch_seconds: float = 5.0
+    scheduler_reminders_seconds: float = 60.0
+    scheduler_prune_seconds: float = 24 * 3600.0
+    scheduler_plan_visits_seconds: float = 24 * 3600.0
+    # reminders are written to the outbox this long before they are due
+    notify_lookahead_seconds: int = 3600
+    notify_visit_offsets_minutes: str = "60"
+    notify_follow_up_hour: int = 9
+    notify_quote_days_before: int = 2
+    # quiet hours (local minutes after midnight) unless the user chose others; hourly budget
+    notify_quiet_start_minute: int = 22 * 60
+    notify_quiet_end_minute: int = 7 * 60
+    notify_hourly_budget: int = 6
+    # the outbox: attempts before dead, backoff (exponential, full jitter), claims
+    notify_max_attempts: int = 8
+    notify_backoff_base_seconds: float = 30.0
+    notify_backoff_max_seconds: float = 3600.0
+    notify_claim_batch: int = 500
+    notify_claim_lease_seconds: int = 120
+    # Firebase Cloud Messaging: a service-account JSON file (none: pushes are only logged),
+    # the project id (default: the file's), an endpoint override (emulator, tests' stand-in)
+    fcm_credentials_file: str = ""
+    fcm_project_id: str = ""
+    fcm_endpoint: str = ""
+    fcm_timeout_seconds: float = 10.0
+    fcm_concurrency: int = 8
+    # the scheduler's clock: an ISO instant to freeze it at, or seconds to shift it (tests)
+    clock_frozen_at: str = ""
+    clock_offset_seconds: float = 0.0
     debug: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
@@ -160,6 +192,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return frozenset(
             t.strip().lower() for t in self.attachment_content_types.split(",") if t.strip()
         )
+
+    @property
+    def notify_visit_offsets(self) -> tuple[int, ...]:
+        """Minutes before a planned visit its reminders are due."""
+        return tuple(int(part) for part in self.notify_visit_offsets_minutes.split(",") if part)
 
     @property
     def is_sqlite(self) -> bool:

@@ -25,6 +25,7 @@ from server.auth.throttle import check_login_allowed
 from server.auth.tokens import format_token, hash_secret, new_secret
 from server.db import Database, new_id, utcnow
 from server.errors import Conflict, Forbidden, NotAuthenticated, NotFound
+from server.notifications.tokens import forget_device_push_token, forget_push_token_of_access_token
 from server.pagination import Page, page_size
 from server.settings import Settings
 from server.sfa.users.rules import normalize_email
@@ -147,6 +148,7 @@ class AuthService:
         """Revoke the token the caller presented."""
         async with self.db.transaction() as session:
             await AuthRepository(session).revoke_token(token_id, utcnow())
+            await forget_push_token_of_access_token(session, token_id)
         return LogoutResponse(revoked=True)
 
     async def me(self, principal: Principal) -> MeResponse:
@@ -216,5 +218,6 @@ class AuthService:
             device.active = active
             if not active:
                 await repo.revoke_device_tokens(device_id, utcnow())
+                await forget_device_push_token(session, device_id)
             return DeviceView.of(device)
 

@@ -19,6 +19,7 @@ from protocol.errors import INVALID_STATE
 from rules.discount_authority import approval_fingerprint, check_discount_authority
 from server.db import utcnow
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.notifications.sync_push import request_sync
 from server.sfa.accounts.inputs import check_decimal
 from server.sfa.area_service import AreaService
 from server.sfa.orders.sync import submission_decision
@@ -77,6 +78,7 @@ class ApprovalService(AreaService):
             record = await self.writer.update(
                 session, entity, record_id, changes, principal=self.principal
             )
+            await request_sync(session, [uuid.UUID(str(current["owner_id"]))])  # silent push
         record_type: type[QuoteRecord | OrderRecord] = (
             QuoteRecord if entity == "quote" else OrderRecord
         )

@@ -16,6 +16,7 @@ from rules.rhythm import days_overdue, due_on, rhythm_of
 from rules.routes import plan_day
 from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
+from server.notifications.sync_push import request_sync
 from server.pagination import Page, fetch_page
 from server.sfa.area_service import AreaService
 from server.sfa.scopes import visibility
@@ -174,6 +175,7 @@ class VisitService(AreaService):
             record = await self.writer.update(
                 session, "visit", visit_id, changes, principal=self.principal
             )
+            await request_sync(session, [row.rep_id])  # the rep's phones: sync now (silent)
         return msgspec.convert(record, VisitRecord)
 
     async def overdue_accounts(

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: fcc3ae93461e
+Revision ID: 626d51494ce6
 Revises:
-Create Date: 2026-12-03 13:25:09.980727
+Create Date: 2026-12-03 13:26:03.246650
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "fcc3ae93461e"
+revision: str = "626d51494ce6"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -97,6 +97,13 @@ def upgrade() -> None:
         sa.Column("applied_by", sa.Uuid(), nullable=True),
         sa.Column("applied_at", server.db.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_realignment_plans")),
+    )
+    op.create_table(
+        "scheduler_leases",
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("holder", sa.String(length=80), nullable=False),
+        sa.Column("lease_until", server.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_leases")),
     )
     op.create_table(
         "sync_conflicts",
@@ -372,6 +379,21 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", name=op.f("uq_discount_limits_user_id")),
     )
     op.create_table(
+        "notification_preferences",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("quiet_start_minute", sa.Integer(), nullable=True),
+        sa.Column("quiet_end_minute", sa.Integer(), nullable=True),
+        sa.Column("muted_rules", sa.JSON(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notification_preferences_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preferences")),
+    )
+    op.create_table(
         "products",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("sku", sa.String(length=64), nullable=False),
@@ -604,6 +626,66 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contacts_account_id"), ["account_id"], unique=False)
 
     op.create_table(
+        "notifications",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("device_id", sa.Uuid(), nullable=True),
+        sa.Column("rule", sa.String(length=40), nullable=False),
+        sa.Column("record_id", sa.Uuid(), nullable=False),
+        sa.Column("occurrence", sa.String(length=80), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.String(length=1000), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("collapse_key", sa.String(length=100), nullable=False),
+        sa.Column("silent", sa.Boolean(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "queued",
+                "sent",
+                "failed",
+                "dead",
+                "muted",
+                "suppressed",
+                "folded",
+                name="notificationstatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("due_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_by", sa.String(length=80), nullable=True),
+        sa.Column("claimed_until", server.db.UTCDateTime(), nullable=True),
+        sa.Column("delivered_to", sa.JSON(), nullable=False),
+        sa.Column("last_error", sa.String(length=200), nullable=False),
+        sa.Column("sent_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["devices.id"],
+            name=op.f("fk_notifications_device_id_devices"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notifications_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+        sa.UniqueConstraint("rule", "record_id", "occurrence", name="uq_notifications_key"),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_status_due_at", ["status", "due_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_notifications_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(
+            "ix_notifications_user_id_created_at", ["user_id", "created_at"], unique=False
+        )
+
+    op.create_table(
         "opportunities",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("account_id", sa.Uuid(), nullable=False),
@@ -684,6 +766,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("price_lists", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_price_lists_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
+        "push_tokens",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("device_id", sa.Uuid(), nullable=False),
+        sa.Column("token", sa.String(length=4096), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["devices.id"],
+            name=op.f("fk_push_tokens_device_id_devices"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_push_tokens_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_push_tokens")),
+        sa.UniqueConstraint("device_id", name=op.f("uq_push_tokens_device_id")),
+        sa.UniqueConstraint("token", name=op.f("uq_push_tokens_token")),
+    )
+    with op.batch_alter_table("push_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_push_tokens_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "quotes",
@@ -1542,6 +1649,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_quotes_account_id"))
 
     op.drop_table("quotes")
+    with op.batch_alter_table("push_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_push_tokens_user_id"))
+
+    op.drop_table("push_tokens")
     with op.batch_alter_table("price_lists", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_price_lists_account_id"))
 
@@ -1551,6 +1662,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_opportunities_account_id"))
 
     op.drop_table("opportunities")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_notifications_user_id_created_at")
+        batch_op.drop_index(batch_op.f("ix_notifications_user_id"))
+        batch_op.drop_index("ix_notifications_status_due_at")
+
+    op.drop_table("notifications")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contacts_account_id"))
 
@@ -1582,6 +1699,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_products_category_id"))
 
     op.drop_table("products")
+    op.drop_table("notification_preferences")
     op.drop_table("discount_limits")
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_devices_user_id"))
@@ -1628,6 +1746,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sync_conflicts_record_id"))
 
     op.drop_table("sync_conflicts")
+    op.drop_table("scheduler_leases")
     op.drop_table("realignment_plans")
     with op.batch_alter_table("product_categories", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_product_categories_parent_id"))

@@ -1,0 +1,264 @@
+"""Notifications benchmark (issue 19): N due reminders claimed and handed to the sender by
+two scheduler processes on one database.
+
+    .venv/bin/python -m bench.reminder_bench [--backend postgresql] [--reminders 100000]
+        [--processes 2] [--sender count|fcm] [--repeat 3]
+
+Each run: a fresh database (``outpost migrate``), 1,000 users with a push token each, N open
+calendar events due now (one reminder each), the generator once (timed apart), then
+``--processes`` dispatcher processes drain the outbox concurrently, each the scheduler's own
+``Dispatcher`` (atomic claims of ``OUTPOST_NOTIFY_CLAIM_BATCH`` rows, the suppression check
+against the events, preferences, tokens, budget) with the chosen sender: ``count`` (an
+in-memory sender that accepts everything: the outbox's own cost) or ``fcm`` (firebase-admin to
+the local FCM stand-in, one HTTP request per reminder: the sender's cost on this machine).
+Prints per-run rates and the median, and checks that every reminder was sent exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import multiprocessing
+import statistics
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.database import BenchDatabase
+from server.db import Database, create_engine, new_id
+from server.notifications.senders import Outcome, PushMessage, SendResult
+
+ROOT = Path(__file__).resolve().parents[1]
+USERS = 1000
+
+
+class CountingSender:
+    """Accepts every push at once (no network): what remains is the outbox's cost."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send(self, messages: list[PushMessage]) -> list[SendResult]:
+        self.sent += len(messages)
+        return [SendResult(outcome=Outcome.SENT, message_id="m") for _ in messages]
+
+    async def close(self) -> None:
+        return None
+
+
+def settings_for(url: str, **extra: Any) -> Any:
+    from server.settings import Settings
+
+    return Settings(
+        database_url=url,
+        notify_hourly_budget=0,
+        notify_quiet_start_minute=0,
+        notify_quiet_end_minute=0,
+        notify_claim_batch=1000,
+        notify_lookahead_seconds=3600,
+        **extra,
+    )
+
+
+async def populate(url: str, reminders: int, now: dt.datetime) -> float:
+    """Users, tokens and events; then one generator pass (its seconds)."""
+    from server.auth.models import Device, Role, User
+    from server.notifications.clock import FixedClock
+    from server.notifications.models import PushToken
+    from server.notifications.reminders import ReminderGenerator
+    from server.notifications.sources import build_sources
+    from server.sfa.calendar.models import CalendarEvent
+
+    db = Database(create_engine(url))
+    users = [new_id() for _ in range(USERS)]
+    async with db.transaction() as session:
+        await session.execute(
+            sa.insert(User),
+            [
+                {
+                    "id": u,
+                    "email": f"u{i}@bench.example",
+                    "name": "u",
+                    "role": Role.REP,
+                    "password_hash": "x",
+                    "timezone": "UTC",
+                }
+                for i, u in enumerate(users)
+            ],
+        )
+        devices = [new_id() for _ in users]
+        await session.execute(
+            sa.insert(Device),
+            [{"id": d, "user_id": u, "name": "phone"} for u, d in zip(users, devices, strict=True)],
+        )
+        await session.execute(
+            sa.insert(PushToken),
+            [
+                {
+                    "id": new_id(),
+                    "user_id": u,
+                    "device_id": d,
+                    "token": f"tok-{d}",
+                    "platform": "android",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for u, d in zip(users, devices, strict=True)
+            ],
+        )
+    start = now + dt.timedelta(minutes=30)
+    for offset in range(0, reminders, 10000):
+        async with db.transaction() as session:
+            await session.execute(
+                sa.insert(CalendarEvent),
+                [
+                    {
+                        "id": new_id(),
+                        "owner_id": users[i % USERS],
+                        "title": f"event {i}",
+                        "starts_at": start,
+                        "ends_at": start + dt.timedelta(hours=1),
+                        "reminder_offsets": [30],
+                    }
+                    for i in range(offset, min(reminders, offset + 10000))
+                ],
+            )
+    settings = settings_for(url)
+    began = time.perf_counter()
+    report = await ReminderGenerator(
+        db, settings, FixedClock(now), build_sources(settings)
+    ).generate()
+    took = time.perf_counter() - began
+    assert report.queued == reminders, report
+    await db.dispose()
+    return took
+
+
+def dispatch_process(url: str, sender_kind: str, fcm_url: str, now: str, out: Any) -> None:
+    """One scheduler process: drain the outbox; report what it sent."""
+    from server.notifications.clock import FixedClock
+    from server.notifications.dispatch import Dispatcher
+    from server.notifications.senders import FcmSender
+    from server.notifications.sources import build_sources
+
+    async def run() -> int:
+        settings = settings_for(
+            url, fcm_endpoint=fcm_url, fcm_project_id="bench", fcm_concurrency=16
+        )
+        db = Database(create_engine(url))
+        sender: Any = (
+            CountingSender() if sender_kind == "count" else FcmSender.from_settings(settings)
+        )
+        dispatcher = Dispatcher(
+            db,
+            sender,
+            settings,
+            FixedClock(dt.datetime.fromisoformat(now)),
+            build_sources(settings),
+            f"bench-{uuid.uuid4()}",
+        )
+        sent = 0
+        while True:
+            report = await dispatcher.dispatch_once()
+            sent += report.sent
+            if report.claimed == 0:
+                break
+        await sender.close()
+        await db.dispose()
+        return sent
+
+    out.put(asyncio.run(run()))
+
+
+async def count_sent(url: str) -> dict[str, int]:
+    from server.notifications.models import Notification
+
+    db = Database(create_engine(url))
+    async with db.reading() as session:
+        rows = (
+            await session.execute(
+                sa.select(Notification.status, sa.func.count()).group_by(Notification.status)
+            )
+        ).all()
+    await db.dispose()
+    return {str(status): int(n) for status, n in rows}
+
+
+def one_run(backend: str, reminders: int, processes: int, sender: str) -> dict[str, float]:
+    database = BenchDatabase(backend)
+    database.create()
+    try:
+        database.migrate(ROOT)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        generate_s = asyncio.run(populate(database.url, reminders, now))
+        fcm_url = ""
+        standin = None
+        if sender == "fcm":
+            from tests.fcm_standin import FcmStandIn
+
+            standin = FcmStandIn().__enter__()
+            fcm_url = standin.url
+        ctx = multiprocessing.get_context("spawn")
+        out = ctx.Queue()
+        workers = [
+            ctx.Process(
+                target=dispatch_process, args=(database.url, sender, fcm_url, now.isoformat(), out)
+            )
+            for _ in range(processes)
+        ]
+        began = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        per_process = [out.get(timeout=1800) for _ in workers]
+        took = time.perf_counter() - began
+        for worker in workers:
+            worker.join()
+        if standin is not None:
+            delivered = len(standin.delivered())
+            standin.__exit__()
+            assert delivered == reminders, delivered
+        statuses = asyncio.run(count_sent(database.url))
+        assert statuses == {"sent": reminders}, statuses  # each exactly once
+        assert sum(per_process) == reminders, per_process
+        return {
+            "generate_s": generate_s,
+            "dispatch_s": took,
+            "rate": reminders / took,
+            "split": min(per_process) / max(per_process),
+        }
+    finally:
+        database.drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--reminders", type=int, default=100_000)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--sender", choices=("count", "fcm"), default="count")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    runs = []
+    for i in range(args.repeat):
+        run = one_run(args.backend, args.reminders, args.processes, args.sender)
+        runs.append(run)
+        print(
+            f"run {i + 1}: generate {run['generate_s']:.1f} s; dispatch {run['dispatch_s']:.1f}"
+            f" s = {run['rate']:,.0f} reminders/s (smaller/larger process share "
+            f"{run['split']:.2f})",
+            flush=True,
+        )
+    print(
+        f"median: {statistics.median(r['rate'] for r in runs):,.0f} reminders/s dispatched, "
+        f"generator {statistics.median(r['generate_s'] for r in runs):.1f} s "
+        f"({args.backend}, {args.reminders:,} reminders, {args.processes} processes, "
+        f"sender {args.sender})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""Reminder rules: pure functions from a record's facts (and ``now``) to the reminders it is due.
+
+Each rule answers every reminder its record calls for, whatever the time; the generator keeps
+those due within its look-ahead, and the dispatcher asks the rule again, on the record as it
+is then, whether the occurrence it is about to send is still among them. So a reminder made
+moot (the visit checked in offline, the follow-up done, the event deleted or moved) is
+suppressed at dispatch, even when it was queued long before. The idempotency key of a
+reminder is ``(rule, record_id, occurrence)``: the occurrence names what it reminds of (the
+start time and the offset, the follow-up date, ...), so a moved event gets new reminders
+and the old ones become moot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+EVENT_UPCOMING = "event_upcoming"
+VISIT_UPCOMING = "visit_upcoming"
+FOLLOW_UP_DUE = "follow_up_due"
+QUOTE_EXPIRING = "quote_expiring"
+APPROVAL_WAITING = "approval_waiting"
+VIP_NOT_VISITED = "vip_not_visited"
+ORDER_ON_HOLD = "order_on_hold"
+INSTALMENT_OVERDUE = "instalment_overdue"  # hook: contracts and instalments are not built yet
+DIGEST = "digest"  # reminders over a user's hourly budget, folded into one
+
+RULES: dict[str, str] = {
+    EVENT_UPCOMING: "a calendar event starts soon (its reminder offsets)",
+    VISIT_UPCOMING: "a planned visit starts soon",
+    FOLLOW_UP_DUE: "the follow-up date a visit set is reached",
+    QUOTE_EXPIRING: "a sent quote expires soon",
+    APPROVAL_WAITING: "a make-up check-in waits for the manager's decision",
+    VIP_NOT_VISITED: "a VIP account was not visited within its rhythm",
+    ORDER_ON_HOLD: "an order was put on hold (credit, stock, blacklist)",
+    DIGEST: "reminders beyond the hourly budget, folded into one",
+}
+
+
+class Reminder(msgspec.Struct, frozen=True, kw_only=True):
+    """One reminder a rule calls for."""
+
+    rule: str
+    record_id: uuid.UUID
+    user_id: uuid.UUID
+    occurrence: str
+    due_at: dt.datetime
+    title: str
+    body: str
+    # a newer reminder with the same key replaces the older one on the phone
+    collapse_key: str
+    data: dict[str, str] = {}
+
+
+class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    title: str
+    kind: str
+    status: str
+    starts_at: dt.datetime
+    reminder_offsets: tuple[int, ...] = ()
+
+
+class VisitFacts(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    rep_id: uuid.UUID
+    account_id: uuid.UUID
+    account_name: str
+    status: str
+    planned_at: dt.datetime
+    approval: str = "none"
+    check_in_at: dt.datetime | None = None
+    next_follow_up_on: dt.date | None = None
+    # the latest check-in at the same account after this visit's (a follow-up done)
+    later_check_in_at: dt.datetime | None = None
+    manager_id: uuid.UUID | None = None
+
+
+class QuoteFacts(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    number: str
+    status: str
+    valid_until: dt.date | None
+
+
+class OrderFacts(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    number: str
+    status: str
+    hold_reason: str | None
+    version: int
+
+
+class AccountFacts(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    name: str
+    value_tier: str
+    last_visit_on: dt.date | None
+
+
+def _local_at(day: dt.date, hour: int, timezone: str) -> dt.datetime:
+    """``hour`` o'clock of ``day`` in ``timezone``, as UTC."""
+    local = dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo(timezone))
+    return local.astimezone(dt.UTC)
+
+
+def event_reminders(event: EventFacts, now: dt.datetime) -> list[Reminder]:
+    """One reminder per offset (minutes before the start) of an open event not started yet."""
+    if event.status != "open" or event.starts_at <= now:
+        return []
+    start = event.starts_at.isoformat()
+    return [
+        Reminder(
+            rule=EVENT_UPCOMING,
+            record_id=event.id,
+            user_id=event.owner_id,
+            occurrence=f"{start}/{offset}",
+            due_at=event.starts_at - dt.timedelta(minutes=offset),
+            title=event.title or event.kind.replace("_", " "),
+            body=f"starts in {offset} min" if offset else "starts now",
+            collapse_key=f"event:{event.id}",
+            data={"entity": "calendar_event"},
+        )
+        for offset in sorted(set(event.reminder_offsets))
+        if offset >= 0
+    ]
+
+
+def visit_reminders(
+    visit: VisitFacts, offsets: tuple[int, ...], now: dt.datetime
+) -> list[Reminder]:
+    """Reminders of a planned visit not started yet, ``offsets`` minutes before its time."""
+    if visit.status != "planned" or visit.planned_at <= now:
+        return []
+    planned = visit.planned_at.isoformat()
+    return [
+        Reminder(
+            rule=VISIT_UPCOMING,
+            record_id=visit.id,
+            user_id=visit.rep_id,
+            occurrence=f"{planned}/{offset}",
+            due_at=visit.planned_at - dt.timedelta(minutes=offset),
+            title=f"Visit {visit.account_name}",
+            body=f"planned in {offset} min",
+            collapse_key=f"visit:{visit.id}",
+            data={"entity": "visit"},
+        )
+        for offset in sorted(set(offsets))
+        if offset >= 0
+    ]
+
+
+def follow_up_reminders(visit: VisitFacts, timezone: str, hour: int) -> list[Reminder]:
+    """The follow-up a visit set, due at ``hour`` on its day (the rep's time zone), until a
+    later check-in at the same account does it."""
+    day = visit.next_follow_up_on
+    if day is None or visit.status == "cancelled":
+        return []
+    if visit.later_check_in_at is not None and (
+        visit.check_in_at is None or visit.later_check_in_at > visit.check_in_at
+    ):
+        return []
+    return [
+        Reminder(
+            rule=FOLLOW_UP_DUE,
+            record_id=visit.id,
+            user_id=visit.rep_id,
+            occurrence=day.isoformat(),
+            due_at=_local_at(day, hour, timezone),
+            title=f"Follow up {visit.account_name}",
+            body=f"follow-up due {day.isoformat()}",
+            collapse_key=f"follow_up:{visit.account_id}",
+            data={"entity": "visit"},
+        )
+    ]
+
+
+def quote_reminders(
+    quote: QuoteFacts, days_before: int, timezone: str, hour: int, today: dt.date
+) -> list[Reminder]:
+    """A sent quote ``days_before`` days before its last valid day, while it is still valid."""
+    if quote.status != "sent" or quote.valid_until is None or quote.valid_until < today:
+        return []
+    remind_on = quote.valid_until - dt.timedelta(days=days_before)
+    return [
+        Reminder(
+            rule=QUOTE_EXPIRING,
+            record_id=quote.id,
+            user_id=quote.owner_id,
+            occurrence=quote.valid_until.isoformat(),
+            due_at=_local_at(remind_on, hour, timezone),
+            title=f"Quote {quote.number} expires",
+            body=f"valid until {quote.valid_until}",
+            collapse_key=f"quote:{quote.id}",
+            data={"entity": "quote"},
+        )
+    ]
+
+
+def approval_reminders(visit: VisitFacts) -> list[Reminder]:
+    """A make-up check-in waiting for a decision, to the rep's manager, as soon as it waits."""
+    if visit.approval != "pending" or visit.manager_id is None or visit.check_in_at is None:
+        return []
+    return [
+        Reminder(
+            rule=APPROVAL_WAITING,
+            record_id=visit.id,
+            user_id=visit.manager_id,
+            occurrence=visit.check_in_at.isoformat(),
+            due_at=visit.check_in_at,
+            title="Make-up check-in to approve",
+            body=f"at {visit.account_name}",
+            collapse_key=f"approval:{visit.id}",
+            data={"entity": "visit"},
+        )
+    ]
+
+
+def order_hold_reminders(order: OrderFacts, held_at: dt.datetime) -> list[Reminder]:
+    """An order on hold, to its owner, from when it was held (one per hold, by version)."""
+    if order.status != "on_hold":
+        return []
+    reason = order.hold_reason or "a server check"
+    return [
+        Reminder(
+            rule=ORDER_ON_HOLD,
+            record_id=order.id,
+            user_id=order.owner_id,
+            occurrence=f"v{order.version}",
+            due_at=held_at,
+            title=f"Order {order.number} on hold",
+            body=f"held: {reason}",
+            collapse_key=f"order:{order.id}",
+            data={"entity": "order"},
+        )
+    ]
+
+
+def vip_reminders(
+    account: AccountFacts, rhythm_days: int, timezone: str, hour: int
+) -> list[Reminder]:
+    """A VIP account past its rhythm since its last visit (never visited: not reminded; the
+    visit planner plans those)."""
+    if account.value_tier != "vip" or rhythm_days <= 0 or account.last_visit_on is None:
+        return []
+    due = account.last_visit_on + dt.timedelta(days=rhythm_days + 1)
+    return [
+        Reminder(
+            rule=VIP_NOT_VISITED,
+            record_id=account.id,
+            user_id=account.owner_id,
+            occurrence=due.isoformat(),
+            due_at=_local_at(due, hour, timezone),
+            title=f"VIP {account.name} not visited",
+            body=f"last visit {account.last_visit_on.isoformat()}",
+            collapse_key=f"vip:{account.id}",
+            data={"entity": "account"},
+        )
+    ]
+
+
+def still_due(reminders: list[Reminder], occurrence: str) -> bool:
+    """True when the record's current reminders still hold ``occurrence``."""
+    return any(reminder.occurrence == occurrence for reminder in reminders)
+
+
+def payload(reminder: Reminder) -> dict[str, Any]:
+    """The data a push carries (strings only, as FCM wants them)."""
+    return {"rule": reminder.rule, "record_id": str(reminder.record_id), **reminder.data}
