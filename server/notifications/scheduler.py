@@ -72,6 +72,20 @@ class Workers:
 
         return await VisitPlanner(self.db, self.writer, self.settings).plan(14)
 
+    async def expire_quotes(self) -> Any:
+        """Quotes past their ``valid_until`` day set ``expired`` (``outpost expire-quotes``)."""
+        from server.sfa.quotes.expiry import QuoteExpiryService
+
+        return await QuoteExpiryService(self.db, self.writer, self.settings).expire_due(
+            self.clock.now()
+        )
+
+    async def age_receivables(self) -> Any:
+        """Receivables aged and arrears derived (``outpost age-receivables``)."""
+        from server.sfa.collections.receivables import age_receivables
+
+        return await age_receivables(self.db, self.writer, self.clock.now())
+
     async def take_lease(self, job: str, seconds: float) -> bool:
         """True when this process may run ``job`` now (no other holds it for this interval)."""
         now = self.clock.now()
@@ -107,6 +121,9 @@ JOBS: tuple[Job, ...] = (
     Job("reminders", "scheduler_reminders_seconds", False, lambda w: w.generator.generate()),
     Job("prune", "scheduler_prune_seconds", True, lambda w: w.prune()),
     Job("plan_visits", "scheduler_plan_visits_seconds", True, lambda w: w.plan_visits()),
+    Job("expire_quotes", "scheduler_expire_quotes_seconds", True, lambda w: w.expire_quotes()),
+    Job("age_receivables", "scheduler_age_receivables_seconds", True,
+        lambda w: w.age_receivables()),
 )
 
 

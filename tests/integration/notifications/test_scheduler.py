@@ -94,11 +94,45 @@ def test_every_interval_job_is_registered_with_its_setting(settings: Settings) -
     workers = Workers.__new__(Workers)
     workers.settings = msgspec.structs.replace(settings, scheduler_prune_seconds=0)
     jobs = {job.id: job for job in build_scheduler(workers).get_jobs()}
-    assert set(jobs) == {"dispatch", "reminders", "plan_visits"}  # 0: left out
+    assert set(jobs) == {
+        "dispatch", "reminders", "plan_visits", "expire_quotes", "age_receivables"
+    }  # 0: left out
     assert jobs["dispatch"].trigger.interval == dt.timedelta(
         seconds=settings.scheduler_dispatch_seconds
     )
     assert all(isinstance(job, Job) and hasattr(Settings, job.interval_setting) for job in JOBS)
+
+
+async def test_the_daily_jobs_expire_quotes_and_age_receivables_once_per_interval(
+    settings: Settings, db: Database
+) -> None:
+    """The scheduler runs the services of ``outpost expire-quotes`` and ``outpost
+    age-receivables`` under a lease: the first process does the work, the second skips it."""
+    from server.notifications.clock import FixedClock
+    from server.notifications.scheduler import run_job
+    from server.sfa.accounts.models import Account
+    from tests.builders import make_user
+    from tests.integration.sfa.quote_builders import quote_in, set_valid_until, statuses
+    from tests.integration.test_cli_age_receivables import seed
+    from tests.synctools import writer
+
+    now = dt.datetime.now(dt.UTC)
+    rep = await make_user(db, "rep")
+    quote = await quote_in(db, rep, ("send",))
+    await set_valid_until(db, quote["id"], now.date() - dt.timedelta(days=1))
+    account = await seed(settings.database_url)  # an instalment overdue since 2026-05-01
+    clock = FixedClock(max(now, dt.datetime(2026, 6, 1, tzinfo=dt.UTC)))
+    one, two = (Workers(db, settings, writer(), LoggingSender(), clock) for _ in range(2))
+    by_name = {job.name: job for job in JOBS}
+    assert await run_job(one, by_name["expire_quotes"]) == 1
+    assert await run_job(two, by_name["expire_quotes"]) is None  # leased: not run twice
+    assert await statuses(db, quote["id"]) == ["expired"]
+    aged = await run_job(one, by_name["age_receivables"])
+    assert aged is not None and aged.in_arrears == 1
+    assert await run_job(two, by_name["age_receivables"]) is None
+    async with db.reading() as session:
+        arrears = await session.scalar(sa.select(Account.arrears).where(Account.id == account))
+    assert arrears == 80
 
 
 async def test_a_leased_job_runs_in_one_process_per_interval(
