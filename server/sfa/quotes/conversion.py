@@ -19,7 +19,7 @@ from rules.quotes import QuoteRefusal, check_convertible, order_from_quote
 from server.errors import Conflict, ValidationFailed
 from server.sfa.calendar.wire import typed
 from server.sfa.orders.models import Order
-from server.sfa.orders.sync import submission_decision
+from server.sfa.orders.sync import actor_of
 from server.sfa.quotes.sync import refusal
 from server.sfa.stock.models import Warehouse
 from server.sync.registry import ActionContext
@@ -66,7 +66,14 @@ async def convert(
     wire = order_from_quote(
         current, str(values.order_id), str(warehouse_id) if warehouse_id else None
     )
-    wire.update(await submission_decision(session, wire))
+    # the submission checks decide the new order as they decide a submitted one (stock
+    # reserved when it is confirmed); the transition is audited once the order exists
+    actor = actor_of(ctx)
+    decision = await actor.decide(wire)
+    wire.update(decision.changes)
     order = typed(wire, OrderRecord)
     await ctx.create("order", {name: getattr(order, name) for name in wire})
+    await actor.audit(
+        values.order_id, "convert", "draft", decision.changes, f"from quote {current['id']}"
+    )
     return {"order_id": str(values.order_id)}

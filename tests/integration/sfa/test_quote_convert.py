@@ -166,3 +166,36 @@ async def test_a_converted_order_for_a_customer_over_credit_is_held(client, db) 
     snapshot, _ = await phone.snapshot()
     order = snapshot[("order", str(order_id))]
     assert (order["status"], order["hold_reason"]) == ("on_hold", "credit_limit")
+
+
+async def test_a_converted_order_reserves_stock_or_waits_for_it_and_is_audited(
+    client, db, settings
+) -> None:
+    """The new order is decided like a submitted one: confirmed with its stock reserved in the
+    warehouse, or held ``insufficient_stock`` when the warehouse is short; both are audited."""
+    from tests.integration.sfa.order_desk_tools import make_desk
+
+    desk = await make_desk(client, db, settings, stock="5")
+    account_id = await desk.account()
+    outcomes = []
+    for _ in range(2):
+        line = {"id": str(uuid7()), "product_id": str(desk.product), "quantity": "3"}
+        quote_id, _ = await accepted_quote(
+            db, desk.phone, desk.rep, account_id=account_id, lines=[line]
+        )
+        order_id = uuid7()
+        params = {"order_id": str(order_id), "warehouse_id": str(desk.warehouse)}
+        [result] = await desk.phone.push(
+            desk.phone.mutation("quote", quote_id, "quote.convert", params, 3)
+        )
+        assert result["status"] == "applied", result
+        snapshot, _ = await desk.phone.snapshot()
+        order = snapshot[("order", str(order_id))]
+        trail = await client.get(f"/orders/{order_id}/transitions", headers=desk.headers)
+        steps = [(t["action"], t["from_status"], t["to_status"]) for t in trail.json()["items"]]
+        outcomes.append((order["status"], order["hold_reasons"], steps))
+    assert outcomes == [
+        ("confirmed", [], [("convert", "draft", "confirmed")]),
+        ("on_hold", ["insufficient_stock"], [("convert", "draft", "on_hold")]),
+    ]
+    assert await desk.figures() == (Decimal(5), Decimal(3))  # only the confirmed one holds
