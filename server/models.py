@@ -8,6 +8,7 @@ from server.sfa.catalog import models as catalog_models
 from server.sfa.opportunities import models as opportunity_models
 from server.sfa.orders import models as order_models
 from server.sfa.pricing import models as pricing_models
+from server.sfa.purchasing import models as purchasing_models
 from server.sfa.quotes import models as quote_models
 from server.sfa.stock import models as stock_models
 from server.sfa.territories import models as territory_models
@@ -23,6 +24,7 @@ __all__ = [
     "opportunity_models",
     "order_models",
     "pricing_models",
+    "purchasing_models",
     "quote_models",
     "stock_models",
     "sync_models",

@@ -37,4 +37,7 @@ def route_handlers() -> list[Any]:
     from server.sfa.pricing.controller import ApprovalController
 
     handlers += [ApprovalController]
+    from server.sfa.purchasing.supplier_controller import SupplierController
+
+    handlers += [SupplierController]
     return handlers
