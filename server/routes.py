@@ -37,7 +37,9 @@ def route_handlers() -> list[Any]:
     from server.sfa.pricing.controller import ApprovalController
 
     handlers += [ApprovalController]
+    from server.sfa.purchasing.order_controller import PurchaseOrderController
+    from server.sfa.purchasing.payable_controller import PayableController
     from server.sfa.purchasing.supplier_controller import SupplierController
 
-    handlers += [SupplierController]
+    handlers += [SupplierController, PurchaseOrderController, PayableController]
     return handlers

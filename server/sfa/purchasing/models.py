@@ -151,6 +151,8 @@ class Payable(Base):
     currency: Mapped[str] = mapped_column(sa.String(3))
     amount: Mapped[decimal.Decimal] = mapped_column(Money)
     paid: Mapped[decimal.Decimal] = mapped_column(Money, default=ZERO)
+    # paid in full (a column, not ``paid < amount``: SQLite stores money as text)
+    settled: Mapped[bool] = mapped_column(default=False, index=True)
     issued_on: Mapped[dt.date] = mapped_column(sa.Date)
     due_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
     version: Mapped[int] = mapped_column(default=1)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 703d1b139a6c
+Revision ID: 1c63c569c375
 Revises:
-Create Date: 2026-12-03 11:49:54.496855
+Create Date: 2026-12-03 12:03:03.164820
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "703d1b139a6c"
+revision: str = "1c63c569c375"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -1255,6 +1255,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("amount", server.db.Money(), nullable=False),
         sa.Column("paid", server.db.Money(), nullable=False),
+        sa.Column("settled", sa.Boolean(), nullable=False),
         sa.Column("issued_on", sa.Date(), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -1281,6 +1282,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_payables_purchase_order_id"), ["purchase_order_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_payables_settled"), ["settled"], unique=False)
         batch_op.create_index(batch_op.f("ix_payables_supplier_id"), ["supplier_id"], unique=False)
 
     op.create_table(
@@ -1354,6 +1356,7 @@ def downgrade() -> None:
     op.drop_table("purchase_receipt_lines")
     with op.batch_alter_table("payables", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payables_supplier_id"))
+        batch_op.drop_index(batch_op.f("ix_payables_settled"))
         batch_op.drop_index(batch_op.f("ix_payables_purchase_order_id"))
         batch_op.drop_index(batch_op.f("ix_payables_due_on"))
 
