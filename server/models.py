@@ -5,6 +5,7 @@ from server.db import Base
 from server.sfa.accounts import models as account_models
 from server.sfa.calendar import models as calendar_models
 from server.sfa.catalog import models as catalog_models
+from server.sfa.expenses import models as expense_models
 from server.sfa.opportunities import models as opportunity_models
 from server.sfa.orders import models as order_models
 from server.sfa.pricing import models as pricing_models
@@ -21,6 +22,7 @@ __all__ = [
     "auth_models",
     "calendar_models",
     "catalog_models",
+    "expense_models",
     "opportunity_models",
     "order_models",
     "pricing_models",

@@ -42,4 +42,7 @@ def route_handlers() -> list[Any]:
     from server.sfa.purchasing.supplier_controller import SupplierController
 
     handlers += [SupplierController, PurchaseOrderController, PayableController]
+    from server.sfa.expenses.controller import ExpenseController
+
+    handlers += [ExpenseController]
     return handlers

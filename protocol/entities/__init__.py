@@ -12,6 +12,7 @@ from protocol.entities.calendar import CALENDAR_EVENT
 from protocol.entities.catalog import PRICE_LIST, PRICE_LIST_ENTRY, PRODUCT, PRODUCT_CATEGORY
 from protocol.entities.definition import ENGINE_FIELDS, EntityDef, NoParams
 from protocol.entities.documents import ORDER, QUOTE
+from protocol.entities.expenses import EXPENSE
 from protocol.entities.opportunities import OPPORTUNITY
 from protocol.entities.stock import STOCK_BALANCE, WAREHOUSE
 from protocol.entities.territories import TERRITORY
@@ -38,6 +39,7 @@ CATALOG: dict[str, EntityDef] = {
         OPPORTUNITY,
         QUOTE,
         ORDER,
+        EXPENSE,
         CONFLICT,
     )
 }

@@ -19,6 +19,7 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
         registry.register(core_spec)
     registry.set_scope_provider(scope_provider)
     from server.sfa.calendar.sync import calendar_event_spec
+    from server.sfa.expenses.sync import expense_spec
     from server.sfa.opportunities.sync import opportunity_spec
     from server.sfa.orders.sync import order_spec
     from server.sfa.quotes.sync import quote_spec
@@ -30,5 +31,6 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
         opportunity_spec(),
         quote_spec(),
         order_spec(),
+        expense_spec(),
     ):
         registry.register(entity_spec)

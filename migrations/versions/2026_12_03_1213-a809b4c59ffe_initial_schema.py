@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1c63c569c375
+Revision ID: a809b4c59ffe
 Revises:
-Create Date: 2026-12-03 12:03:03.164820
+Create Date: 2026-12-03 12:13:28.321253
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "1c63c569c375"
+revision: str = "a809b4c59ffe"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -374,6 +374,46 @@ def upgrade() -> None:
         sa.UniqueConstraint("role", name=op.f("uq_discount_limits_role")),
         sa.UniqueConstraint("user_id", name=op.f("uq_discount_limits_user_id")),
     )
+    op.create_table(
+        "expense_reports",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "submitted",
+                "approved",
+                "refused",
+                name="expensestatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("lines", server.sfa.quotes.lines.LinesJSON(), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("submitted_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("decided_by", sa.Uuid(), nullable=True),
+        sa.Column("decided_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["users.id"], name=op.f("fk_expense_reports_decided_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_expense_reports_owner_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_expense_reports")),
+    )
+    with op.batch_alter_table("expense_reports", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_expense_reports_owner_id_status", ["owner_id", "status"], unique=False
+        )
+
     op.create_table(
         "products",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -1464,6 +1504,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_products_category_id"))
 
     op.drop_table("products")
+    with op.batch_alter_table("expense_reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_expense_reports_owner_id_status")
+
+    op.drop_table("expense_reports")
     op.drop_table("discount_limits")
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_devices_user_id"))
