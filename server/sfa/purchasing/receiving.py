@@ -51,7 +51,7 @@ class ReceivingService(AreaService):
                 if order is None:
                     raise NotFound(f"purchase order {order_id} not found", field="id")
                 if await repo.get_receipt(receipt_id) is not None:
-                    return await self._replay(session, order_id, receipt_id)
+                    return await self._replay(session, order_id, receipt_id, data)
                 ensure_allowed("receive", order.status)
                 await self._post(session, order, receipt_id, data)
                 return await self._record(session, receipt_id)
@@ -60,7 +60,7 @@ class ReceivingService(AreaService):
             async with self.db.reading() as session:
                 if await PurchaseOrderRepository(session).get_receipt(receipt_id) is None:
                     raise
-                return await self._replay(session, order_id, receipt_id)
+                return await self._replay(session, order_id, receipt_id, data)
 
     async def list_receipts(
         self, order_id: uuid.UUID, *, cursor: str | None, limit: int | None
@@ -173,10 +173,13 @@ class ReceivingService(AreaService):
             )
 
     async def _replay(
-        self, session: AsyncSession, order_id: uuid.UUID, receipt_id: uuid.UUID
+        self, session: AsyncSession, order_id: uuid.UUID, receipt_id: uuid.UUID, data: ReceiptCreate
     ) -> ReceiptRecord:
         record = await self._record(session, receipt_id)
-        if record.purchase_order_id != order_id:
+        taken = {(line.product_id, line.quantity) for line in record.lines}
+        if record.purchase_order_id != order_id or taken != {
+            (line.product_id, line.quantity) for line in data.lines
+        }:
             raise Conflict("this id was used for another receipt", field="id", code="id_reused")
         return record
 

@@ -81,8 +81,10 @@ async def test_a_repeated_receipt_id_receives_once(client, db) -> None:
     assert first.json() == again.json()
     assert await on_hand(client, shop, shop.products[0]) == "2.0000"
     assert await count(db, "stock_movements") == 1 and await count(db, "payables") == 1
+    changed = await receive(client, shop, po["id"], [(0, "3")], id=rid)
+    assert changed.status_code == 409 and changed.json()["code"] == "id_reused"
     other = await make_po(client, shop, [(0, "5", "1")])
-    reused = await receive(client, shop, other["id"], [(0, "1")], id=rid)
+    reused = await receive(client, shop, other["id"], [(0, "2")], id=rid)
     assert reused.status_code == 409 and reused.json()["code"] == "id_reused"
 
 
