@@ -51,4 +51,12 @@ def route_handlers() -> list[Any]:
     from server.notifications.controller import NotificationController, PushTokenController
 
     handlers += [PushTokenController, NotificationController]
+    from server.sfa.purchasing.order_controller import PurchaseOrderController
+    from server.sfa.purchasing.payable_controller import PayableController
+    from server.sfa.purchasing.supplier_controller import SupplierController
+
+    handlers += [SupplierController, PurchaseOrderController, PayableController]
+    from server.sfa.expenses.controller import ExpenseController
+
+    handlers += [ExpenseController]
     return handlers

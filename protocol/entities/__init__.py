@@ -13,6 +13,7 @@ from protocol.entities.catalog import PRICE_LIST, PRICE_LIST_ENTRY, PRODUCT, PRO
 from protocol.entities.contracts import CONTRACT, INSTALMENT, RECEIVABLE
 from protocol.entities.definition import ENGINE_FIELDS, EntityDef, NoParams
 from protocol.entities.documents import ORDER, QUOTE
+from protocol.entities.expenses import EXPENSE
 from protocol.entities.opportunities import OPPORTUNITY
 from protocol.entities.stock import STOCK_BALANCE, WAREHOUSE
 from protocol.entities.territories import TERRITORY
@@ -42,6 +43,7 @@ CATALOG: dict[str, EntityDef] = {
         CONTRACT,
         INSTALMENT,
         RECEIVABLE,
+        EXPENSE,
         CONFLICT,
     )
 }

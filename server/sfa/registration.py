@@ -20,6 +20,7 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
     registry.set_scope_provider(scope_provider, cacheable=True)  # server/cache_epochs.py
     from server.sfa.calendar.sync import calendar_event_spec
     from server.sfa.contracts.sync import contract_specs
+    from server.sfa.expenses.sync import expense_spec
     from server.sfa.opportunities.sync import opportunity_spec
     from server.sfa.orders.statistics_keeper import order_stats_observer
     from server.sfa.orders.sync import order_spec
@@ -33,6 +34,7 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
         quote_spec(settings),
         order_spec(),
         *contract_specs(),
+        expense_spec(),
     ):
         registry.register(entity_spec)
     registry.observe("order", order_stats_observer((settings or Settings()).company_timezone))

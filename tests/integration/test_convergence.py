@@ -507,6 +507,26 @@ async def scenario_receivable(world: World) -> None:
     assert world.holds("account", world.account_id)["arrears"] == "100.0000"
 
 
+async def scenario_expense(world: World) -> None:
+    report: dict[str, Any] = {}
+    line = {"id": str(uuid7()), "date": "2030-01-02", "category": "fuel", "currency": "CNY"}
+
+    async def create() -> None:
+        report.update(
+            await world.create(
+                "expense",
+                {"owner_id": str(world.rep.id), "lines": [{**line, "amount": "30.5"}]},
+            )
+        )
+
+    await world.converge(create)
+    await world.converge(lambda: world.update("expense", report["id"], {"title": "Fuel run"}))
+    await world.converge(lambda: world.act("expense", report["id"], "submit", {}))
+    # the manager's decision (REST) is a server write through the change writer
+    await world.converge(lambda: world.patch("expense", report["id"], {"status": "approved"}))
+    assert world.holds("expense", report["id"])["status"] == "approved"
+
+
 SCENARIOS: dict[str, Callable[[World], Awaitable[None]]] = {
     name.removeprefix("scenario_"): fn
     for name, fn in dict(globals()).items()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 626d51494ce6
+Revision ID: 57db6d85c20a
 Revises:
-Create Date: 2026-12-03 13:26:03.246650
+Create Date: 2026-12-03 13:29:06.328857
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "626d51494ce6"
+revision: str = "57db6d85c20a"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -104,6 +104,24 @@ def upgrade() -> None:
         sa.Column("holder", sa.String(length=80), nullable=False),
         sa.Column("lease_until", server.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_leases")),
+    )
+    op.create_table(
+        "suppliers",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("phone", sa.String(length=50), nullable=False),
+        sa.Column("address", sa.String(length=300), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("payment_terms_days", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_suppliers")),
+        sa.UniqueConstraint("code", name=op.f("uq_suppliers_code")),
     )
     op.create_table(
         "sync_conflicts",
@@ -379,6 +397,46 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", name=op.f("uq_discount_limits_user_id")),
     )
     op.create_table(
+        "expense_reports",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "submitted",
+                "approved",
+                "refused",
+                name="expensestatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("lines", server.sfa.quotes.lines.LinesJSON(), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("submitted_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("decided_by", sa.Uuid(), nullable=True),
+        sa.Column("decided_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["users.id"], name=op.f("fk_expense_reports_decided_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_expense_reports_owner_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_expense_reports")),
+    )
+    with op.batch_alter_table("expense_reports", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_expense_reports_owner_id_status", ["owner_id", "status"], unique=False
+        )
+
+    op.create_table(
         "notification_preferences",
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("quiet_start_minute", sa.Integer(), nullable=True),
@@ -416,6 +474,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_products_category_id"), ["category_id"], unique=False)
+
+    op.create_table(
+        "supplier_contacts",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("supplier_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("title", sa.String(length=100), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("phone", sa.String(length=50), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["supplier_id"],
+            ["suppliers.id"],
+            name=op.f("fk_supplier_contacts_supplier_id_suppliers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_supplier_contacts")),
+    )
+    with op.batch_alter_table("supplier_contacts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_supplier_contacts_supplier_id"), ["supplier_id"], unique=False
+        )
 
     op.create_table(
         "territory_members",
@@ -766,6 +848,56 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("price_lists", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_price_lists_account_id"), ["account_id"], unique=False)
+
+    op.create_table(
+        "purchase_orders",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("supplier_id", sa.Uuid(), nullable=False),
+        sa.Column("warehouse_id", sa.Uuid(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "draft",
+                "ordered",
+                "partially_received",
+                "received",
+                "cancelled",
+                name="purchaseorderstatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("expected_on", sa.Date(), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("ordered_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("cancelled_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_purchase_orders_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["supplier_id"], ["suppliers.id"], name=op.f("fk_purchase_orders_supplier_id_suppliers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["warehouse_id"],
+            ["warehouses.id"],
+            name=op.f("fk_purchase_orders_warehouse_id_warehouses"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_orders")),
+    )
+    with op.batch_alter_table("purchase_orders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_purchase_orders_status"), ["status"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_purchase_orders_supplier_id"), ["supplier_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_purchase_orders_warehouse_id"), ["warehouse_id"], unique=False
+        )
 
     op.create_table(
         "push_tokens",
@@ -1304,6 +1436,63 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "purchase_order_lines",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("purchase_order_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Uuid(), nullable=False),
+        sa.Column("quantity", server.db.Money(), nullable=False),
+        sa.Column("unit_cost", server.db.Money(), nullable=False),
+        sa.Column("received_quantity", server.db.Money(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_purchase_order_lines_product_id_products"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["purchase_order_id"],
+            ["purchase_orders.id"],
+            name=op.f("fk_purchase_order_lines_purchase_order_id_purchase_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_order_lines")),
+        sa.UniqueConstraint(
+            "purchase_order_id",
+            "product_id",
+            name=op.f("uq_purchase_order_lines_purchase_order_id"),
+        ),
+    )
+    with op.batch_alter_table("purchase_order_lines", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_purchase_order_lines_product_id"), ["product_id"], unique=False
+        )
+
+    op.create_table(
+        "purchase_receipts",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("purchase_order_id", sa.Uuid(), nullable=False),
+        sa.Column("received_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("note", sa.String(length=500), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_purchase_receipts_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["purchase_order_id"],
+            ["purchase_orders.id"],
+            name=op.f("fk_purchase_receipts_purchase_order_id_purchase_orders"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_receipts")),
+    )
+    with op.batch_alter_table("purchase_receipts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_purchase_receipts_purchase_order_id"),
+            ["purchase_order_id"],
+            unique=False,
+        )
+
+    op.create_table(
         "contract_attachments",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("contract_id", sa.Uuid(), nullable=False),
@@ -1502,6 +1691,76 @@ def upgrade() -> None:
         batch_op.create_index("ix_order_transitions_order_id_id", ["order_id", "id"], unique=False)
 
     op.create_table(
+        "payables",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("supplier_id", sa.Uuid(), nullable=False),
+        sa.Column("purchase_order_id", sa.Uuid(), nullable=False),
+        sa.Column("receipt_id", sa.Uuid(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("amount", server.db.Money(), nullable=False),
+        sa.Column("paid", server.db.Money(), nullable=False),
+        sa.Column("settled", sa.Boolean(), nullable=False),
+        sa.Column("issued_on", sa.Date(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["purchase_order_id"],
+            ["purchase_orders.id"],
+            name=op.f("fk_payables_purchase_order_id_purchase_orders"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["receipt_id"],
+            ["purchase_receipts.id"],
+            name=op.f("fk_payables_receipt_id_purchase_receipts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["supplier_id"], ["suppliers.id"], name=op.f("fk_payables_supplier_id_suppliers")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payables")),
+        sa.UniqueConstraint("receipt_id", name=op.f("uq_payables_receipt_id")),
+    )
+    with op.batch_alter_table("payables", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payables_due_on"), ["due_on"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_payables_purchase_order_id"), ["purchase_order_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_payables_settled"), ["settled"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payables_supplier_id"), ["supplier_id"], unique=False)
+
+    op.create_table(
+        "purchase_receipt_lines",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("receipt_id", sa.Uuid(), nullable=False),
+        sa.Column("line_id", sa.Uuid(), nullable=False),
+        sa.Column("product_id", sa.Uuid(), nullable=False),
+        sa.Column("quantity", server.db.Money(), nullable=False),
+        sa.Column("unit_cost", server.db.Money(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["line_id"],
+            ["purchase_order_lines.id"],
+            name=op.f("fk_purchase_receipt_lines_line_id_purchase_order_lines"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_purchase_receipt_lines_product_id_products"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["receipt_id"],
+            ["purchase_receipts.id"],
+            name=op.f("fk_purchase_receipt_lines_receipt_id_purchase_receipts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_receipt_lines")),
+    )
+    with op.batch_alter_table("purchase_receipt_lines", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_purchase_receipt_lines_receipt_id"), ["receipt_id"], unique=False
+        )
+
+    op.create_table(
         "payments",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column(
@@ -1552,12 +1811,40 @@ def upgrade() -> None:
             "ix_payments_rep_id_received_on", ["rep_id", "received_on"], unique=False
         )
 
+    op.create_table(
+        "supplier_payments",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("payable_id", sa.Uuid(), nullable=False),
+        sa.Column("amount", server.db.Money(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("paid_on", sa.Date(), nullable=False),
+        sa.Column("reference", sa.String(length=100), nullable=False),
+        sa.Column("note", sa.String(length=500), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_supplier_payments_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["payable_id"], ["payables.id"], name=op.f("fk_supplier_payments_payable_id_payables")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_supplier_payments")),
+    )
+    with op.batch_alter_table("supplier_payments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_supplier_payments_payable_id"), ["payable_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Revert this revision."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("supplier_payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_supplier_payments_payable_id"))
+
+    op.drop_table("supplier_payments")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index("ix_payments_rep_id_received_on")
         batch_op.drop_index(batch_op.f("ix_payments_refund_of"))
@@ -1566,6 +1853,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_payments_account_id"))
 
     op.drop_table("payments")
+    with op.batch_alter_table("purchase_receipt_lines", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_purchase_receipt_lines_receipt_id"))
+
+    op.drop_table("purchase_receipt_lines")
+    with op.batch_alter_table("payables", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payables_supplier_id"))
+        batch_op.drop_index(batch_op.f("ix_payables_settled"))
+        batch_op.drop_index(batch_op.f("ix_payables_purchase_order_id"))
+        batch_op.drop_index(batch_op.f("ix_payables_due_on"))
+
+    op.drop_table("payables")
     with op.batch_alter_table("order_transitions", schema=None) as batch_op:
         batch_op.drop_index("ix_order_transitions_order_id_id")
 
@@ -1596,6 +1894,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_contract_attachments_contract_id"))
 
     op.drop_table("contract_attachments")
+    with op.batch_alter_table("purchase_receipts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_purchase_receipts_purchase_order_id"))
+
+    op.drop_table("purchase_receipts")
+    with op.batch_alter_table("purchase_order_lines", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_purchase_order_lines_product_id"))
+
+    op.drop_table("purchase_order_lines")
     with op.batch_alter_table("price_list_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_price_list_entries_product_id"))
         batch_op.drop_index(batch_op.f("ix_price_list_entries_price_list_id"))
@@ -1653,6 +1959,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_push_tokens_user_id"))
 
     op.drop_table("push_tokens")
+    with op.batch_alter_table("purchase_orders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_purchase_orders_warehouse_id"))
+        batch_op.drop_index(batch_op.f("ix_purchase_orders_supplier_id"))
+        batch_op.drop_index(batch_op.f("ix_purchase_orders_status"))
+
+    op.drop_table("purchase_orders")
     with op.batch_alter_table("price_lists", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_price_lists_account_id"))
 
@@ -1695,11 +2007,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_territory_members_user_id"))
 
     op.drop_table("territory_members")
+    with op.batch_alter_table("supplier_contacts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_supplier_contacts_supplier_id"))
+
+    op.drop_table("supplier_contacts")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_products_category_id"))
 
     op.drop_table("products")
     op.drop_table("notification_preferences")
+    with op.batch_alter_table("expense_reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_expense_reports_owner_id_status")
+
+    op.drop_table("expense_reports")
     op.drop_table("discount_limits")
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_devices_user_id"))
@@ -1746,6 +2066,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sync_conflicts_record_id"))
 
     op.drop_table("sync_conflicts")
+    op.drop_table("suppliers")
     op.drop_table("scheduler_leases")
     op.drop_table("realignment_plans")
     with op.batch_alter_table("product_categories", schema=None) as batch_op:

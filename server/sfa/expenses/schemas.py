@@ -1,0 +1,33 @@
+"""Wire shapes of the expense REST endpoints: the decision and approved totals."""
+
+from __future__ import annotations
+
+import decimal
+import uuid
+
+import msgspec
+
+from protocol.entities.expenses import ExpenseRecord
+from protocol.entities.fields import Notes
+
+__all__ = ["ExpenseDecision", "ExpenseRecord", "RepTotals"]
+
+
+class ExpenseDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A manager's approval or refusal, with a note for the rep."""
+
+    note: Notes = ""
+
+
+class CurrencyTotal(msgspec.Struct, kw_only=True):
+    currency: str
+    amount: decimal.Decimal
+    lines: int
+
+
+class RepTotals(msgspec.Struct, kw_only=True):
+    """What was approved for one rep in the period (expense dates), per currency."""
+
+    owner_id: uuid.UUID
+    reports: int
+    totals: list[CurrencyTotal]

@@ -1,0 +1,96 @@
+"""Queries of payables and the payments made against them (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.sfa.purchasing.models import Payable, SupplierPayment
+from server.sfa.purchasing.repository import bump
+
+payables = cast(sa.Table, Payable.__table__)
+payments = cast(sa.Table, SupplierPayment.__table__)
+
+
+@dataclass(frozen=True)
+class PayableFilters:
+    """What ``GET /payables`` filters on: supplier, due dates in a period, open only."""
+
+    supplier_id: uuid.UUID | None = None
+    due_from: dt.date | None = None
+    due_until: dt.date | None = None
+    open_only: bool = True
+
+
+class PayableRepository:
+    """Named queries over payables and supplier payments."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert_payable(self, values: dict[str, Any]) -> None:
+        """Store a payable."""
+        await self.session.execute(sa.insert(payables).values(**values))
+
+    async def get_payable(self, payable_id: uuid.UUID, *, lock: bool = False) -> Any:
+        """One payable, or None (locked FOR UPDATE with ``lock``)."""
+        statement = sa.select(payables).where(payables.c.id == payable_id)
+        if lock:
+            statement = statement.with_for_update()
+        return (await self.session.execute(statement)).first()
+
+    async def payable_of_receipt(self, receipt_id: uuid.UUID) -> Any:
+        """The payable a receipt raised, or None."""
+        statement = sa.select(payables).where(payables.c.receipt_id == receipt_id)
+        return (await self.session.execute(statement)).first()
+
+    def _where(self, filters: PayableFilters) -> list[sa.ColumnElement[bool]]:
+        clauses: list[sa.ColumnElement[bool]] = []
+        if filters.supplier_id is not None:
+            clauses.append(payables.c.supplier_id == filters.supplier_id)
+        if filters.due_from is not None:
+            clauses.append(payables.c.due_on >= filters.due_from)
+        if filters.due_until is not None:
+            clauses.append(payables.c.due_on <= filters.due_until)
+        if filters.open_only:
+            clauses.append(payables.c.settled.is_(False))
+        return clauses
+
+    def payables_statement(self, filters: PayableFilters) -> sa.Select[Any]:
+        """Payables, filtered (the pager orders them by id)."""
+        return sa.select(payables).where(*self._where(filters))
+
+    async def open_amounts(self, filters: PayableFilters) -> list[Any]:
+        """(currency, due date, amount, paid) of every payable the filters select, for the
+        totals (amounts are summed in Python: SQLite stores them as exact text)."""
+        statement = sa.select(
+            payables.c.currency, payables.c.due_on, payables.c.amount, payables.c.paid
+        ).where(*self._where(filters))
+        return list((await self.session.execute(statement)).all())
+
+    async def set_paid(
+        self, payable_id: uuid.UUID, paid: Any, settled: bool, now: dt.datetime
+    ) -> Any:
+        """Set what has been paid of a payable (its version bumped); returns its row."""
+        values = {"paid": paid, "settled": settled, "updated_at": now}
+        statement = bump(payables, payable_id, values)
+        return (await self.session.execute(statement)).one()
+
+    async def get_payment(self, payment_id: uuid.UUID) -> Any:
+        """One payment, or None."""
+        statement = sa.select(payments).where(payments.c.id == payment_id)
+        return (await self.session.execute(statement)).first()
+
+    async def insert_payment(self, values: dict[str, Any]) -> Any:
+        """Store a payment; returns its row."""
+        statement = sa.insert(payments).values(**values).returning(*payments.c)
+        return (await self.session.execute(statement)).one()
+
+    def payments_statement(self, payable_id: uuid.UUID) -> sa.Select[Any]:
+        """The payments of one payable."""
+        return sa.select(payments).where(payments.c.payable_id == payable_id)
