@@ -10,10 +10,18 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
-# (bucket, most days overdue it holds); "current" is not yet due, the last has no upper bound
-BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "over_90")
-_LIMITS = ((0, "current"), (30, "days_1_30"), (60, "days_31_60"), (90, "days_61_90"))
+Bucket = Literal["current", "days_1_30", "days_31_60", "days_61_90", "over_90"]
+BUCKETS: tuple[Bucket, ...] = ("current", "days_1_30", "days_31_60", "days_61_90", "over_90")
+# (most days overdue a bucket holds, the bucket); "current" is not yet due, the last has no
+# upper bound
+_LIMITS: tuple[tuple[int, Bucket], ...] = (
+    (0, "current"),
+    (30, "days_1_30"),
+    (60, "days_31_60"),
+    (90, "days_61_90"),
+)
 
 
 def days_overdue(due_date: dt.date, today: dt.date) -> int:
@@ -21,7 +29,7 @@ def days_overdue(due_date: dt.date, today: dt.date) -> int:
     return (today - due_date).days
 
 
-def bucket_of(due_date: dt.date, today: dt.date) -> str:
+def bucket_of(due_date: dt.date, today: dt.date) -> Bucket:
     """The ageing bucket of an amount due on ``due_date``, seen on ``today``."""
     days = days_overdue(due_date, today)
     for limit, name in _LIMITS:
@@ -52,7 +60,7 @@ class Ageing:
 
     def as_dict(self) -> dict[str, Decimal]:
         """The buckets with ``overdue`` and ``total``."""
-        values = {name: getattr(self, name) for name in BUCKETS}
+        values: dict[str, Decimal] = {name: getattr(self, name) for name in BUCKETS}
         return {**values, "overdue": self.overdue, "total": self.total}
 
 

@@ -11,7 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from protocol.entities.fields import Currency
-from server.sfa.purchasing.ageing import Bucket
+from rules.ageing import Bucket
 
 Note = Annotated[str, Meta(max_length=500)]
 

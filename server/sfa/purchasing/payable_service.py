@@ -10,12 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rules.ageing import BUCKETS, bucket_of, days_overdue
 from server.db import new_id, utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
 from server.sfa.accounts.inputs import check_decimal, plain, record_of
 from server.sfa.area_service import AreaService
-from server.sfa.purchasing.ageing import bucket_of, days_overdue
 from server.sfa.purchasing.payable_repository import (
     PayableFilters,
     PayableRepository,
@@ -34,13 +34,6 @@ from server.sfa.purchasing.repository import SupplierRepository
 
 OVERPAYMENT = "overpayment"
 ZERO = decimal.Decimal("0.0000")
-_BUCKET_FIELDS = {
-    "current": "current",
-    "1_30": "days_1_30",
-    "31_60": "days_31_60",
-    "61_90": "days_61_90",
-    "over_90": "over_90",
-}
 
 
 def payable_record(row: Any, as_of: dt.date) -> PayableRecord:
@@ -57,7 +50,7 @@ def payable_record(row: Any, as_of: dt.date) -> PayableRecord:
         settled=row.settled,
         issued_on=row.issued_on,
         due_on=row.due_on,
-        days_overdue=0 if row.settled else days_overdue(row.due_on, as_of),
+        days_overdue=0 if row.settled else max(days_overdue(row.due_on, as_of), 0),
         bucket="current" if row.settled else bucket_of(row.due_on, as_of),
         version=row.version,
         created_at=row.created_at,
@@ -70,15 +63,15 @@ def ageing_totals(rows: list[Any], as_of: dt.date) -> list[AgeingTotals]:
     sums: dict[str, dict[str, Any]] = {}
     for row in rows:
         figures = sums.setdefault(
-            row.currency, {**{name: ZERO for name in _BUCKET_FIELDS.values()}, "count": 0}
+            row.currency, {**dict.fromkeys(BUCKETS, ZERO), "count": 0}
         )
         outstanding = decimal.Decimal(str(row.amount)) - decimal.Decimal(str(row.paid))
-        figures[_BUCKET_FIELDS[bucket_of(row.due_on, as_of)]] += outstanding
+        figures[bucket_of(row.due_on, as_of)] += outstanding
         figures["count"] += 1
     return [
         AgeingTotals(
             currency=currency,
-            total=plain(sum((figures[n] for n in _BUCKET_FIELDS.values()), ZERO)),
+            total=plain(sum((figures[n] for n in BUCKETS), ZERO)),
             **{k: plain(v) if k != "count" else v for k, v in figures.items()},
         )
         for currency, figures in sorted(sums.items())

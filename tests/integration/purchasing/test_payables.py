@@ -180,9 +180,9 @@ async def test_ageing_buckets_totals_filters_and_pages(client, db) -> None:
     assert {name: buckets.get(r["id"]) for name, r in receipts.items()} == {
         "current": "current",
         "zero": None,  # settled: not listed unless include_settled
-        "1_30": "1_30",
-        "31_60": "31_60",
-        "61_90": "61_90",
+        "1_30": "days_1_30",
+        "31_60": "days_31_60",
+        "61_90": "days_61_90",
         "over_90": "over_90",
     }
     eur, usd_totals = page["totals"]
@@ -207,7 +207,7 @@ async def test_ageing_buckets_totals_filters_and_pages(client, db) -> None:
     period = await client.get(
         f"/payables?as_of={as_of}&due_from={since}&due_until={until}", headers=manager
     )
-    assert sorted(i["bucket"] for i in period.json()["items"]) == ["1_30", "31_60"]
+    assert sorted(i["bucket"] for i in period.json()["items"]) == ["days_1_30", "days_31_60"]
     assert period.json()["totals"][0]["total"] == "20.0000"
     everything = await walk_pages(client, "/payables?include_settled=true", manager, 2)
     assert len(everything) == 7
