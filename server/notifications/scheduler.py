@@ -33,6 +33,10 @@ from server.settings import Settings
 from server.sync.writer import ChangeWriter
 
 log = logging.getLogger("outpost.scheduler")
+# APScheduler logs every run of every job at INFO (the dispatch job runs every 5 s): that is
+# noise in an operator's log; its warnings (missed runs) and errors still show, and each job's
+# failures are logged by run_job
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 class Workers:
