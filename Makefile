@@ -9,7 +9,9 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
+# the suite runs on every core (pytest-xdist); PYTEST_WORKERS="-n 0" runs it in one process
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= -n auto
 PG_UP = $(BIN)/python -c "import socket; socket.create_connection(('$(PG_HOST)', $(PG_PORT)), 2).close()" 2>/dev/null
 
 .PHONY: run test bench migration revision
@@ -44,13 +46,13 @@ test: $(TEST_STAMP)
 	  fi; \
 	fi; \
 	if $(PG_UP); then \
-	  $(BIN)/pytest $(PYTEST_ARGS); \
+	  $(BIN)/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS); \
 	elif [ "$${CI:-}" = "true" ]; then \
 	  echo "error: PostgreSQL is not reachable on $(PG_HOST):$(PG_PORT) (required in CI)" >&2; \
 	  exit 1; \
 	else \
 	  echo "warning: PostgreSQL is not reachable on $(PG_HOST):$(PG_PORT); testing on SQLite only" >&2; \
-	  $(BIN)/pytest --backend sqlite $(PYTEST_ARGS); \
+	  $(BIN)/pytest $(PYTEST_WORKERS) --backend sqlite $(PYTEST_ARGS); \
 	fi
 
 ## bench: the sync benchmark on SQLite and PostgreSQL, writes docs/benchmarks.md

@@ -103,6 +103,11 @@ def _before_commit(session: Session) -> None:
 
 
 def _forget(conn: Connection) -> None:
+    # an invalidated connection (the server ended the session, e.g. idle in a transaction past
+    # its timeout) cannot even be asked for its info; at worst its pending set bumps an epoch
+    # once more later, which only empties caches
+    if conn.invalidated:
+        return
     conn.info.pop(_PENDING, None)
 
 

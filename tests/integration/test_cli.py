@@ -163,6 +163,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         "migrate",
         "plan-visits",
         "prune",
+        "scheduler",
         "seed-demo",
         "serve",
     ]

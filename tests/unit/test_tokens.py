@@ -26,6 +26,9 @@ def test_secrets_are_long_random_and_url_safe() -> None:
     "token",
     ["", "abc", ".", "a.b", f"{uuid.uuid4().hex}.", f".{new_secret()}",
      f"{uuid.uuid4().hex[:-1]}.secret", f"{'z' * 32}.secret", f"{uuid.uuid4()}.secret"],
+    # fixed ids: the random tokens must not name the tests (parallel workers collect alike)
+    ids=["empty", "no-dot", "dot", "short", "no-secret", "no-id", "id-31-hex", "id-not-hex",
+         "id-dashed"],
 )
 def test_malformed_tokens_parse_to_none(token: str) -> None:
     assert parse_token(token) is None
