@@ -22,7 +22,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from server.app import build_registry
+from server.app import build_writer
 from server.auth.models import User
 from server.db import Database, create_engine, new_id
 from server.models import Base
@@ -32,9 +32,7 @@ from server.sfa.collections.payment_service import PaymentService
 from server.sfa.collections.receivables import age_receivables
 from server.sfa.collections.schemas import PaymentCreate
 from server.sfa.contracts.models import Contract, Instalment
-from server.sync.conflicts import register_engine_entities
 from server.sync.registry import Principal
-from server.sync.writer import ChangeWriter
 
 TODAY = dt.date(2027, 3, 1)
 
@@ -82,9 +80,7 @@ async def run(url: str, accounts: int, payments: int) -> None:
     db = Database(create_engine(url))
     async with db.engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
-    registry = build_registry()
-    register_engine_entities(registry)
-    writer = ChangeWriter(registry)
+    writer = build_writer()
     overdue = await fill(db, accounts)
     now = dt.datetime.combine(TODAY, dt.time(6), tzinfo=dt.UTC)
     started = time.perf_counter()

@@ -44,10 +44,8 @@ from bench.report import machine  # noqa: E402
 from bench.server_proc import ServerProcess  # noqa: E402
 from protocol.hlc import Clock  # noqa: E402
 from protocol.sync import SCHEMA_VERSION  # noqa: E402
-from server.app import build_registry  # noqa: E402
+from server.app import build_writer  # noqa: E402
 from server.db import Database, create_engine  # noqa: E402
-from server.sync.conflicts import register_engine_entities  # noqa: E402
-from server.sync.writer import ChangeWriter  # noqa: E402
 
 HEADING = "## Fleet (issue 17)"
 STAMP = "%Y-%m-%d %H:%M UTC"
@@ -282,12 +280,8 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _seed(url: str, devices: int, secret: str) -> list[FleetDevice]:
     database = Database(create_engine(url))
-    registry = build_registry()
-    register_engine_entities(registry)
     try:
-        return await seed_fleet(
-            database, ChangeWriter(registry), devices=devices, secret_key=secret
-        )
+        return await seed_fleet(database, build_writer(), devices=devices, secret_key=secret)
     finally:
         await database.dispose()
 

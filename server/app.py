@@ -47,6 +47,14 @@ def build_registry(settings: Settings | None = None) -> SyncRegistry:
     return registry
 
 
+def build_writer(settings: Settings | None = None) -> ChangeWriter:
+    """The change writer of work run outside the app (CLI commands, the scheduler process,
+    benchmarks): every SFA entity and the engine's own, as the app registers them."""
+    registry = build_registry(settings)
+    register_engine_entities(registry)
+    return ChangeWriter(registry)
+
+
 def create_app(
     settings: Settings,
     *,

@@ -359,16 +359,12 @@ def add_prune(commands: Any) -> None:
 
 def run_plan_visits(settings: Settings, args: argparse.Namespace) -> int:
     """Plan the coming period's visits of every rep's accounts by their value tier's rhythm."""
-    from server.app import build_registry
+    from server.app import build_writer
     from server.sfa.visits.planning import VisitPlanner
-    from server.sync.conflicts import register_engine_entities
-    from server.sync.writer import ChangeWriter
 
     async def work(db: Database) -> int:
         await ensure_migrated(db)
-        registry = build_registry(settings)
-        register_engine_entities(registry)
-        planner = VisitPlanner(db, ChangeWriter(registry), settings)
+        planner = VisitPlanner(db, build_writer(settings), settings)
         report = await planner.plan(args.days, args.start)
         print(f"planned {report.planned} visits for {report.accounts} accounts of "
               f"{report.reps} reps over {args.days} days")
@@ -396,21 +392,17 @@ def add_plan_visits(commands: Any) -> None:
 
 def run_age_receivables(settings: Settings, args: argparse.Namespace) -> int:
     """Age every owing account's receivables as of now (or --date) and derive its arrears."""
-    from server.app import build_registry
+    from server.app import build_writer
     from server.sfa.collections.receivables import age_receivables
-    from server.sync.conflicts import register_engine_entities
-    from server.sync.writer import ChangeWriter
 
     async def work(db: Database) -> int:
         await ensure_migrated(db)
-        registry = build_registry(settings)
-        register_engine_entities(registry)
         now = dt.datetime.now(dt.UTC)
         if args.date is not None:
             now = dt.datetime.combine(args.date, dt.time(12), tzinfo=dt.UTC)
         report = await age_receivables(
             db,
-            ChangeWriter(registry),
+            build_writer(settings),
             now,
             progress=lambda done: print(f"  {done} accounts aged", flush=True),
         )
@@ -438,17 +430,13 @@ def add_age_receivables(commands: Any) -> None:
 
 def run_expire_quotes(settings: Settings, args: argparse.Namespace) -> int:
     """Move quotes past their validity to ``expired`` (idempotent)."""
-    from server.app import build_registry
+    from server.app import build_writer
     from server.db import utcnow
     from server.sfa.quotes.expiry import QuoteExpiryService
-    from server.sync.conflicts import register_engine_entities
-    from server.sync.writer import ChangeWriter
 
     async def work(db: Database) -> int:
         await ensure_migrated(db)
-        registry = build_registry(settings)
-        register_engine_entities(registry)
-        service = QuoteExpiryService(db, ChangeWriter(registry), settings)
+        service = QuoteExpiryService(db, build_writer(settings), settings)
         print(f"expiring quotes past their validity in {shown_url(settings)} "
               f"(company time zone {settings.company_timezone})", flush=True)
         count = await service.expire_due(

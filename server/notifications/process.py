@@ -14,14 +14,10 @@ async def serve_scheduler(
     db: Database, settings: Settings, announce: Callable[[str], None] = print
 ) -> None:
     """Run every job until a stop signal arrives, then stop and close the sender."""
-    from server.app import build_registry
+    from server.app import build_writer
     from server.notifications.scheduler import JOBS, build_scheduler, stop_scheduler, workers_for
-    from server.sync.conflicts import register_engine_entities
-    from server.sync.writer import ChangeWriter
 
-    registry = build_registry(settings)
-    register_engine_entities(registry)
-    workers = workers_for(db, settings, ChangeWriter(registry))
+    workers = workers_for(db, settings, build_writer(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
