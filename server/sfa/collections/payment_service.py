@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.entities.contracts import InstalmentStatus
-from server.db import new_id, utcnow
+from server.client_ids import client_chosen_id
+from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
 from server.sfa.accounts.inputs import check_decimal, plain, record_of
@@ -43,18 +44,12 @@ def payment_record(row: Any) -> PaymentRecord:
     return record_of(PaymentRecord, row)
 
 
-def _payment_id(value: uuid.UUID | None) -> uuid.UUID:
-    if value is not None and value.version != 7:
-        raise ValidationFailed("id must be a UUIDv7", field="id", code="invalid_id")
-    return value or new_id()
-
-
 class PaymentService(AreaService):
     """Payments of the accounts the caller sees."""
 
     async def record_payment(self, data: PaymentCreate) -> PaymentRecord:
         """Money received on an instalment: at most what is still due, in its currency."""
-        payment_id = _payment_id(data.id)
+        payment_id = client_chosen_id(data.id)
         check_decimal(data.amount, "amount", gt=0)
         try:
             async with self.db.transaction() as session:
@@ -116,7 +111,7 @@ class PaymentService(AreaService):
 
     async def record_refund(self, payment_id: uuid.UUID, data: RefundCreate) -> PaymentRecord:
         """Money given back on a payment: a negative movement, at most what it still holds."""
-        refund_id = _payment_id(data.id)
+        refund_id = client_chosen_id(data.id)
         check_decimal(data.amount, "amount", gt=0)
         try:
             async with self.db.transaction() as session:

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.ageing import BUCKETS, bucket_of, days_overdue
-from server.db import new_id, utcnow
+from server.client_ids import client_chosen_id
+from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
 from server.sfa.accounts.inputs import check_decimal, plain, record_of
@@ -136,9 +137,7 @@ class PayableService(AreaService):
 
     async def pay(self, payable_id: uuid.UUID, data: PaymentCreate) -> PaymentResult:
         """Record a payment; never more than outstanding (the payable row is locked first)."""
-        payment_id = data.id or new_id()
-        if data.id is not None and data.id.version != 7:
-            raise ValidationFailed("id must be a UUIDv7", field="id", code="invalid_id")
+        payment_id = client_chosen_id(data.id)
         check_decimal(data.amount, "amount", gt=0)
         try:
             async with self.db.transaction() as session:

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.client_ids import client_chosen_id
 from server.db import new_id, utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
@@ -40,9 +41,7 @@ class ReceivingService(AreaService):
 
     async def receive(self, order_id: uuid.UUID, data: ReceiptCreate) -> ReceiptRecord:
         """Take in goods; idempotent on ``id`` (a repeat answers the first receipt)."""
-        receipt_id = data.id or new_id()
-        if data.id is not None and data.id.version != 7:
-            raise ValidationFailed("id must be a UUIDv7", field="id", code="invalid_id")
+        receipt_id = client_chosen_id(data.id)
         check_quantities(data.lines, "receipt")
         try:
             async with self.db.transaction() as session:

@@ -10,7 +10,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import Database, new_id
+from server.client_ids import client_chosen_id
+from server.db import Database
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
@@ -41,14 +42,6 @@ def movement_record(row: Any) -> MovementRecord:
     )
 
 
-def _client_id(value: uuid.UUID | None) -> uuid.UUID:
-    if value is None:
-        return new_id()
-    if value.version != 7:
-        raise ValidationFailed("id must be a UUIDv7", field="id", code="invalid_id")
-    return value
-
-
 class MovementService:
     """The ledger over REST: managers and admins post movements and stocktakes."""
 
@@ -62,7 +55,7 @@ class MovementService:
 
     async def post_movement(self, data: MovementCreate) -> MovementResult:
         """Post one movement (two ledger rows for a transfer); idempotent on ``id``."""
-        movement_id = _client_id(data.id)
+        movement_id = client_chosen_id(data.id)
         self._check_movement(data)
         try:
             async with self.db.transaction() as session:
@@ -99,7 +92,7 @@ class MovementService:
 
     async def post_stocktake(self, data: StocktakeCreate) -> StocktakeResult:
         """Count a warehouse: each line posts the difference to the ledger; idempotent on ``id``."""
-        stocktake_id = _client_id(data.id)
+        stocktake_id = client_chosen_id(data.id)
         seen: set[uuid.UUID] = set()
         for index, line in enumerate(data.lines):
             check_decimal(line.counted, f"lines.{index}.counted", ge=0)
