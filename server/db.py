@@ -222,3 +222,14 @@ def str_enum(enum_type: type[Any]) -> sa.Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+async def row_by_id(
+    session: AsyncSession, table: sa.Table, row_id: uuid.UUID, *, lock: bool = False
+) -> Any:
+    """The row of ``table`` whose ``id`` is ``row_id``, or None; with ``lock``, locked FOR
+    UPDATE until the transaction ends (SQLite ignores it: its one writer holds the file)."""
+    statement = sa.select(table).where(table.c.id == row_id)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).first()

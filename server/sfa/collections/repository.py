@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.models import User
+from server.db import row_by_id
 from server.sfa.accounts.models import Account
 from server.sfa.collections.models import Payment
 from server.sfa.collections.schemas import PaymentFilters
@@ -32,17 +33,11 @@ class PaymentRepository:
 
     async def get(self, payment_id: uuid.UUID, *, lock: bool = False) -> Any:
         """One payment or refund (locked until commit when ``lock``)."""
-        statement = sa.select(payments).where(payments.c.id == payment_id)
-        if lock:
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).first()
+        return await row_by_id(self.session, payments, payment_id, lock=lock)
 
     async def instalment(self, instalment_id: uuid.UUID, *, lock: bool = False) -> Any:
         """One instalment (locked until commit when ``lock``)."""
-        statement = sa.select(_instalments).where(_instalments.c.id == instalment_id)
-        if lock:
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).first()
+        return await row_by_id(self.session, _instalments, instalment_id, lock=lock)
 
     async def insert(self, values: dict[str, Any]) -> Any:
         """Record a payment or refund; returns its row."""

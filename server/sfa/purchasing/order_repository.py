@@ -9,6 +9,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import row_by_id
 from server.sfa.orders.models import Order
 from server.sfa.purchasing.models import (
     PurchaseOrder,
@@ -36,10 +37,7 @@ class PurchaseOrderRepository:
 
     async def get_order(self, order_id: uuid.UUID, *, lock: bool = False) -> Any:
         """One purchase order row, or None (locked FOR UPDATE with ``lock``)."""
-        statement = sa.select(purchase_orders).where(purchase_orders.c.id == order_id)
-        if lock:
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).first()
+        return await row_by_id(self.session, purchase_orders, order_id, lock=lock)
 
     def orders_statement(
         self,

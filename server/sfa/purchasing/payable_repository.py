@@ -10,6 +10,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import row_by_id
 from server.sfa.purchasing.models import Payable, SupplierPayment
 from server.sfa.purchasing.repository import bump
 
@@ -39,10 +40,7 @@ class PayableRepository:
 
     async def get_payable(self, payable_id: uuid.UUID, *, lock: bool = False) -> Any:
         """One payable, or None (locked FOR UPDATE with ``lock``)."""
-        statement = sa.select(payables).where(payables.c.id == payable_id)
-        if lock:
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).first()
+        return await row_by_id(self.session, payables, payable_id, lock=lock)
 
     async def payable_of_receipt(self, receipt_id: uuid.UUID) -> Any:
         """The payable a receipt raised, or None."""

@@ -8,6 +8,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import row_by_id
 from server.errors import PreconditionFailed
 from server.sfa.purchasing.models import PurchaseOrder, Supplier, SupplierContact
 
@@ -34,10 +35,7 @@ class SupplierRepository:
 
     async def get_supplier(self, supplier_id: uuid.UUID, *, lock: bool = False) -> Any:
         """One supplier row, or None (locked FOR UPDATE with ``lock``)."""
-        statement = sa.select(suppliers).where(suppliers.c.id == supplier_id)
-        if lock:
-            statement = statement.with_for_update()
-        return (await self.session.execute(statement)).first()
+        return await row_by_id(self.session, suppliers, supplier_id, lock=lock)
 
     async def supplier_id_by_code(self, code: str) -> uuid.UUID | None:
         """The supplier holding ``code``, if any."""

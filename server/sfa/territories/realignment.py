@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.territory_rules import AssignmentCause, AssignmentRule, first_match
-from server.db import new_id, utcnow
+from server.db import new_id, row_by_id, utcnow
 from server.errors import Conflict, NotFound
 from server.sfa.accounts.assignment import (
     AssignmentRepository,
@@ -156,10 +156,7 @@ class RealignmentService(AreaService):
         return record
 
     async def _plan(self, session: AsyncSession, plan_id: uuid.UUID, *, lock: bool) -> Any:
-        statement = sa.select(_plans).where(_plans.c.id == plan_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await session.execute(statement)).first()
+        row = await row_by_id(session, _plans, plan_id, lock=lock)
         mine = row is not None and (
             self.principal.role == "admin" or row.created_by == self.principal.user_id
         )
