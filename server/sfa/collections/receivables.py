@@ -79,16 +79,15 @@ class ReceivablesService(AreaService):
                 session, statement, accounts.c.id, cursor=cursor, limit=size
             )
             due = await repo.open_instalments([r.id for r in rows], due_from, due_to)
-        grouped: dict[tuple[uuid.UUID, str], list[tuple[dt.date, Decimal]]] = {}
+        # account -> currency -> (due date, outstanding) of its open instalments
+        grouped: dict[uuid.UUID, dict[str, list[tuple[dt.date, Decimal]]]] = {}
         for item in due:
-            grouped.setdefault((item.account_id, item.currency), []).append(
+            grouped.setdefault(item.account_id, {}).setdefault(item.currency, []).append(
                 (item.due_date, item.outstanding)
             )
         items = []
         for row in rows:
-            for (owner, currency), pairs in sorted(grouped.items(), key=lambda kv: kv[0][1]):
-                if owner != row.id:
-                    continue
+            for currency, pairs in sorted(grouped.get(row.id, {}).items()):
                 figures = {k: plain(v) for k, v in age(pairs, today).as_dict().items()}
                 items.append(
                     ReceivableRow(
