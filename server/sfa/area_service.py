@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from server.db import Database
-from server.pagination import page_size
+from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
+from server.sfa.scopes import Visibility, visibility
 from server.sync.registry import Principal
 from server.sync.writer import ChangeWriter
+
+T = TypeVar("T")
 
 
 class AreaService:
@@ -23,3 +33,23 @@ class AreaService:
     def _limit(self, limit: int | None) -> int:
         """A page size within the configured bounds (out of range is refused)."""
         return page_size(limit, self.settings)
+
+    async def _visible_page(
+        self,
+        statement_of: Callable[[AsyncSession, Visibility], sa.Select[Any]],
+        key: sa.ColumnElement[uuid.UUID],
+        record: Callable[[Any], T],
+        *,
+        cursor: str | None,
+        limit: int | None,
+    ) -> Page[T]:
+        """One page, keyset-paginated by ``key``, of the rows the caller may see:
+        ``statement_of`` builds the query from the session and the caller's visibility,
+        ``record`` makes each row the API record."""
+        size = self._limit(limit)
+        async with self.db.reading() as session:
+            seen = await visibility(session, self.principal)
+            rows, next_cursor = await fetch_page(
+                session, statement_of(session, seen), key, cursor=cursor, limit=size
+            )
+        return Page(items=[record(row) for row in rows], next_cursor=next_cursor)

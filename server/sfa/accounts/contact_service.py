@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import NotFound, ValidationFailed
-from server.pagination import Page, fetch_page, page_size
+from server.pagination import Page
 from server.sfa.accounts.inputs import new_record, record_of, sent_fields
 from server.sfa.accounts.repository import AccountRepository, contacts
 from server.sfa.accounts.schemas import ContactCreate, ContactFilters, ContactPatch, ContactRecord
@@ -29,14 +29,13 @@ class ContactService(AreaService):
         self, filters: ContactFilters, *, cursor: str | None, limit: int | None
     ) -> Page[ContactRecord]:
         """One page of visible contacts matching ``filters``."""
-        size = page_size(limit, self.settings)
-        async with self.db.reading() as session:
-            seen = await visibility(session, self.principal)
-            statement = AccountRepository(session).contacts_statement(filters, seen)
-            rows, next_cursor = await fetch_page(
-                session, statement, contacts.c.id, cursor=cursor, limit=size
-            )
-        return Page(items=[contact_record(row) for row in rows], next_cursor=next_cursor)
+        return await self._visible_page(
+            lambda session, seen: AccountRepository(session).contacts_statement(filters, seen),
+            contacts.c.id,
+            contact_record,
+            cursor=cursor,
+            limit=limit,
+        )
 
     async def get_contact(self, contact_id: uuid.UUID) -> ContactRecord:
         """One visible contact; ``not_found`` when missing or outside the caller's scope."""

@@ -57,14 +57,13 @@ class AccountService(AreaService):
         self, filters: AccountFilters, *, cursor: str | None, limit: int | None
     ) -> Page[AccountRecord]:
         """One page of the visible accounts matching ``filters``."""
-        size = page_size(limit, self.settings)
-        async with self.db.reading() as session:
-            seen = await visibility(session, self.principal)
-            statement = AccountRepository(session).accounts_statement(filters, seen)
-            rows, next_cursor = await fetch_page(
-                session, statement, accounts.c.id, cursor=cursor, limit=size
-            )
-        return Page(items=[account_record(row) for row in rows], next_cursor=next_cursor)
+        return await self._visible_page(
+            lambda session, seen: AccountRepository(session).accounts_statement(filters, seen),
+            accounts.c.id,
+            account_record,
+            cursor=cursor,
+            limit=limit,
+        )
 
     async def get_account(self, account_id: uuid.UUID) -> AccountRecord:
         """One visible account; ``not_found`` when it is missing or outside the caller's scope."""

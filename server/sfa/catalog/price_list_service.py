@@ -42,14 +42,13 @@ class PriceListService(AreaService):
         self, filters: PriceListFilters, *, cursor: str | None, limit: int | None
     ) -> Page[PriceListRecord]:
         """One page of price lists matching ``filters``."""
-        size = self._limit(limit)
-        async with self.db.reading() as session:
-            seen = await visibility(session, self.principal)
-            statement = CatalogRepository(session).price_lists_statement(filters, seen)
-            rows, nxt = await fetch_page(
-                session, statement, price_lists.c.id, cursor=cursor, limit=size
-            )
-        return Page(items=[record_of(PriceListRecord, r) for r in rows], next_cursor=nxt)
+        return await self._visible_page(
+            lambda session, seen: CatalogRepository(session).price_lists_statement(filters, seen),
+            price_lists.c.id,
+            lambda row: record_of(PriceListRecord, row),
+            cursor=cursor,
+            limit=limit,
+        )
 
     async def get_price_list(self, price_list_id: uuid.UUID) -> PriceListRecord:
         """One price list."""

@@ -20,7 +20,7 @@ from protocol.entities.contracts import InstalmentStatus
 from server.client_ids import client_chosen_id
 from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.pagination import Page, fetch_page
+from server.pagination import Page
 from server.sfa.accounts.inputs import check_decimal, plain, record_of
 from server.sfa.area_service import AreaService
 from server.sfa.collections import standing
@@ -182,14 +182,13 @@ class PaymentService(AreaService):
         self, filters: PaymentFilters, *, cursor: str | None, limit: int | None
     ) -> Page[PaymentRecord]:
         """Visible payments and refunds, oldest first."""
-        size = self._limit(limit)
-        async with self.db.reading() as session:
-            seen = await visibility(session, self.principal)
-            statement = PaymentRepository(session).payments_statement(filters, seen)
-            rows, next_cursor = await fetch_page(
-                session, statement, payments.c.id, cursor=cursor, limit=size
-            )
-        return Page(items=[payment_record(r) for r in rows], next_cursor=next_cursor)
+        return await self._visible_page(
+            lambda session, seen: PaymentRepository(session).payments_statement(filters, seen),
+            payments.c.id,
+            payment_record,
+            cursor=cursor,
+            limit=limit,
+        )
 
     async def get_payment(self, payment_id: uuid.UUID) -> PaymentRecord:
         """One visible payment or refund."""

@@ -47,14 +47,13 @@ class ContractService(AreaService):
         self, filters: ContractFilters, *, cursor: str | None, limit: int | None
     ) -> Page[ContractRecord]:
         """One page of visible contracts, with value, collected and outstanding."""
-        size = self._limit(limit)
-        async with self.db.reading() as session:
-            seen = await visibility(session, self.principal)
-            statement = ContractRepository(session).contracts_statement(filters, seen)
-            rows, next_cursor = await fetch_page(
-                session, statement, contracts.c.id, cursor=cursor, limit=size
-            )
-        return Page(items=[contract_record(r) for r in rows], next_cursor=next_cursor)
+        return await self._visible_page(
+            lambda session, seen: ContractRepository(session).contracts_statement(filters, seen),
+            contracts.c.id,
+            contract_record,
+            cursor=cursor,
+            limit=limit,
+        )
 
     async def get_contract(self, contract_id: uuid.UUID) -> ContractRecord:
         """One visible contract."""

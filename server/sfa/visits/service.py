@@ -17,7 +17,7 @@ from rules.routes import plan_day
 from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.notifications.sync_push import request_sync
-from server.pagination import Page, fetch_page
+from server.pagination import Page
 from server.sfa.area_service import AreaService
 from server.sfa.scopes import visibility
 from server.sfa.visits.plan_repository import visible_accounts_with_last_visit
@@ -77,13 +77,13 @@ class VisitService(AreaService):
             value = getattr(filters, name)
             if value is not None and value.tzinfo is None:
                 raise ValidationFailed(f"{name} needs a UTC offset", field=name)
-        size = self._limit(limit)
-        async with self.db.reading() as session:
-            seen = await visibility(session, self.principal)
-            rows, next_cursor = await fetch_page(
-                session, filtered_visits(seen, filters), visits.c.id, cursor=cursor, limit=size
-            )
-        return Page(items=[visit_record(row) for row in rows], next_cursor=next_cursor)
+        return await self._visible_page(
+            lambda _, seen: filtered_visits(seen, filters),
+            visits.c.id,
+            visit_record,
+            cursor=cursor,
+            limit=limit,
+        )
 
     async def get_visit(self, visit_id: uuid.UUID) -> VisitRecord:
         """One visible visit; ``not_found`` when missing or outside the caller's scope."""
