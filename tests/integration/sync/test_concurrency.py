@@ -63,6 +63,34 @@ async def test_a_cursor_never_passes_a_change_committed_out_of_order(
     assert [c["record"]["name"] for c in after] == ["slow", "fast"]
 
 
+async def test_edits_that_replace_log_rows_committed_out_of_order_are_never_skipped(
+    backend, toy_db, writer, make_device
+):
+    """The same guarantee when the log rows are replaced in place (an edit of a record already
+    in the log: ``INSERT ... ON CONFLICT DO UPDATE`` on PostgreSQL) rather than appended."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serializes writers: commit order is seq order")
+    rep = await make_device(keys={"t:slow", "t:fast"})
+    slow_id = await make_folder(toy_db, writer, "t:slow", name="slow v1")
+    fast_id = await make_folder(toy_db, writer, "t:fast", name="fast v1")
+    await rep.pull_all()
+    slow_session = toy_db.sessions()
+    slow = await slow_session.begin()
+    try:
+        # the slow edit replaces its record's log row first (the lower seq) ...
+        await writer.update(slow_session, "folder", slow_id, {"name": "slow v2"}, principal=None)
+        # ... the fast edit replaces its row and commits first
+        async with toy_db.transaction() as session:
+            await writer.update(session, "folder", fast_id, {"name": "fast v2"}, principal=None)
+        during = await rep.pull(wait=False)
+        assert during["changes"] == []  # held back while the slow writer is open
+    finally:
+        await slow.commit()
+        await slow_session.close()
+    after = await rep.pull_all()
+    assert [c["record"]["name"] for c in after] == ["slow v2", "fast v2"]
+
+
 async def test_two_concurrent_pushes_of_one_device_apply_each_mutation_once(
     toy_db, settings, registry, writer, make_device
 ):
