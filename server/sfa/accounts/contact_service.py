@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import NotFound, ValidationFailed
 from server.pagination import Page
-from server.sfa.accounts.inputs import new_record, record_of, sent_fields
 from server.sfa.accounts.repository import AccountRepository, contacts
 from server.sfa.accounts.schemas import ContactCreate, ContactFilters, ContactPatch, ContactRecord
 from server.sfa.area_service import AreaService
+from server.sfa.inputs import new_record, record_of, sent_fields
 from server.sfa.scopes import Visibility, visibility
 
 

@@ -29,7 +29,7 @@ from protocol.entities.fields import (
     Text100,
 )
 from rules.territory_rules import AssignmentCause
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 
 # The records are the shared wire definitions; REST bodies use the same field types and limits.
 __all__ = ["AccountRecord", "ContactRecord"]

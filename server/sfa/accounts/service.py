@@ -20,7 +20,6 @@ from server.sfa.accounts.assignment import (
     assignments,
     rule_verdict,
 )
-from server.sfa.accounts.inputs import check_decimal, record_of, sent_fields
 from server.sfa.accounts.repository import AccountRepository, accounts
 from server.sfa.accounts.schemas import (
     AccountCreate,
@@ -30,6 +29,7 @@ from server.sfa.accounts.schemas import (
     OwnershipRecord,
 )
 from server.sfa.area_service import AreaService
+from server.sfa.inputs import check_decimal, record_of, sent_fields
 from server.sfa.scopes import Visibility, visibility
 
 OWNER_ROLES = frozenset({"rep", "manager"})

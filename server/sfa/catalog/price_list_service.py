@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import check_decimal, record_of, sent_fields
 from server.sfa.accounts.repository import AccountRepository
 from server.sfa.area_service import AreaService
 from server.sfa.catalog.repository import CatalogRepository, entries, price_lists
@@ -24,6 +23,7 @@ from server.sfa.catalog.schemas import (
     PriceListPatch,
     PriceListRecord,
 )
+from server.sfa.inputs import check_decimal, record_of, sent_fields
 from server.sfa.scopes import visibility
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import check_decimal, record_of, sent_fields
 from server.sfa.area_service import AreaService
 from server.sfa.catalog.repository import CatalogRepository, categories, products
 from server.sfa.catalog.schemas import (
@@ -22,6 +21,7 @@ from server.sfa.catalog.schemas import (
     ProductPatch,
     ProductRecord,
 )
+from server.sfa.inputs import check_decimal, record_of, sent_fields
 
 
 def _duplicate_sku(sku: object) -> Conflict:

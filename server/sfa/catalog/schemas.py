@@ -17,7 +17,7 @@ from protocol.entities.catalog import (
 )
 from protocol.entities.fields import AwareDateTime as UtcTime
 from protocol.entities.fields import Currency, Name, Sku, Unit
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 
 # The records are the shared wire definitions; REST bodies use the same field types and limits.
 __all__ = ["CategoryRecord", "PriceListEntryRecord", "PriceListRecord", "ProductRecord"]

@@ -21,7 +21,6 @@ from server.client_ids import client_chosen_id
 from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page
-from server.sfa.accounts.inputs import check_decimal, plain, record_of
 from server.sfa.area_service import AreaService
 from server.sfa.collections import standing
 from server.sfa.collections.models import PaymentKind
@@ -34,6 +33,7 @@ from server.sfa.collections.schemas import (
 )
 from server.sfa.contracts.repository import ContractRepository
 from server.sfa.contracts.rules import RECEIVABLE_STATUSES
+from server.sfa.inputs import check_decimal, plain, record_of
 from server.sfa.scopes import visibility
 
 OWED = frozenset(status.value for status in RECEIVABLE_STATUSES)

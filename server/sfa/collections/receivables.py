@@ -11,7 +11,6 @@ from decimal import Decimal
 from rules.ageing import age
 from server.db import Database, utcnow
 from server.pagination import fetch_page
-from server.sfa.accounts.inputs import plain
 from server.sfa.area_service import AreaService
 from server.sfa.collections import standing
 from server.sfa.collections.models import PaymentKind
@@ -30,6 +29,7 @@ from server.sfa.collections.schemas import (
     ReceivableTotal,
     ReceivableTotals,
 )
+from server.sfa.inputs import plain
 from server.sfa.scopes import visibility
 from server.sync.writer import ChangeWriter
 

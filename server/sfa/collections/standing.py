@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.ageing import Ageing, age
 from server.errors import NotFound
-from server.sfa.accounts.inputs import plain
 from server.sfa.accounts.models import Account
 from server.sfa.collections.models import Receivable
 from server.sfa.contracts.models import Contract, Instalment, InstalmentStatus
 from server.sfa.contracts.rules import RECEIVABLE_STATUSES
+from server.sfa.inputs import plain
 from server.sync.registry import Principal
 from server.sync.writer import ChangeWriter
 

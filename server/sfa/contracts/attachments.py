@@ -18,11 +18,11 @@ from server.errors import NotFound, PayloadTooLarge, ValidationFailed
 from server.file_store import FileStore
 from server.pagination import Page, fetch_page
 from server.settings import Settings
-from server.sfa.accounts.inputs import record_of
 from server.sfa.area_service import AreaService
 from server.sfa.contracts.repository import ContractRepository, attachments
 from server.sfa.contracts.schemas import AttachmentRecord
 from server.sfa.contracts.service import visible_contract
+from server.sfa.inputs import record_of
 from server.sync.registry import Principal
 from server.sync.writer import ChangeWriter
 

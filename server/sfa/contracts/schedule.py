@@ -10,13 +10,13 @@ from protocol.entities.contracts import ContractStatus, InstalmentStatus
 from server.db import new_id, utcnow
 from server.errors import Conflict, ValidationFailed
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import check_decimal, plain, record_of
 from server.sfa.area_service import AreaService
 from server.sfa.collections import standing
 from server.sfa.contracts.repository import ContractRepository, instalments
 from server.sfa.contracts.rules import schedule_total
 from server.sfa.contracts.schemas import InstalmentRecord, ScheduleSet
 from server.sfa.contracts.service import visible_contract
+from server.sfa.inputs import check_decimal, plain, record_of
 
 SCHEDULABLE = frozenset({ContractStatus.DRAFT.value, ContractStatus.ACTIVE.value})
 

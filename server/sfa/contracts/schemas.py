@@ -12,7 +12,7 @@ from msgspec import UNSET, UnsetType
 
 from protocol.entities.contracts import ContractRecord, ContractStatus, InstalmentRecord
 from protocol.entities.fields import Currency, Name, Notes, Title
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 
 __all__ = ["ContractRecord", "InstalmentRecord"]
 

@@ -14,7 +14,6 @@ from protocol.entities.documents import OrderStatus, QuoteStatus
 from server.db import new_id, utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import check_decimal, plain, record_of, sent_fields
 from server.sfa.accounts.repository import AccountRepository
 from server.sfa.area_service import AreaService
 from server.sfa.collections import standing
@@ -28,6 +27,7 @@ from server.sfa.contracts.schemas import (
     NoteCreate,
     NoteRecord,
 )
+from server.sfa.inputs import check_decimal, plain, record_of, sent_fields
 from server.sfa.scopes import Visibility, visibility
 
 # orders a contract may be made from: confirmed by the server's rules (or already delivered)

@@ -20,8 +20,8 @@ from rules.discount_authority import approval_fingerprint, check_discount_author
 from server.db import utcnow
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.notifications.sync_push import request_sync
-from server.sfa.accounts.inputs import check_decimal
 from server.sfa.area_service import AreaService
+from server.sfa.inputs import check_decimal
 from server.sfa.orders.sync import submission_decision
 from server.sfa.pricing.repository import PricingRepository
 from server.sfa.pricing.schemas import Decision, DiscountLimitRecord

@@ -11,7 +11,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from protocol.entities.fields import AwareDateTime, Currency, Notes
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 
 MAX_LINES = 500
 Note = Annotated[str, Meta(max_length=500)]

@@ -17,8 +17,8 @@ from protocol.errors import INVALID_STATE
 from server.db import new_id, utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import check_decimal, plain
 from server.sfa.area_service import AreaService
+from server.sfa.inputs import check_decimal, plain
 from server.sfa.purchasing.models import PurchaseOrderStatus
 from server.sfa.purchasing.order_repository import PurchaseOrderRepository, purchase_orders
 from server.sfa.purchasing.order_schemas import (

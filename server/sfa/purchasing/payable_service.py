@@ -15,8 +15,8 @@ from server.client_ids import client_chosen_id
 from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import check_decimal, plain, record_of
 from server.sfa.area_service import AreaService
+from server.sfa.inputs import check_decimal, plain, record_of
 from server.sfa.purchasing.payable_repository import (
     PayableFilters,
     PayableRepository,

@@ -16,8 +16,8 @@ from server.client_ids import client_chosen_id
 from server.db import new_id, utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import plain
 from server.sfa.area_service import AreaService
+from server.sfa.inputs import plain
 from server.sfa.purchasing.order_repository import PurchaseOrderRepository, receipts
 from server.sfa.purchasing.order_schemas import (
     ReceiptCreate,

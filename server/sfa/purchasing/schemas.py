@@ -10,7 +10,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from protocol.entities.fields import Address, Code, Currency, Email, Name, Notes, Phone, Text100
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 
 PaymentTerms = Annotated[
     int, Meta(ge=0, le=365, description="Days from a receipt to the due date of its payable")

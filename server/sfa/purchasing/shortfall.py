@@ -9,7 +9,7 @@ from typing import Any
 
 from protocol.entities.documents import OrderStatus
 from server.errors import ValidationFailed
-from server.sfa.accounts.inputs import plain
+from server.sfa.inputs import plain
 from server.sfa.purchasing.order_repository import PurchaseOrderRepository
 from server.sfa.purchasing.order_schemas import (
     PurchaseLineIn,

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db import new_id, utcnow
 from server.errors import Conflict, NotFound
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import record_of, sent_fields
 from server.sfa.area_service import AreaService
+from server.sfa.inputs import record_of, sent_fields
 from server.sfa.purchasing.repository import (
     SupplierRepository,
     check_version,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from server.errors import Conflict
-from server.sfa.accounts.inputs import check_decimal
+from server.sfa.inputs import check_decimal
 from server.sfa.stock.models import MovementKind, ReferenceKind
 
 ZERO = decimal.Decimal("0.0000")

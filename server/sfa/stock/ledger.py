@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import new_id, utcnow
 from server.errors import NotFound, ValidationFailed
-from server.sfa.accounts.inputs import plain
+from server.sfa.inputs import plain
 from server.sfa.stock.entries import (
     ZERO,
     Entry,

@@ -15,7 +15,7 @@ from server.db import Database
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
-from server.sfa.accounts.inputs import check_decimal, plain
+from server.sfa.inputs import check_decimal, plain
 from server.sfa.stock.entries import Entry, Pair, StockReference
 from server.sfa.stock.ledger import StockLedger
 from server.sfa.stock.models import MovementKind, ReferenceKind

@@ -13,7 +13,7 @@ from msgspec import UNSET, Meta, UnsetType
 from protocol.entities.fields import Address, Code, Latitude, Longitude, Name
 from protocol.entities.fields import Text100 as City
 from protocol.entities.stock import StockBalanceRecord, WarehouseRecord
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 
 # The records are the shared wire definitions; REST bodies use the same field types and limits.
 __all__ = ["StockBalanceRecord", "WarehouseRecord"]

@@ -18,7 +18,7 @@ from server.db import Database
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
-from server.sfa.accounts.inputs import record_of, sent_fields
+from server.sfa.inputs import record_of, sent_fields
 from server.sfa.stock.repository import StockRepository, balances, warehouses
 from server.sfa.stock.schemas import (
     StockBalanceOut,

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rules.territory_rules import AssignmentRule
 from server.db import new_id
 from server.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
-from server.sfa.accounts.inputs import sent_fields
 from server.sfa.accounts.models import Account
+from server.sfa.inputs import sent_fields
 from server.sfa.scopes import Visibility
 from server.sfa.territories.realignment_schemas import AccountMove, ManualMove, RuleChange
 from server.sfa.territories.repository import TerritoryRepository

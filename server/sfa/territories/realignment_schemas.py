@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 from server.sfa.territories.rule_schemas import RuleCreate, RulePatch
 
 MAX_RULE_CHANGES = 100

@@ -11,7 +11,7 @@ from msgspec import UNSET, UnsetType
 
 from protocol.entities.fields import Latitude, Longitude, Text100
 from rules.territory_rules import MAX_POLYGON_VERTICES, MAX_RADIUS_M, RuleKind
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 
 Priority = Annotated[int, msgspec.Meta(ge=0, le=1_000_000, description="Lower is tried first")]
 Vertex = Annotated[list[float], msgspec.Meta(min_length=2, max_length=2)]

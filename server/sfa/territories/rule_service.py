@@ -12,8 +12,8 @@ from rules.territory_rules import RuleKind, rule_problem
 from server.db import new_id, utcnow
 from server.errors import NotFound, PreconditionFailed, ValidationFailed
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import record_of, sent_fields
 from server.sfa.area_service import AreaService
+from server.sfa.inputs import record_of, sent_fields
 from server.sfa.scopes import visibility
 from server.sfa.territories.repository import TerritoryRepository
 from server.sfa.territories.rule_repository import RuleRepository, territory_rules

@@ -11,7 +11,7 @@ from msgspec import UNSET, UnsetType
 from protocol.entities.fields import Name
 from protocol.entities.territories import TerritoryLevel, TerritoryRecord
 from server.auth.models import Role
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 
 # The record is the shared wire definition; REST bodies use the same field types and limits.
 __all__ = ["TerritoryRecord"]

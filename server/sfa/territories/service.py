@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
-from server.sfa.accounts.inputs import plain, record_of, sent_fields
 from server.sfa.area_service import AreaService
+from server.sfa.inputs import plain, record_of, sent_fields
 from server.sfa.territories.models import TerritoryLevel
 from server.sfa.territories.repository import TerritoryRepository, members, territories
 from server.sfa.territories.rules import hierarchy_problem

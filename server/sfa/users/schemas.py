@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 
 from server.auth.models import Role, User
-from server.sfa.accounts.inputs import Version
+from server.sfa.inputs import Version
 from server.sfa.users.rules import EMAIL_PATTERN, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 Email = Annotated[
