@@ -146,4 +146,7 @@ class PreferenceService:
             rows, next_cursor = await fetch_page(
                 session, statement, Notification.__table__.c.id, cursor=cursor, limit=size
             )
-            return Page(items=[DeliveryView.of(row[0]) for row in rows], next_cursor=next_cursor)
+            return Page(
+                items=[msgspec.convert(row[0], DeliveryView, from_attributes=True) for row in rows],
+                next_cursor=next_cursor,
+            )

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from server.notifications.models import Notification, NotificationStatus, PushToken
+from server.notifications.models import NotificationStatus
 
 TokenText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"^\S+$")]
 Platform = Literal["android", "ios", "web"]
@@ -24,22 +24,13 @@ class PushTokenRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
 
 class PushTokenView(msgspec.Struct, kw_only=True):
-    """A device's registered token (the token itself is not echoed)."""
+    """A device's registered token (the token itself is not echoed); made from its row with
+    ``msgspec.convert(row, PushTokenView, from_attributes=True)``."""
 
     device_id: uuid.UUID
     user_id: uuid.UUID
     platform: str
     updated_at: dt.datetime
-
-    @classmethod
-    def of(cls, row: PushToken) -> PushTokenView:
-        """The view of a token row."""
-        return cls(
-            device_id=row.device_id,
-            user_id=row.user_id,
-            platform=row.platform,
-            updated_at=row.updated_at,
-        )
 
 
 class PreferencesPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -74,20 +65,3 @@ class DeliveryView(msgspec.Struct, kw_only=True):
     sent_at: dt.datetime | None
     last_error: str
     created_at: dt.datetime
-
-    @classmethod
-    def of(cls, row: Notification) -> DeliveryView:
-        """The view of an outbox row."""
-        return cls(
-            id=row.id,
-            user_id=row.user_id,
-            rule=row.rule,
-            record_id=row.record_id,
-            title=row.title,
-            status=row.status,
-            due_at=row.due_at,
-            attempts=row.attempts,
-            sent_at=row.sent_at,
-            last_error=row.last_error,
-            created_at=row.created_at,
-        )

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,7 +121,7 @@ class PushTokenService:
                     row = await PushTokenRepository(session).save(
                         principal.user_id, device_id, request.token, request.platform, utcnow()
                     )
-                    return PushTokenView.of(row)
+                    return msgspec.convert(row, PushTokenView, from_attributes=True)
             except IntegrityError:
                 # a concurrent registration of the same token or device: the retry sees it
                 if attempt:
@@ -133,7 +134,7 @@ class PushTokenService:
             row = await PushTokenRepository(session).of_device(self._device(principal))
             if row is None:
                 raise NotFound("this device has no push token", field="device_id")
-            return PushTokenView.of(row)
+            return msgspec.convert(row, PushTokenView, from_attributes=True)
 
     async def remove(self, principal: Principal) -> None:
         """Forget the caller's device token (404 when none is registered)."""
