@@ -381,6 +381,8 @@ def serve_as_read(page: PullPage, registry: SyncRegistry) -> None:
     """Records of an entity that reads differently now from how it was stored (its spec's
     ``served_as``: a quote past its validity reads expired) go out as they read at this pull;
     the others keep their stored JSON untouched."""
+    if not page.changes:  # a no-op pull (the common one) asks the registry nothing
+        return
     hooks = registry.served_as
     if not hooks:
         return
