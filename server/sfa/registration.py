@@ -22,7 +22,7 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
     from server.sfa.contracts.sync import contract_specs
     from server.sfa.expenses.sync import expense_spec
     from server.sfa.opportunities.sync import opportunity_spec
-    from server.sfa.orders.statistics_keeper import order_stats_observer
+    from server.sfa.orders.statistics_keeper import follow_moved_orders, order_stats_observer
     from server.sfa.orders.sync import order_spec
     from server.sfa.quotes.sync import quote_spec
     from server.sfa.visits.sync import visit_spec
@@ -38,3 +38,4 @@ def register_entities(registry: SyncRegistry, settings: Settings | None = None) 
     ):
         registry.register(entity_spec)
     registry.observe("order", order_stats_observer((settings or Settings()).company_timezone))
+    registry.observe_moves("order", follow_moved_orders)

@@ -98,6 +98,9 @@ WritesProbe = Callable[[AsyncSession, Mutation], Awaitable[bool]]
 # (session, wire dicts of the records created or changed, ids of the records deleted): called
 # in the writing transaction, just before its change-log rows, with each record's last state
 WriteObserver = Callable[[AsyncSession, list[dict[str, Any]], list[uuid.UUID]], Awaitable[None]]
+# (session, {record id: new scope key}): records a bulk move gave a new scope key without
+# rewriting them (``server.sync.relocation``), called in the moving transaction
+MoveObserver = Callable[[AsyncSession, Mapping[uuid.UUID, str]], Awaitable[None]]
 # (session, record as a wire dict) -> the record's scope key
 ScopeResolver = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[str]]
 # (session, principal) -> every scope key the user may hold
@@ -185,6 +188,7 @@ class SyncRegistry:
         self._scope_provider: ScopeProvider | None = None
         self.scope_cacheable = False
         self.observers: dict[str, list[WriteObserver]] = {}
+        self.move_observers: dict[str, list[MoveObserver]] = {}
 
     def register(self, spec: EntitySpec) -> None:
         """Add an entity; a name may be registered once."""
@@ -203,6 +207,20 @@ class SyncRegistry:
         """Call ``observer`` with every write of ``entity`` in the writing transaction (a
         read model kept in step with the records, such as order statistics)."""
         self.observers.setdefault(entity, []).append(observer)
+
+    def observe_moves(self, entity: str, observer: MoveObserver) -> None:
+        """Call ``observer`` with the records of ``entity`` a bulk move rekeyed in the database
+        (their fields unchanged, so no ``WriteObserver`` sees them): a read model that copies
+        something of the scope follows here."""
+        self.move_observers.setdefault(entity, []).append(observer)
+
+    async def notify_moved(
+        self, session: AsyncSession, entity: str, moved: Mapping[uuid.UUID, str]
+    ) -> None:
+        """Tell the move observers of ``entity`` which records moved (nothing when none did)."""
+        if moved:
+            for observer in self.move_observers.get(entity, ()):
+                await observer(session, moved)
 
     async def notify(
         self,

@@ -4,9 +4,11 @@
 child entity; a realignment of thousands of accounts would pay that per account. Here every
 step runs once per chunk of 1,000 records instead: one UPDATE of the domain rows, one read of
 their engine states, and per child entity one locking read of the children and one of their
-states. The change-log rows (an ``evict`` under the old key, an ``upsert`` under the new one,
-for every record and child) go to the caller's ``WriteBatch``, which writes them in bulk at its
-flush, in the same transaction as the domain rows.
+states. The moved records' change-log rows (an ``evict`` under the old key, an ``upsert`` under
+the new one) go to the caller's ``WriteBatch``, which writes them in bulk at its flush, in the
+same transaction as the domain rows; the children's, whose fields do not change, are copied in
+the database on PostgreSQL (``server.sync.rekey``). Per-area work for the rekeyed children
+runs in ``records_moved``.
 
 Locks are taken in the order of the single-record path (``ChangeWriter._move_children``), per
 level of the tree: the moved rows, then their children's rows, then the moved records' engine
@@ -20,19 +22,17 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import utcnow
 from server.sync.batch import LogOp, RecordState, WriteBatch
 from server.sync.bulk import any_of, chunks, rows_by_id, update_for
-from server.sync.models import sync_log, sync_records
+from server.sync.models import sync_records
 from server.sync.position import is_postgres
 from server.sync.registry import EntitySpec
+from server.sync.rekey import rekey
 from server.sync.writer import ChangeWriter, row_to_wire
-
-_decode = msgspec.json.Decoder(dict[str, Any]).decode
 
 
 async def update_many(
@@ -144,39 +144,20 @@ async def relocate_children(
         )
     for child, fk in children:  # 3. the children again, with those committed meanwhile
         rows = await _children(session, child, fk, parents)
-        states = await writer.states(session, child.name, [r[0] for r in rows], lock="update")
-        keys: dict[uuid.UUID, str] = {}
-        for child_id, parent_id in rows:
-            previous = states.get(child_id)
-            key = moved[parent_id]
-            if previous is not None and not previous.deleted and previous.scope_key != key:
-                keys[child_id] = key
-        wires = await _current_wires(session, batch, child, {i: states[i] for i in keys})
-        for child_id, key in keys.items():
-            batch.rekey(states[child_id], key, wires[child_id])
+        keys = await rekey(writer, session, batch, child, {c: moved[p] for c, p in rows})
+        await records_moved(writer, session, child.name, keys)
         await relocate_children(writer, session, batch, child.name, keys)
 
 
-async def _current_wires(
-    session: AsyncSession, batch: WriteBatch, spec: EntitySpec, states: dict[uuid.UUID, Any]
-) -> dict[uuid.UUID, dict[str, Any]]:
-    """The wire dicts of records whose fields a move does not change: the payload of their
-    latest upsert under their current key (what every holder received; a record is only
-    written through the writer, which logs it), else read from the table."""
-    wires: dict[uuid.UUID, dict[str, Any]] = {}
-    log = sync_log.c
-    ids = [i for i in states if (spec.name, i) not in batch.dirty]  # pending: not logged yet
-    for chunk in chunks(ids):
-        statement = sa.select(log.record_id, log.scope_key, log.payload).where(
-            log.entity == spec.name, log.op == "upsert", any_of(session, log.record_id, chunk)
-        )
-        for record_id, key, payload in await session.execute(statement):
-            if key == states[record_id].scope_key and payload is not None:
-                wires[record_id] = _decode(payload)
-    missing = [i for i in states if i not in wires]
-    for row in await rows_by_id(session, spec.table, missing):
-        wires[row._mapping["id"]] = row_to_wire(spec, row)
-    return wires
+async def records_moved(
+    writer: ChangeWriter, session: AsyncSession, entity: str, moved: Mapping[uuid.UUID, str]
+) -> None:
+    """The one place where per-area work for records a bulk move rekeyed runs (``moved``:
+    record id -> new key; each level of children, once per level): the move observers the
+    areas registered (``SyncRegistry.observe_moves``), such as a read model that copies the
+    account's territory. The records moved top-level (``update_many``) are rewritten, so
+    their ``WriteObserver``s see them instead."""
+    await writer.registry.notify_moved(session, entity, moved)
 
 
 async def _children(

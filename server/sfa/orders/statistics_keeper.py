@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
@@ -23,7 +23,7 @@ from rules.pricing import parse_lines
 from server.sfa.accounts.models import Account
 from server.sfa.catalog.models import Product
 from server.sfa.orders.statistics_models import OrderLineStat, OrderStat
-from server.sync.bulk import chunks
+from server.sync.bulk import any_of, chunks
 from server.sync.registry import WriteObserver
 
 _orders = cast(sa.Table, OrderStat.__table__)
@@ -165,3 +165,18 @@ def order_stats_observer(company_timezone: str) -> WriteObserver:
         await refresh_order_stats(session, orders, deleted, zone)
 
     return observe
+
+
+async def follow_moved_orders(session: AsyncSession, moved: Mapping[uuid.UUID, str]) -> None:
+    """A move observer of ``order``: orders a bulk move rekeyed (their account changed
+    territory, the orders themselves unchanged) take their account's territory in the
+    statistics, as a rewrite of the order would give them."""
+    for table in (_orders, _lines):
+        for chunk in chunks(sorted(moved)):
+            await session.execute(
+                sa.update(table)
+                .where(any_of(session, table.c.order_id, chunk))
+                .where(_accounts.c.id == table.c.account_id)
+                .values(territory_id=_accounts.c.territory_id)
+                .execution_options(synchronize_session=False)
+            )

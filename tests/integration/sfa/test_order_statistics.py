@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from server.settings import Settings
 from tests.builders import auth_headers, make_user
@@ -248,3 +249,42 @@ async def test_reps_are_refused(client, db) -> None:
     response = await client.get(URL, headers=await auth_headers(db, rep))
     assert response.status_code == 403
     assert response.json()["code"] == "forbidden"
+
+
+async def test_orders_follow_their_account_moved_by_a_bulk_move(client, db, settings) -> None:
+    # a realignment rekeys the orders without rewriting them: the move observer gives their
+    # statistics the account's new territory (as a single-account move, which rewrites them)
+    from server.sfa.orders.statistics_models import OrderLineStat, OrderStat
+    from server.sync import relocation
+
+    world = await company_setup(db, settings, seed=7, count=0)
+    tree, writer = world["tree"], world["writer"]
+    account_id = await make_account(db, territory_id=tree["n1a"], owner_id=world["north_rep"].id)
+    product = next(iter(world["products"]))
+    line = {"id": str(uuid.uuid4()), "product_id": str(product), "quantity": "2", "unit_price": "4"}
+    order = await write_order(
+        db,
+        writer,
+        {
+            "account_id": account_id,
+            "owner_id": world["north_rep"].id,
+            "status": "confirmed",
+            "lines": [line],
+            "submitted_at": dt.datetime(2026, 5, 5, 12, tzinfo=dt.UTC),
+        },
+    )
+    async with db.transaction() as session:
+        await relocation.update_many(
+            writer, session, "account", {account_id: {"territory_id": tree["n1b"]}}
+        )
+    async with db.sessions() as session:
+        for model in (OrderStat, OrderLineStat):
+            table = model.__table__
+            rows = (
+                await session.execute(
+                    sa.select(table.c.territory_id, table.c.amount_cents).where(
+                        table.c.order_id == uuid.UUID(order["id"])
+                    )
+                )
+            ).all()
+            assert [tuple(r) for r in rows] == [(tree["n1b"], 800)], model.__name__

@@ -203,3 +203,57 @@ async def test_a_child_without_a_logged_payload_is_moved_with_its_stored_fields(
     await _move_all(toy_db, writer, [folder])
     await new_rep.pull_all()
     assert new_rep.copy[("note", str(note))]["title"] == "stored"
+
+
+async def test_a_child_edited_earlier_in_the_moving_transaction_moves_with_its_edit(
+    toy_db, writer, make_device
+):
+    # the note's state and log rows are still pending in the batch when its folder moves: it is
+    # rekeyed through the batch (its new row), not copied from the log (its old row)
+    old_rep, new_rep = await make_device(keys={OLD}), await make_device(keys={NEW})
+    folder = await make_folder(toy_db, writer, OLD)
+    edited = await make_note(toy_db, writer, folder, title="before")
+    untouched = await make_note(toy_db, writer, folder, title="same")
+    await old_rep.pull_all()
+    async with toy_db.transaction() as session, writer.batch(session):
+        await writer.update(session, "note", edited, {"title": "after"}, principal=None)
+        await relocation.update_many(writer, session, "folder", {folder: {"scope_key": NEW}})
+    await old_rep.pull_all()
+    await new_rep.pull_all()
+    assert new_rep.copy[("note", str(edited))]["title"] == "after"
+    assert new_rep.copy[("note", str(untouched))]["title"] == "same"
+    assert set(old_rep.evicted) == {("folder", str(folder)), ("note", str(edited))} | {
+        ("note", str(untouched))
+    }
+    async with toy_db.sessions() as session:
+        rows = (
+            await session.execute(
+                sa.select(
+                    sync_log.c.record_id, sync_log.c.scope_key, sync_log.c.op, sync_log.c.version
+                ).where(sync_log.c.entity == "note")
+            )
+        ).all()
+    assert sorted((r, k, op, v) for r, k, op, v in rows) == sorted(
+        [(edited, OLD, "evict", 2), (edited, NEW, "upsert", 2)]
+        + [(untouched, OLD, "evict", 1), (untouched, NEW, "upsert", 1)]
+    )
+
+
+async def test_a_bulk_move_tells_the_move_observers_which_children_it_rekeyed(
+    toy_db, writer, registry
+):
+    seen: list[dict[uuid.UUID, str]] = []
+
+    async def observer(_session: Any, moved: Any) -> None:
+        seen.append(dict(moved))
+
+    registry.observe_moves("note", observer)
+    moving = await make_folder(toy_db, writer, OLD)
+    already = await make_folder(toy_db, writer, NEW)
+    notes = [await make_note(toy_db, writer, moving) for _ in range(2)]
+    await make_note(toy_db, writer, already)
+    async with toy_db.transaction() as session:
+        await relocation.update_many(
+            writer, session, "folder", {moving: {"scope_key": NEW}, already: {"name": "x"}}
+        )
+    assert seen == [{note: NEW for note in notes}]  # once per level; the unmoved folder's none
