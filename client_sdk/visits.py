@@ -60,14 +60,19 @@ def check_in_verdict(
     """The verdict the server will give this check-in of a local visit: distance to its account,
     ``inside`` / ``outside`` / ``uncertain`` (None without the account's position).
 
-    ``radius_m`` and ``radius_by_segment`` are the server's ``visit_checkin_radius_m`` and
-    ``visit_checkin_radius_by_segment`` settings (the app is configured with the same values)."""
+    The radius is the account's own ``checkin_radius_m`` (synced with it), else the segment's
+    from ``radius_by_segment``, else ``radius_m``: those two are the server's
+    ``visit_checkin_radius_by_segment`` and ``visit_checkin_radius_m`` settings (the app is
+    configured with the same values)."""
     visit = client.get("visit", visit_id)
     if visit is None:
         raise KeyError(f"visit {visit_id} is not on this device")
     account = client.get("account", visit["account_id"])
     segment = account.get("segment") if account else None
-    radius = radius_for(segment, radius_by_segment or {}, radius_m)
+    own = account.get("checkin_radius_m") if account else None
+    radius = radius_for(
+        segment, radius_by_segment or {}, radius_m, account_m=None if own is None else float(own)
+    )
     return measure_check_in(_position(account), latitude, longitude, accuracy_m, radius)
 
 

@@ -81,8 +81,17 @@ def measure_check_in(
     return CheckInMeasure(distance, checkin_verdict(distance, accuracy_m, radius_m), radius_m)
 
 
-def radius_for(segment: str | None, by_segment: Mapping[str, float], default_m: float) -> float:
-    """The check-in radius of an account: its segment's, else the default."""
+def radius_for(
+    segment: str | None,
+    by_segment: Mapping[str, float],
+    default_m: float,
+    *,
+    account_m: float | None = None,
+) -> float:
+    """The check-in radius of an account: its own (``account_m``), else its segment's, else the
+    default."""
+    if account_m is not None:
+        return account_m
     return by_segment.get(segment or "", default_m)
 
 

@@ -12,6 +12,7 @@ import msgspec
 from protocol.entities.definition import ENGINE_FIELDS, EntityDef
 from protocol.entities.fields import (
     Address,
+    CheckInRadius,
     Email,
     Latitude,
     Longitude,
@@ -80,6 +81,9 @@ class AccountRecord(msgspec.Struct, kw_only=True):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    # the account's own check-in radius (metres), before its segment's and the default
+    # (rules.geo.radius_for); set by managers
+    checkin_radius_m: CheckInRadius | None = None
 
 
 class ContactRecord(msgspec.Struct, kw_only=True):
@@ -98,13 +102,14 @@ class ContactRecord(msgspec.Struct, kw_only=True):
     updated_at: dt.datetime
 
 
-# Credit, blacklist and assignment are decided by managers and the back office, never a device.
+# Credit, blacklist, assignment and the check-in radius are decided by managers and the back
+# office, never a device.
 ACCOUNT = EntityDef(
     name="account",
     record=AccountRecord,
     deletable=False,  # customers are removed by managers over REST, never from a phone
     server_fields=ENGINE_FIELDS
-    | {"credit_limit", "arrears", "blacklisted", "owner_id", "territory_id"},
+    | {"credit_limit", "arrears", "blacklisted", "owner_id", "territory_id", "checkin_radius_m"},
     # a rep creates a customer in their territory (or owned by them)
     create_fields=frozenset({"owner_id", "territory_id"}),
 )

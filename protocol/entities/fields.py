@@ -20,6 +20,8 @@ AwareDateTime = Annotated[dt.datetime, Meta(tz=True)]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 Meters = Annotated[float, Meta(ge=0, le=1e7)]
+# a check-in radius: under 1 m no phone fix is ever inside; past 10 km a check-in says nothing
+CheckInRadius = Annotated[float, Meta(ge=1, le=10_000)]
 
 Name = Annotated[str, Meta(min_length=1, max_length=NAME_MAX)]
 Title = Annotated[str, Meta(max_length=NAME_MAX)]  # may be empty on the wire; validators refuse it

@@ -91,3 +91,40 @@ def test_the_sdk_shows_the_servers_check_in_verdict_offline(
     assert served["check_in_distance_m"] == offline.distance_m
     assert served["approval"] == ("pending" if verdict == "outside" else "none")
     assert device.rejected_mutations() == []
+
+
+@pytest.mark.parametrize(
+    ("radius_m", "north_deg", "verdict"),
+    [(500.0, 0.0027, "inside"), (50.0, 0.001, "outside"), (None, 0.0027, "outside")],
+    ids=["wider", "narrower", "unset"],
+)
+def test_the_sdk_judges_by_the_accounts_own_radius_like_the_server(
+    world: World, radius_m: float | None, north_deg: float, verdict: str
+) -> None:
+    # 300 m north is outside the default 200 m but inside an account radius of 500 m; 111 m is
+    # inside the default but outside an account radius of 50 m
+    _manager, rep = planned_day(world, stops=1)
+    device = world.device(rep, "phone")
+    device.sync()
+    [visit] = device.query("visit")
+    if radius_m is not None:  # a manager sets it; the device receives it at its next sync
+        world.update("account", visit["account_id"], checkin_radius_m=radius_m)
+        device.sync()
+    here = (PARIS[0] + north_deg, PARIS[1])
+    offline = check_in_verdict(device, visit["id"], *here, 10.0)
+    assert (offline.verdict, offline.radius_m) == (verdict, radius_m or 200.0)
+    now = dt.datetime.now(dt.UTC)
+    params: dict[str, object] = {
+        "at": now.isoformat(),
+        "latitude": here[0],
+        "longitude": here[1],
+        "accuracy_m": 10.0,
+    }
+    if makeup_needed(offline, now):
+        params["makeup_reason"] = "geo_anomaly"
+    device.action("visit", visit["id"], "check_in", params)
+    device.sync()
+    served = world.load("visit", visit["id"])
+    assert served is not None
+    assert (served["check_in_verdict"], served["check_in_radius_m"]) == (verdict, offline.radius_m)
+    assert device.rejected_mutations() == []

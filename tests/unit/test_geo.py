@@ -120,3 +120,11 @@ def test_the_radius_comes_from_the_segment_else_the_default() -> None:
     for bad in ("government", "=300", "government=-1", "government=nan", "government=far"):
         with pytest.raises(ValueError):
             parse_radius_by_segment(bad)
+
+
+def test_the_accounts_own_radius_comes_before_its_segments_and_the_default() -> None:
+    radii = {"government": 300.0}
+    assert radius_for("government", radii, 200.0, account_m=80.0) == 80.0
+    assert radius_for("mid_size", radii, 200.0, account_m=1_000.0) == 1_000.0
+    assert radius_for(None, {}, 200.0, account_m=None) == 200.0
+    assert radius_for("government", radii, 200.0, account_m=None) == 300.0

@@ -36,6 +36,8 @@ class Account(Base):
     region: Mapped[str] = mapped_column(sa.String(100), default="")
     latitude: Mapped[float | None] = mapped_column(sa.Float)
     longitude: Mapped[float | None] = mapped_column(sa.Float)
+    # metres; None: the segment's radius, else the default (docs/visits.md)
+    checkin_radius_m: Mapped[float | None] = mapped_column(sa.Float)
     owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     territory_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("territories.id"), index=True

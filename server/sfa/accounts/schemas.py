@@ -19,6 +19,7 @@ from protocol.entities.accounts import (
 )
 from protocol.entities.fields import (
     Address,
+    CheckInRadius,
     Email,
     Latitude,
     Longitude,
@@ -52,6 +53,7 @@ class AccountCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     region: Text100 = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
+    checkin_radius_m: CheckInRadius | None = None
     owner_id: uuid.UUID | None = None
     territory_id: uuid.UUID | None = None
     notes: Notes = ""
@@ -74,6 +76,7 @@ class AccountPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     region: Text100 | UnsetType = UNSET
     latitude: Latitude | None | UnsetType = UNSET
     longitude: Longitude | None | UnsetType = UNSET
+    checkin_radius_m: CheckInRadius | None | UnsetType = UNSET
     owner_id: uuid.UUID | None | UnsetType = UNSET
     territory_id: uuid.UUID | None | UnsetType = UNSET
     notes: Notes | UnsetType = UNSET

@@ -1,5 +1,6 @@
-"""Measuring a check-in or check-out on the server: the account's place, the radius from the
-settings, and the verdict of ``rules.geo`` (the SDK runs the same rule offline)."""
+"""Measuring a check-in or check-out on the server: the account's place, its radius (its own,
+else its segment's from the settings, else the default), and the verdict of ``rules.geo`` (the
+SDK runs the same rule offline)."""
 
 from __future__ import annotations
 
@@ -49,19 +50,20 @@ class VisitRules:
 
 @dataclass(frozen=True)
 class AccountPlace:
-    """Where the account is (None without coordinates) and its segment."""
+    """Where the account is (None without coordinates), its segment and its own radius."""
 
     position: tuple[float, float] | None
     segment: str | None
+    radius_m: float | None = None
 
 
 async def account_place(session: AsyncSession, account_id: Any) -> AccountPlace:
-    """The account's position and segment."""
+    """The account's position, segment and own check-in radius."""
     row = (
         await session.execute(
-            sa.select(Account.latitude, Account.longitude, Account.segment).where(
-                Account.id == uuid.UUID(str(account_id))
-            )
+            sa.select(
+                Account.latitude, Account.longitude, Account.segment, Account.checkin_radius_m
+            ).where(Account.id == uuid.UUID(str(account_id)))
         )
     ).first()
     if row is None:
@@ -69,7 +71,8 @@ async def account_place(session: AsyncSession, account_id: Any) -> AccountPlace:
     position = None
     if row.latitude is not None and row.longitude is not None:
         position = (row.latitude, row.longitude)
-    return AccountPlace(position, str(row.segment) if row.segment is not None else None)
+    segment = str(row.segment) if row.segment is not None else None
+    return AccountPlace(position, segment, row.checkin_radius_m)
 
 
 async def measured(
@@ -81,7 +84,9 @@ async def measured(
 ) -> dict[str, Any]:
     """The ``<prefix>_*`` fields of a check-in or check-out as the server measures them."""
     place = await account_place(session, current["account_id"])
-    radius = radius_for(place.segment, rules.radius_by_segment, rules.radius_m)
+    radius = radius_for(
+        place.segment, rules.radius_by_segment, rules.radius_m, account_m=place.radius_m
+    )
     measure = measure_check_in(
         place.position, params.latitude, params.longitude, params.accuracy_m, radius
     )

@@ -7,7 +7,9 @@ import uuid
 
 import sqlalchemy as sa
 
-from tests.builders import auth_headers, make_user
+from protocol.hlc import encode
+from server.sfa.accounts.models import Account
+from tests.builders import auth_headers, issue_token, make_user
 from tests.integration.sfa.core_builders import (
     add_member,
     count,
@@ -378,3 +380,77 @@ async def test_arrears_is_derived_and_refused_over_rest(client, db) -> None:
     assert (patched.status_code, patched.json()["code"]) == (422, "server_owned_field")
     again = await client.get(f"/accounts/{created.json()['id']}", headers=headers)
     assert again.json()["arrears"] == "0.0000" and again.json()["version"] == 1
+
+
+async def test_managers_set_an_accounts_check_in_radius_and_bad_ones_are_refused(
+    client, db
+) -> None:
+    headers = await admin(db)
+    created = await client.post(
+        "/accounts", json={"name": "Depot", "checkin_radius_m": 350}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    account = created.json()
+    assert account["checkin_radius_m"] == 350.0
+    url = f"/accounts/{account['id']}"
+    for value in (-5, 0, 0.5, 10_001, 1e9, "far", True):
+        response = await client.patch(url, json={"checkin_radius_m": value}, headers=headers)
+        assert response.status_code == 422, (value, response.text)
+        assert (response.json()["code"], response.json()["field"]) == (
+            "validation_error",
+            "checkin_radius_m",
+        ), value
+    refused = await client.post(
+        "/accounts", json={"name": "Far", "checkin_radius_m": -1}, headers=headers
+    )
+    assert (refused.status_code, refused.json()["field"]) == (422, "checkin_radius_m")
+    assert await count(db, "accounts") == 1
+    assert (await client.get(url, headers=headers)).json()["checkin_radius_m"] == 350.0
+    cleared = await client.patch(url, json={"checkin_radius_m": None}, headers=headers)
+    assert cleared.status_code == 200 and cleared.json()["checkin_radius_m"] is None
+
+
+async def test_a_device_cannot_set_an_accounts_check_in_radius(client, db) -> None:
+    tree = await make_tree(db)
+    rep = await make_user(db, "rep")
+    await add_member(db, tree["n1a"], rep.id)
+    token, device = await issue_token(db, rep)
+    account = await make_account(db, territory_id=tree["n1a"])
+    created = uuid.uuid4()
+    mutations = [
+        {
+            "mid": 1,
+            "entity": "account",
+            "id": str(account),
+            "op": "upsert",
+            "base_version": 1,
+            "hlc": encode(1_700_000_000_000, 0, "dev"),
+            "changes": {"checkin_radius_m": 5000},
+        },
+        {
+            "mid": 2,
+            "entity": "account",
+            "id": str(created),
+            "op": "upsert",
+            "base_version": 0,
+            "hlc": encode(1_700_000_000_001, 0, "dev"),
+            "changes": {"name": "New", "territory_id": str(tree["n1a"]), "checkin_radius_m": 900},
+        },
+    ]
+    response = await client.post(
+        "/sync/push",
+        json={"device_id": str(device), "schema_version": 1, "mutations": mutations},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    for result in response.json()["results"]:
+        assert result["status"] == "rejected", result
+        assert (result["error"]["code"], result["error"]["field"]) == (
+            "server_owned_field",
+            "checkin_radius_m",
+        )
+    async with db.sessions() as session:
+        radius = await session.scalar(
+            sa.select(Account.checkin_radius_m).where(Account.id == account)
+        )
+    assert radius is None and await count(db, "accounts") == 1

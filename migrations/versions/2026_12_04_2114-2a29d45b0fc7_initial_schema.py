@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 57db6d85c20a
+Revision ID: 2a29d45b0fc7
 Revises:
-Create Date: 2026-12-03 13:29:06.328857
+Create Date: 2026-12-04 21:14:36.525002
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "57db6d85c20a"
+revision: str = "2a29d45b0fc7"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -339,6 +339,7 @@ def upgrade() -> None:
         sa.Column("region", sa.String(length=100), nullable=False),
         sa.Column("latitude", sa.Float(), nullable=True),
         sa.Column("longitude", sa.Float(), nullable=True),
+        sa.Column("checkin_radius_m", sa.Float(), nullable=True),
         sa.Column("owner_id", sa.Uuid(), nullable=True),
         sa.Column("territory_id", sa.Uuid(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
