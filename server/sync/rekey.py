@@ -115,7 +115,7 @@ async def _locked_states(
             .order_by(t.record_id)
             .with_for_update()
         )
-        for record_id, key, version, deleted in await session.execute(statement):
+        for record_id, key, version, deleted in (await session.execute(statement)).all():
             if not deleted:
                 found[record_id] = Current(key, version)
     for record_id in ids:
@@ -150,7 +150,7 @@ async def _rekey_in_database(
             "new_keys": [moving[i] for i in chunk],
             "versions": [current[i].version for i in chunk],
         }
-        done.update(row[0] for row in await session.execute(_COPY_LOG, params))
+        done.update(row[0] for row in (await session.execute(_COPY_LOG, params)).all())
     rows = [
         {"entity": entity, "record_id": i, "scope_key": moving[i], "updated_at": now}
         for i in sorted(done)

@@ -175,5 +175,5 @@ async def _children(
         )
         if is_postgres(session):
             statement = statement.with_for_update(key_share=True)
-        found.extend((row[0], row[1]) for row in await session.execute(statement))
+        found.extend((row[0], row[1]) for row in (await session.execute(statement)).all())
     return found

@@ -208,8 +208,11 @@ class RealignmentService(AreaService):
         )
         if named:
             statement = statement.where(c.id.not_in(named))
-        for row in (await session.execute(statement)).all() if rules else []:
-            rule = first_match(rules, facts_of(dict(row._mapping)))
+        result = await session.execute(statement) if rules else None
+        names = list(result.keys()) if result is not None else []
+        for row in result.all() if result is not None else []:
+            # zip with the names once read: ``row._mapping`` builds a key view per row
+            rule = first_match(rules, facts_of(dict(zip(names, row, strict=True))))
             if rule is None:
                 continue
             target = uuid.UUID(rule.territory_id)

@@ -34,7 +34,7 @@ async def descendants(
         rows: list[tuple[uuid.UUID, uuid.UUID]] = []
         for chunk in chunks(ids):
             statement = sa.select(child.table.c.id, column).where(any_of(session, column, chunk))
-            rows.extend((r[0], r[1]) for r in await session.execute(statement))
+            rows.extend((r[0], r[1]) for r in (await session.execute(statement)).all())
         below = await descendants(session, registry, child.name, [r[0] for r in rows])
         for child_id, parent_id in rows:
             counts[parent_id] += 1 + below.get(child_id, 0)
