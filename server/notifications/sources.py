@@ -174,9 +174,13 @@ def _visit_facts(row: Any) -> rr.VisitFacts:
 
 def _order_select() -> Any:
     """Orders with their latest transition (transition ids are UUIDv7: time-ordered)."""
+    step = aliased(OrderTransition)
     latest = (
-        sa.select(sa.func.max(OrderTransition.id))
-        .where(OrderTransition.order_id == Order.id)
+        sa.select(step.id)
+        .where(step.order_id == Order.id)
+        .order_by(step.id.desc())
+        .limit(1)
+        .correlate(Order)
         .scalar_subquery()
     )
     return sa.select(
