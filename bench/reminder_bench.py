@@ -2,7 +2,7 @@
 two scheduler processes on one database.
 
     .venv/bin/python -m bench.reminder_bench [--backend postgresql] [--reminders 100000]
-        [--processes 2] [--sender count|fcm] [--repeat 3]
+        [--processes 2] [--sender count|fcm] [--repeat 3] [--claim-batch 1000]
 
 Each run: a fresh database (``outpost migrate``), 1,000 users with a push token each, N open
 calendar events due now (one reminder each), the generator once (timed apart), then
@@ -52,7 +52,10 @@ class CountingSender:
         return None
 
 
-def settings_for(url: str, **extra: Any) -> Any:
+CLAIM_BATCH = 1000
+
+
+def settings_for(url: str, batch: int = CLAIM_BATCH, **extra: Any) -> Any:
     from server.settings import Settings
 
     return Settings(
@@ -60,7 +63,7 @@ def settings_for(url: str, **extra: Any) -> Any:
         notify_hourly_budget=0,
         notify_quiet_start_minute=0,
         notify_quiet_end_minute=0,
-        notify_claim_batch=1000,
+        notify_claim_batch=batch,
         notify_lookahead_seconds=3600,
         **extra,
     )
@@ -165,7 +168,9 @@ class Meter:
         return sum(cpu_seconds(pid) for pid in self.backends)
 
 
-def dispatch_process(url: str, sender_kind: str, fcm_url: str, now: str, out: Any) -> None:
+def dispatch_process(
+    url: str, sender_kind: str, fcm_url: str, now: str, batch: int, out: Any
+) -> None:
     """One scheduler process: drain the outbox; report what it sent and what it cost."""
     from server.notifications.clock import FixedClock
     from server.notifications.dispatch import Dispatcher
@@ -174,7 +179,7 @@ def dispatch_process(url: str, sender_kind: str, fcm_url: str, now: str, out: An
 
     async def run() -> dict[str, float]:
         settings = settings_for(
-            url, fcm_endpoint=fcm_url, fcm_project_id="bench", fcm_concurrency=16
+            url, batch, fcm_endpoint=fcm_url, fcm_project_id="bench", fcm_concurrency=16
         )
         engine = create_engine(url)
         meter = Meter(engine)
@@ -224,7 +229,9 @@ async def count_sent(url: str) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
-def one_run(backend: str, reminders: int, processes: int, sender: str) -> dict[str, float]:
+def one_run(
+    backend: str, reminders: int, processes: int, sender: str, batch: int
+) -> dict[str, float]:
     database = BenchDatabase(backend)
     database.create()
     try:
@@ -242,7 +249,8 @@ def one_run(backend: str, reminders: int, processes: int, sender: str) -> dict[s
         out = ctx.Queue()
         workers = [
             ctx.Process(
-                target=dispatch_process, args=(database.url, sender, fcm_url, now.isoformat(), out)
+                target=dispatch_process,
+                args=(database.url, sender, fcm_url, now.isoformat(), batch, out),
             )
             for _ in range(processes)
         ]
@@ -283,10 +291,13 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--sender", choices=("count", "fcm"), default="count")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--claim-batch", type=int, default=CLAIM_BATCH, help="rows per claim (default 1000)"
+    )
     args = parser.parse_args()
     runs = []
     for i in range(args.repeat):
-        run = one_run(args.backend, args.reminders, args.processes, args.sender)
+        run = one_run(args.backend, args.reminders, args.processes, args.sender, args.claim_batch)
         runs.append(run)
         print(
             f"run {i + 1}: generate {run['generate_s']:.1f} s; dispatch {run['dispatch_s']:.1f}"
@@ -305,7 +316,7 @@ def main() -> None:
         f"{median('generate_s'):.1f} s; per 1,000: dispatcher CPU {median('cpu_ms'):.0f} ms, "
         f"server CPU {median('server_cpu_ms'):.0f} ms, {median('statements'):.1f} statements "
         f"({args.backend}, {args.reminders:,} reminders, {args.processes} processes, "
-        f"sender {args.sender})"
+        f"claims of {args.claim_batch}, sender {args.sender})"
     )
 
 
