@@ -131,7 +131,7 @@ class ApprovalRequestFacts(msgspec.Struct, frozen=True, kw_only=True):
     authority, or a submitted expense report."""
 
     id: uuid.UUID
-    entity: str  # quote, order, expense_report
+    entity: str  # the synced entity: quote, order, expense
     requester_id: uuid.UUID
     manager_id: uuid.UUID | None  # the requester's manager
     label: str
@@ -341,10 +341,10 @@ def instalment_reminders(instalment: InstalmentFacts, timezone: str, hour: int) 
     ]
 
 
-_APPROVAL_RULES = {
-    "quote": DISCOUNT_APPROVAL_WAITING,
-    "order": DISCOUNT_APPROVAL_WAITING,
-    "expense_report": EXPENSE_APPROVAL_WAITING,
+_APPROVAL_RULES = {  # entity -> (rule, what the title calls it)
+    "quote": (DISCOUNT_APPROVAL_WAITING, "Quote"),
+    "order": (DISCOUNT_APPROVAL_WAITING, "Order"),
+    "expense": (EXPENSE_APPROVAL_WAITING, "Expense report"),
 }
 
 
@@ -353,15 +353,15 @@ def approval_request_reminders(request: ApprovalRequestFacts) -> list[Reminder]:
     moot once decided (or withdrawn)."""
     if not request.pending or request.manager_id is None:
         return []
-    what = request.entity.replace("_", " ")
+    rule, what = _APPROVAL_RULES[request.entity]
     return [
         Reminder(
-            rule=_APPROVAL_RULES[request.entity],
+            rule=rule,
             record_id=request.id,
             user_id=request.manager_id,
             occurrence=request.occurrence,
             due_at=request.requested_at,
-            title=f"{what.capitalize()} to approve",
+            title=f"{what} to approve",
             body=request.label,
             collapse_key=f"approval:{request.id}",
             data={"entity": request.entity},

@@ -433,7 +433,7 @@ def build_sources(settings: Settings) -> dict[str, Source]:
         _approval_source(
             rr.EXPENSE_APPROVAL_WAITING,
             ExpenseReport,
-            "expense_report",
+            "expense",
             "submitted",
             ExpenseReport.submitted_at,
             ExpenseReport.submitted_at,

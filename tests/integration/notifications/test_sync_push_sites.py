@@ -1,6 +1,7 @@
 """Silent "sync now" pushes from the write paths that change what a device holds without the
 device doing it: a realignment's apply (every device whose scope gained or lost accounts, one
-push each however many accounts moved), on both backends."""
+push each however many accounts moved) and a manager's expense decision, on both backends.
+(The order desk's: test_reminder_sources.py.)"""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from protocol.ids import uuid7
 from server.auth.models import Device
 from server.db import Database, utcnow
 from server.notifications.models import Notification, PushToken
@@ -89,3 +91,32 @@ async def test_a_realignment_sends_one_silent_push_to_each_device_whose_scope_ch
     assert len(rows) == len(pushed)  # every one silent
     assert pushed == sorted(str(d) for d in phones["losing"] + phones["gaining"])
     assert not {str(d) for d in [retired, *bystanders]} & set(pushed)
+
+
+async def test_an_expense_decision_sends_one_silent_push_to_each_of_the_reps_devices(
+    client: Any, db: Database, settings: Any
+) -> None:
+    from server.sfa.expenses.models import ExpenseReport
+    from server.sfa.expenses.schemas import ExpenseDecision
+    from server.sfa.expenses.service import ExpenseService
+    from server.sync.registry import Principal
+
+    admin = await make_user(db, "admin")
+    rep, other = await make_user(db, "rep"), await make_user(db, "rep")
+    phones = sorted([await phone_of(client, db, rep), await phone_of(client, db, rep)])
+    await phone_of(client, db, other)
+    report_id = uuid7()
+    async with db.transaction() as session:
+        session.add(
+            ExpenseReport(id=report_id, owner_id=rep.id, status="submitted", submitted_at=utcnow())
+        )
+    service = ExpenseService(db, writer(), Principal(user_id=admin.id, role="admin"), settings)
+    await service.decide(report_id, ExpenseDecision(note="ok"), approve=True, expected=None)
+    async with db.reading() as session:
+        rows = (
+            await session.execute(
+                sa.select(Notification.device_id).where(Notification.rule == "sync_now")
+            )
+        ).all()
+    # one push per device of the rep (coalescing: test_fatigue.py), none to the other rep
+    assert sorted(device for (device,) in rows) == phones

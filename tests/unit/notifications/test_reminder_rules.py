@@ -239,7 +239,7 @@ def test_a_document_waiting_for_approval_reminds_the_requesters_manager() -> Non
     for entity, rule, title in (
         ("quote", rr.DISCOUNT_APPROVAL_WAITING, "Quote to approve"),
         ("order", rr.DISCOUNT_APPROVAL_WAITING, "Order to approve"),
-        ("expense_report", rr.EXPENSE_APPROVAL_WAITING, "Expense report to approve"),
+        ("expense", rr.EXPENSE_APPROVAL_WAITING, "Expense report to approve"),
     ):
         [reminder] = rr.approval_request_reminders(request(entity=entity))
         assert (reminder.rule, reminder.user_id, reminder.title) == (rule, MANAGER, title)
