@@ -2,7 +2,7 @@
 two scheduler processes on one database.
 
     .venv/bin/python -m bench.reminder_bench [--backend postgresql] [--reminders 100000]
-        [--processes 2] [--sender count|fcm] [--repeat 3]
+        [--processes 2] [--sender count|fcm] [--repeat 3] [--claim-batch 1000]
 
 Each run: a fresh database (``outpost migrate``), 1,000 users with a push token each, N open
 calendar events due now (one reminder each), the generator once (timed apart), then
@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import datetime as dt
 import multiprocessing
+import os
 import statistics
 import time
 import uuid
@@ -29,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.database import BenchDatabase
+from bench.server_proc import cpu_seconds
 from server.db import Database, create_engine, new_id
 from server.notifications.senders import Outcome, PushMessage, SendResult
 
@@ -50,7 +52,10 @@ class CountingSender:
         return None
 
 
-def settings_for(url: str, **extra: Any) -> Any:
+CLAIM_BATCH = 1000
+
+
+def settings_for(url: str, batch: int = CLAIM_BATCH, **extra: Any) -> Any:
     from server.settings import Settings
 
     return Settings(
@@ -58,7 +63,7 @@ def settings_for(url: str, **extra: Any) -> Any:
         notify_hourly_budget=0,
         notify_quiet_start_minute=0,
         notify_quiet_end_minute=0,
-        notify_claim_batch=1000,
+        notify_claim_batch=batch,
         notify_lookahead_seconds=3600,
         **extra,
     )
@@ -138,18 +143,48 @@ async def populate(url: str, reminders: int, now: dt.datetime) -> float:
     return took
 
 
-def dispatch_process(url: str, sender_kind: str, fcm_url: str, now: str, out: Any) -> None:
-    """One scheduler process: drain the outbox; report what it sent."""
+class Meter:
+    """What one dispatcher process costs: SQL statements it sent, and the CPU seconds of its
+    PostgreSQL backends (read from /proc before they disconnect; the server runs here)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.statements = 0
+        self.backends: set[int] = set()
+        sync = engine.sync_engine
+        sa.event.listen(sync, "before_cursor_execute", self._count)
+        if sync.dialect.name == "postgresql":
+            sa.event.listen(sync, "connect", self._backend)
+
+    def _count(self, *_args: Any) -> None:
+        self.statements += 1
+
+    def _backend(self, dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        self.backends.add(int(cursor.fetchone()[0]))
+        cursor.close()
+
+    def server_cpu(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.backends)
+
+
+def dispatch_process(
+    url: str, sender_kind: str, fcm_url: str, now: str, batch: int, out: Any
+) -> None:
+    """One scheduler process: drain the outbox; report what it sent and what it cost."""
     from server.notifications.clock import FixedClock
     from server.notifications.dispatch import Dispatcher
     from server.notifications.senders import FcmSender
     from server.notifications.sources import build_sources
 
-    async def run() -> int:
+    async def run() -> dict[str, float]:
         settings = settings_for(
-            url, fcm_endpoint=fcm_url, fcm_project_id="bench", fcm_concurrency=16
+            url, batch, fcm_endpoint=fcm_url, fcm_project_id="bench", fcm_concurrency=16
         )
-        db = Database(create_engine(url))
+        engine = create_engine(url)
+        meter = Meter(engine)
+        db = Database(engine)
+        cpu = time.process_time()
         sender: Any = (
             CountingSender() if sender_kind == "count" else FcmSender.from_settings(settings)
         )
@@ -167,9 +202,15 @@ def dispatch_process(url: str, sender_kind: str, fcm_url: str, now: str, out: An
             sent += report.sent
             if report.claimed == 0:
                 break
+        figures = {
+            "sent": sent,
+            "cpu": time.process_time() - cpu,
+            "server_cpu": meter.server_cpu(),
+            "statements": meter.statements,
+        }
         await sender.close()
         await db.dispose()
-        return sent
+        return figures
 
     out.put(asyncio.run(run()))
 
@@ -188,7 +229,9 @@ async def count_sent(url: str) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
-def one_run(backend: str, reminders: int, processes: int, sender: str) -> dict[str, float]:
+def one_run(
+    backend: str, reminders: int, processes: int, sender: str, batch: int
+) -> dict[str, float]:
     database = BenchDatabase(backend)
     database.create()
     try:
@@ -206,7 +249,8 @@ def one_run(backend: str, reminders: int, processes: int, sender: str) -> dict[s
         out = ctx.Queue()
         workers = [
             ctx.Process(
-                target=dispatch_process, args=(database.url, sender, fcm_url, now.isoformat(), out)
+                target=dispatch_process,
+                args=(database.url, sender, fcm_url, now.isoformat(), batch, out),
             )
             for _ in range(processes)
         ]
@@ -223,12 +267,18 @@ def one_run(backend: str, reminders: int, processes: int, sender: str) -> dict[s
             assert delivered == reminders, delivered
         statuses = asyncio.run(count_sent(database.url))
         assert statuses == {"sent": reminders}, statuses  # each exactly once
-        assert sum(per_process) == reminders, per_process
+        shares = [p["sent"] for p in per_process]
+        assert sum(shares) == reminders, shares
+        thousands = reminders / 1000
         return {
             "generate_s": generate_s,
             "dispatch_s": took,
             "rate": reminders / took,
-            "split": min(per_process) / max(per_process),
+            "split": min(shares) / max(shares),
+            "cpu_ms": 1000 * sum(p["cpu"] for p in per_process) / thousands,
+            "server_cpu_ms": 1000 * sum(p["server_cpu"] for p in per_process) / thousands,
+            "statements": sum(p["statements"] for p in per_process) / thousands,
+            "load": os.getloadavg()[0],
         }
     finally:
         database.drop()
@@ -241,22 +291,32 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--sender", choices=("count", "fcm"), default="count")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--claim-batch", type=int, default=CLAIM_BATCH, help="rows per claim (default 1000)"
+    )
     args = parser.parse_args()
     runs = []
     for i in range(args.repeat):
-        run = one_run(args.backend, args.reminders, args.processes, args.sender)
+        run = one_run(args.backend, args.reminders, args.processes, args.sender, args.claim_batch)
         runs.append(run)
         print(
             f"run {i + 1}: generate {run['generate_s']:.1f} s; dispatch {run['dispatch_s']:.1f}"
             f" s = {run['rate']:,.0f} reminders/s (smaller/larger process share "
-            f"{run['split']:.2f})",
+            f"{run['split']:.2f}); per 1,000 reminders: dispatcher CPU {run['cpu_ms']:.0f} ms,"
+            f" server CPU {run['server_cpu_ms']:.0f} ms, {run['statements']:.1f} statements;"
+            f" load average {run['load']:.2f}",
             flush=True,
         )
+
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
     print(
-        f"median: {statistics.median(r['rate'] for r in runs):,.0f} reminders/s dispatched, "
-        f"generator {statistics.median(r['generate_s'] for r in runs):.1f} s "
+        f"median: {median('rate'):,.0f} reminders/s dispatched, generator "
+        f"{median('generate_s'):.1f} s; per 1,000: dispatcher CPU {median('cpu_ms'):.0f} ms, "
+        f"server CPU {median('server_cpu_ms'):.0f} ms, {median('statements'):.1f} statements "
         f"({args.backend}, {args.reminders:,} reminders, {args.processes} processes, "
-        f"sender {args.sender})"
+        f"claims of {args.claim_batch}, sender {args.sender})"
     )
 
 

@@ -13,6 +13,7 @@ and the old ones become moot.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +27,10 @@ QUOTE_EXPIRING = "quote_expiring"
 APPROVAL_WAITING = "approval_waiting"
 VIP_NOT_VISITED = "vip_not_visited"
 ORDER_ON_HOLD = "order_on_hold"
-INSTALMENT_OVERDUE = "instalment_overdue"  # hook: contracts and instalments are not built yet
+ORDER_RELEASED = "order_released"
+INSTALMENT_OVERDUE = "instalment_overdue"
+DISCOUNT_APPROVAL_WAITING = "discount_approval_waiting"
+EXPENSE_APPROVAL_WAITING = "expense_approval_waiting"
 DIGEST = "digest"  # reminders over a user's hourly budget, folded into one
 
 RULES: dict[str, str] = {
@@ -37,6 +41,10 @@ RULES: dict[str, str] = {
     APPROVAL_WAITING: "a make-up check-in waits for the manager's decision",
     VIP_NOT_VISITED: "a VIP account was not visited within its rhythm",
     ORDER_ON_HOLD: "an order was put on hold (credit, stock, blacklist)",
+    ORDER_RELEASED: "the order desk released an order from hold",
+    INSTALMENT_OVERDUE: "a contract's instalment is past its due date and not paid",
+    DISCOUNT_APPROVAL_WAITING: "a quote or order waits for the manager's discount approval",
+    EXPENSE_APPROVAL_WAITING: "an expense report waits for the manager's decision",
     DIGEST: "reminders beyond the hourly budget, folded into one",
 }
 
@@ -90,12 +98,48 @@ class QuoteFacts(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class OrderFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """An order and its latest transition (``order_transitions``)."""
+
     id: uuid.UUID
     owner_id: uuid.UUID
     number: str
     status: str
     hold_reason: str | None
-    version: int
+    transition_id: uuid.UUID
+    action: str  # the latest transition's
+    to_status: str
+    moved_at: dt.datetime
+    actor_id: uuid.UUID | None = None
+
+
+class InstalmentFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """An instalment with its contract's owner and status."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID | None  # the contract's rep
+    account_name: str
+    contract_status: str
+    seq: int
+    due_date: dt.date
+    outstanding: decimal.Decimal
+    currency: str
+    status: str
+
+
+class ApprovalRequestFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """A document waiting for a manager: a quote or order above its submitter's discount
+    authority, or a submitted expense report."""
+
+    id: uuid.UUID
+    entity: str  # the synced entity: quote, order, expense
+    requester_id: uuid.UUID
+    manager_id: uuid.UUID | None  # the requester's manager
+    label: str
+    pending: bool
+    requested_at: dt.datetime
+    # what the approval covers (the priced content's fingerprint, the submission time): a new
+    # request after a refusal is a new occurrence
+    occurrence: str
 
 
 class AccountFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -224,9 +268,10 @@ def approval_reminders(visit: VisitFacts) -> list[Reminder]:
     ]
 
 
-def order_hold_reminders(order: OrderFacts, held_at: dt.datetime) -> list[Reminder]:
-    """An order on hold, to its owner, from when it was held (one per hold, by version)."""
-    if order.status != "on_hold":
+def order_hold_reminders(order: OrderFacts) -> list[Reminder]:
+    """An order on hold, to its owner, when it was held (one per hold: the occurrence is the
+    transition); moot once another transition follows (released, cancelled, ...)."""
+    if order.status != "on_hold" or order.to_status != "on_hold":
         return []
     reason = order.hold_reason or "a server check"
     return [
@@ -234,12 +279,92 @@ def order_hold_reminders(order: OrderFacts, held_at: dt.datetime) -> list[Remind
             rule=ORDER_ON_HOLD,
             record_id=order.id,
             user_id=order.owner_id,
-            occurrence=f"v{order.version}",
-            due_at=held_at,
+            occurrence=str(order.transition_id),
+            due_at=order.moved_at,
             title=f"Order {order.number} on hold",
             body=f"held: {reason}",
             collapse_key=f"order:{order.id}",
             data={"entity": "order"},
+        )
+    ]
+
+
+def order_release_reminders(order: OrderFacts) -> list[Reminder]:
+    """An order the desk released from hold, to its owner (not when the owner did it); moot
+    once another transition follows (held again, cancelled, ...)."""
+    if order.action != "release" or order.to_status == "on_hold":
+        return []  # still held for another reason: the hold rule reminds of that
+    if order.status != order.to_status or order.actor_id == order.owner_id:
+        return []
+    return [
+        Reminder(
+            rule=ORDER_RELEASED,
+            record_id=order.id,
+            user_id=order.owner_id,
+            occurrence=str(order.transition_id),
+            due_at=order.moved_at,
+            title=f"Order {order.number} released",
+            body=f"now {order.status.replace('_', ' ')}",
+            collapse_key=f"order:{order.id}",
+            data={"entity": "order"},
+        )
+    ]
+
+
+def instalment_reminders(instalment: InstalmentFacts, timezone: str, hour: int) -> list[Reminder]:
+    """An open instalment of an active or completed contract, to the contract's rep, at
+    ``hour`` of the day after its due date (the rep's time zone); moot once paid. The
+    occurrence is the due date, so a rescheduled instalment is reminded again."""
+    if (
+        instalment.owner_id is None
+        or instalment.status != "open"
+        or instalment.outstanding <= 0
+        or instalment.contract_status not in ("active", "completed")
+    ):
+        return []
+    day = instalment.due_date + dt.timedelta(days=1)
+    return [
+        Reminder(
+            rule=INSTALMENT_OVERDUE,
+            record_id=instalment.id,
+            user_id=instalment.owner_id,
+            occurrence=instalment.due_date.isoformat(),
+            due_at=_local_at(day, hour, timezone),
+            title=f"Instalment overdue: {instalment.account_name}",
+            body=(
+                f"instalment {instalment.seq}: {instalment.outstanding:.2f} "
+                f"{instalment.currency} due {instalment.due_date.isoformat()}"
+            ),
+            collapse_key=f"instalment:{instalment.id}",
+            data={"entity": "instalment"},
+        )
+    ]
+
+
+_APPROVAL_RULES = {  # entity -> (rule, what the title calls it)
+    "quote": (DISCOUNT_APPROVAL_WAITING, "Quote"),
+    "order": (DISCOUNT_APPROVAL_WAITING, "Order"),
+    "expense": (EXPENSE_APPROVAL_WAITING, "Expense report"),
+}
+
+
+def approval_request_reminders(request: ApprovalRequestFacts) -> list[Reminder]:
+    """A document waiting for a decision, to the requester's manager, as soon as it waits;
+    moot once decided (or withdrawn)."""
+    if not request.pending or request.manager_id is None:
+        return []
+    rule, what = _APPROVAL_RULES[request.entity]
+    return [
+        Reminder(
+            rule=rule,
+            record_id=request.id,
+            user_id=request.manager_id,
+            occurrence=request.occurrence,
+            due_at=request.requested_at,
+            title=f"{what} to approve",
+            body=request.label,
+            collapse_key=f"approval:{request.id}",
+            data={"entity": request.entity},
         )
     ]
 

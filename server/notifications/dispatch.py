@@ -18,7 +18,13 @@ from rules.reminders import DIGEST, still_due
 from server.db import Database, new_id
 from server.notifications.clock import Clock
 from server.notifications.models import NotificationStatus
-from server.notifications.outbox import Claimed, OutboxRepository, backoff_seconds, outbox_row
+from server.notifications.outbox import (
+    Claimed,
+    OutboxRepository,
+    Rescheduled,
+    backoff_seconds,
+    outbox_row,
+)
 from server.notifications.preferences import UserPreferences, load_preferences
 from server.notifications.senders import Outcome, PushMessage, PushSender, SendResult
 from server.notifications.sources import Source
@@ -87,13 +93,17 @@ class Dispatcher:
         report.claimed = len(rows)
         if not rows:
             return report
+        users = {r.user_id for r in rows}
         async with self.db.reading() as session:
-            prefs = await load_preferences(session, {r.user_id for r in rows}, self.settings)
+            prefs = await load_preferences(session, users, self.settings)
             moot = await self._moot(session, rows, now)
-            tokens = await PushTokenRepository(session).of_users({r.user_id for r in rows})
-            sent_last_hour = await OutboxRepository(session).sent_since(
-                {r.user_id for r in rows}, now - dt.timedelta(hours=1)
-            )
+            tokens = await PushTokenRepository(session).of_users(users)
+            sent_last_hour: dict[uuid.UUID, int] = {}
+            if self.settings.notify_hourly_budget > 0:  # else nobody's budget is counted
+                budgeted = {r.user_id for r in rows if not r.silent and r.rule != DIGEST}
+                sent_last_hour = await OutboxRepository(session).sent_since(
+                    budgeted, now - dt.timedelta(hours=1)
+                )
         verdicts = self._triage(rows, prefs, moot, sent_last_hour, now, report)
         to_send = verdicts.pop("send", [])
         results = await self._send(to_send, tokens)
@@ -209,16 +219,16 @@ class Dispatcher:
                     worker, [r.id for r in verdicts.get(key, [])], status, now, add_attempt=False
                 ),
             )
-        for row in verdicts.get("held", []):
-            await outbox.reschedule(
-                worker,
-                row.id,
-                row.due_at,
-                now,
+        later = [  # quiet hours: back in the queue until they end
+            Rescheduled(
+                id=row.id,
+                due_at=row.due_at,
                 attempts=row.attempts,
                 delivered_to=list(row.delivered_to or []),
             )
-            report.held += 1
+            for row in verdicts.get("held", [])
+        ]
+        report.held = len(later)
         folded = verdicts.get("folded", [])
         report.folded = await outbox.finish(
             worker, [r.id for r in folded], S.FOLDED, now, add_attempt=False
@@ -244,29 +254,29 @@ class Dispatcher:
                 delivered = list(row.delivered_to or []) + [
                     str(t.id) for t, r in results.get(row.id, []) if r.outcome == Outcome.SENT
                 ]
-                await outbox.reschedule(
-                    worker,
-                    row.id,
-                    now + dt.timedelta(seconds=delay),
-                    now,
-                    attempts=attempts,
-                    delivered_to=delivered,
-                    error=error,
+                later.append(
+                    Rescheduled(
+                        id=row.id,
+                        due_at=now + dt.timedelta(seconds=delay),
+                        attempts=attempts,
+                        delivered_to=delivered,
+                        error=error,
+                    )
                 )
                 report.retried += 1
             else:
                 done[verdict].append(row.id)
                 row.last_error = error
+        await outbox.reschedule(worker, later, now)
         errors = {row.id: row.last_error for row in sent_rows}
         report.sent = await outbox.finish(worker, done[S.SENT], S.SENT, now, sent=True)
         for status, key in ((S.FAILED, "failed"), (S.DEAD, "dead")):
+            by_error: dict[str, list[uuid.UUID]] = defaultdict(list)
             for row_id in done[status]:
-                setattr(
-                    report,
-                    key,
-                    getattr(report, key)
-                    + await outbox.finish(worker, [row_id], status, now, error=errors[row_id]),
-                )
+                by_error[errors[row_id]].append(row_id)
+            for error, ids in by_error.items():  # one statement per distinct error
+                finished = await outbox.finish(worker, ids, status, now, error=error)
+                setattr(report, key, getattr(report, key) + finished)
         report.pruned_tokens = await PushTokenRepository(session).forget_ids(dead_tokens)
 
     @staticmethod

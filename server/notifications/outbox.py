@@ -131,6 +131,17 @@ class Claimed(msgspec.Struct, kw_only=True):
 _CLAIMED = tuple(Claimed.__struct_fields__)
 
 
+class Rescheduled(msgspec.Struct, frozen=True, kw_only=True):
+    """A claimed row going back to the queue: when, after how many attempts, the devices that
+    already took it, the last error."""
+
+    id: uuid.UUID
+    due_at: dt.datetime
+    attempts: int
+    delivered_to: list[str]
+    error: str = ""
+
+
 class OutboxRepository:
     """Named statements on ``notifications``."""
 
@@ -220,32 +231,39 @@ class OutboxRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def reschedule(
-        self,
-        worker: str,
-        row_id: uuid.UUID,
-        due_at: dt.datetime,
-        now: dt.datetime,
-        *,
-        attempts: int,
-        delivered_to: list[str],
-        error: str = "",
-    ) -> None:
-        """Put a claimed row back in the queue for ``due_at`` (a retry, or after quiet hours)."""
-        await self.session.execute(
-            sa.update(Notification)
-            .where(Notification.id == row_id, Notification.claimed_by == worker)
+    async def reschedule(self, worker: str, rows: Sequence[Rescheduled], now: dt.datetime) -> int:
+        """Put claimed rows back in the queue, each for its ``due_at`` (a retry, or after quiet
+        hours): one statement sent as an executemany."""
+        if not rows:
+            return 0
+        table = cast(sa.Table, Notification.__table__)
+        statement = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("row_id"), table.c.claimed_by == worker)
             .values(
-                due_at=due_at,
-                attempts=attempts,
-                delivered_to=delivered_to,
-                last_error=error,
+                due_at=sa.bindparam("new_due_at"),
+                attempts=sa.bindparam("new_attempts"),
+                delivered_to=sa.bindparam("new_delivered_to"),
+                last_error=sa.bindparam("new_error"),
                 claimed_by=None,
                 claimed_until=None,
                 updated_at=now,
             )
-            .execution_options(synchronize_session=False)
         )
+        await self.session.execute(
+            statement,
+            [
+                {
+                    "row_id": row.id,
+                    "new_due_at": row.due_at,
+                    "new_attempts": row.attempts,
+                    "new_delivered_to": row.delivered_to,
+                    "new_error": row.error,
+                }
+                for row in rows
+            ],
+        )
+        return len(rows)
 
     async def sent_since(
         self, user_ids: Iterable[uuid.UUID], since: dt.datetime

@@ -15,6 +15,7 @@ from server.auth.models import Role, User
 from server.db import Database, utcnow
 from server.errors import NotAuthenticated, NotFound, ValidationFailed
 from server.notifications.models import Notification, NotificationPreference, NotificationStatus
+from server.notifications.outbox import among
 from server.notifications.schemas import DeliveryView, PreferencesPatch, PreferencesView
 from server.pagination import Page, fetch_page, page_size
 from server.settings import Settings
@@ -41,7 +42,7 @@ async def load_preferences(
     rows = await session.execute(
         sa.select(User.id, User.timezone, User.active, NotificationPreference)
         .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
-        .where(User.id.in_(ids))
+        .where(among(User.id, ids, session.get_bind().dialect.name))
     )
     found: dict[uuid.UUID, UserPreferences] = {}
     for user_id, timezone, active, pref in rows.all():

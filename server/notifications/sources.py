@@ -24,7 +24,9 @@ from server.notifications.outbox import among
 from server.settings import Settings
 from server.sfa.accounts.models import Account
 from server.sfa.calendar.models import CalendarEvent
-from server.sfa.orders.models import Order
+from server.sfa.contracts.models import Contract, Instalment
+from server.sfa.expenses.models import ExpenseReport
+from server.sfa.orders.models import Order, OrderTransition
 from server.sfa.quotes.models import Quote
 from server.sfa.visits.models import Visit
 
@@ -93,6 +95,26 @@ class QuerySource:
         )
 
 
+class UnionSource:
+    """One rule whose records live in several tables (a quote's or an order's approval)."""
+
+    def __init__(self, rule: str, parts: Sequence[Source]) -> None:
+        self.rule, self.parts = rule, list(parts)
+
+    async def due(
+        self, session: AsyncSession, now: dt.datetime, until: dt.datetime
+    ) -> list[Reminder]:
+        return [r for part in self.parts for r in await part.due(session, now, until)]
+
+    async def current(
+        self, session: AsyncSession, record_ids: Sequence[uuid.UUID], now: dt.datetime
+    ) -> dict[uuid.UUID, list[Reminder]]:
+        found: dict[uuid.UUID, list[Reminder]] = {}
+        for part in self.parts:
+            found.update(await part.current(session, record_ids, now))
+        return found
+
+
 _EVENT_COLUMNS = (
     CalendarEvent.id,
     CalendarEvent.owner_id,
@@ -150,8 +172,107 @@ def _visit_facts(row: Any) -> rr.VisitFacts:
     )
 
 
+def _order_select() -> Any:
+    """Orders with their latest transition (transition ids are UUIDv7: time-ordered)."""
+    step = aliased(OrderTransition)
+    latest = (
+        sa.select(step.id)
+        .where(step.order_id == Order.id)
+        .order_by(step.id.desc())
+        .limit(1)
+        .correlate(Order)
+        .scalar_subquery()
+    )
+    return sa.select(
+        Order.id,
+        Order.owner_id,
+        Order.status,
+        Order.hold_reason,
+        OrderTransition.id,
+        OrderTransition.action,
+        OrderTransition.to_status,
+        OrderTransition.created_at,
+        OrderTransition.actor_id,
+    ).join(OrderTransition, OrderTransition.id == latest)
+
+
+def _order_facts(row: Any) -> rr.OrderFacts:
+    return rr.OrderFacts(
+        id=row[0],
+        owner_id=row[1],
+        number=str(row[0])[:8],
+        status=str(row[2]),
+        hold_reason=row[3],
+        transition_id=row[4],
+        action=row[5],
+        to_status=row[6],
+        moved_at=row[7],
+        actor_id=row[8],
+    )
+
+
+def _order_window(now: dt.datetime, until: dt.datetime) -> list[Any]:
+    return [OrderTransition.created_at >= now - _GRACE, OrderTransition.created_at <= until]
+
+
+def _instalment_select() -> Any:
+    return (
+        sa.select(Instalment, Contract.owner_id, Contract.status, Account.name, User.timezone)
+        .join(Contract, Contract.id == Instalment.contract_id)
+        .join(Account, Account.id == Instalment.account_id)
+        .join(User, User.id == Contract.owner_id)
+    )
+
+
+PENDING = "pending_approval"
+
+
+def _pending_select(model: Any, requested_at: Any, occurrence: Any) -> Callable[[], Any]:
+    """A document's approval request: its owner's manager, its time and occurrence."""
+    return lambda: sa.select(
+        model.id,
+        model.owner_id,
+        model.status,
+        requested_at,
+        occurrence,
+        User.manager_id,
+        User.name,
+    ).join(User, User.id == model.owner_id)
+
+
+def _approval_row(entity: str, pending: str) -> Callable[[Any, dt.datetime], list[Reminder]]:
+    def remind(row: Any, now: dt.datetime) -> list[Reminder]:
+        return rr.approval_request_reminders(
+            rr.ApprovalRequestFacts(
+                id=row[0],
+                entity=entity,
+                requester_id=row[1],
+                manager_id=row[5],
+                label=f"from {row[6]}",
+                pending=str(row[2]) == pending,
+                requested_at=row[3] or now,
+                occurrence=row[4].isoformat() if isinstance(row[4], dt.datetime) else row[4],
+            )
+        )
+
+    return remind
+
+
+def _approval_source(
+    rule: str, model: Any, entity: str, pending: str, requested_at: Any, occurrence: Any
+) -> QuerySource:
+    """Documents of ``model`` waiting (``status == pending``) since at most a day ago."""
+    return QuerySource(
+        rule,
+        _pending_select(model, requested_at, occurrence),
+        model.id,
+        lambda now, until: [model.status == pending, requested_at >= now - _GRACE],
+        _approval_row(entity, pending),
+    )
+
+
 def build_sources(settings: Settings) -> dict[str, Source]:
-    """Every rule whose records exist, by rule name (``instalment_overdue`` has none yet)."""
+    """Every rule with its records, by rule name."""
     offsets = settings.notify_visit_offsets
     most = dt.timedelta(minutes=max(offsets, default=0))
     hour = settings.notify_follow_up_hour
@@ -189,17 +310,20 @@ def build_sources(settings: Settings) -> dict[str, Source]:
             facts, settings.notify_quote_days_before, row[1], hour, _today(now, row[1])
         )
 
-    def order_row(row: Any, now: dt.datetime) -> list[Reminder]:
-        order: Order = row[0]
-        facts = rr.OrderFacts(
-            id=order.id,
-            owner_id=order.owner_id,
-            number=str(order.id)[:8],
-            status=order.status,
-            hold_reason=order.hold_reason,
-            version=order.version,
+    def instalment_row(row: Any, now: dt.datetime) -> list[Reminder]:
+        instalment: Instalment = row[0]
+        facts = rr.InstalmentFacts(
+            id=instalment.id,
+            owner_id=row[1],
+            account_name=row[3],
+            contract_status=str(row[2]),
+            seq=instalment.seq,
+            due_date=instalment.due_date,
+            outstanding=instalment.outstanding,
+            currency=instalment.currency,
+            status=str(instalment.status),
         )
-        return rr.order_hold_reminders(facts, order.updated_at)
+        return rr.instalment_reminders(facts, row[4], hour)
 
     def vip_row(row: Any, now: dt.datetime) -> list[Reminder]:
         last = row[3]
@@ -273,10 +397,46 @@ def build_sources(settings: Settings) -> dict[str, Source]:
         ),
         QuerySource(
             rr.ORDER_ON_HOLD,
-            lambda: sa.select(Order),
+            _order_select,
             Order.id,
-            lambda now, until: [Order.status == "on_hold"],
-            order_row,
+            lambda now, until: [Order.status == "on_hold", *_order_window(now, until)],
+            lambda row, now: rr.order_hold_reminders(_order_facts(row)),
+        ),
+        QuerySource(
+            rr.ORDER_RELEASED,
+            _order_select,
+            Order.id,
+            lambda now, until: [OrderTransition.action == "release", *_order_window(now, until)],
+            lambda row, now: rr.order_release_reminders(_order_facts(row)),
+        ),
+        QuerySource(
+            rr.INSTALMENT_OVERDUE,
+            _instalment_select,
+            Instalment.id,
+            lambda now, until: [
+                Instalment.status == "open",
+                Instalment.due_date >= (now - _GRACE).date() - dt.timedelta(days=2),
+                Instalment.due_date <= until.date(),
+            ],
+            instalment_row,
+        ),
+        UnionSource(
+            rr.DISCOUNT_APPROVAL_WAITING,
+            [
+                _approval_source(rr.DISCOUNT_APPROVAL_WAITING, *part)
+                for part in (
+                    (Quote, "quote", PENDING, Quote.updated_at, Quote.approval_fingerprint),
+                    (Order, "order", PENDING, Order.updated_at, Order.approval_fingerprint),
+                )
+            ],
+        ),
+        _approval_source(
+            rr.EXPENSE_APPROVAL_WAITING,
+            ExpenseReport,
+            "expense",
+            "submitted",
+            ExpenseReport.submitted_at,
+            ExpenseReport.submitted_at,
         ),
         QuerySource(
             rr.VIP_NOT_VISITED,

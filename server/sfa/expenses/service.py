@@ -16,6 +16,7 @@ from protocol.entities.expenses import ExpenseStatus
 from protocol.errors import INVALID_STATE
 from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
+from server.notifications.sync_push import request_sync
 from server.pagination import Page, fetch_page
 from server.sfa.area_service import AreaService
 from server.sfa.expenses.repository import ExpenseRepository, expense_reports
@@ -89,6 +90,7 @@ class ExpenseService(AreaService):
             record = await self.writer.update(
                 session, ENTITY, report_id, changes, principal=self.principal
             )
+            await request_sync(session, [uuid.UUID(str(record["owner_id"]))])  # rep: sync now
         return expense_record(record)
 
     async def approved_totals(

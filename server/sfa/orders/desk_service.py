@@ -17,6 +17,7 @@ import msgspec
 from protocol.entities.documents import OrderRecord
 from server.db import utcnow
 from server.errors import Conflict, NotFound, ValidationFailed
+from server.notifications.sync_push import request_sync
 from server.pagination import Page, fetch_page
 from server.sfa.area_service import AreaService
 from server.sfa.calendar.wire import require_text
@@ -175,6 +176,7 @@ class OrderDeskService(AreaService):
                 session, "order", order_id, changes, principal=self.principal
             )
             await actor.audit(order_id, action, status, changes, note)
+            await request_sync(session, [uuid.UUID(str(record["owner_id"]))])  # rep: sync now
         return msgspec.convert(record, OrderRecord)
 
     async def _visible(self, session: Any, order_id: uuid.UUID) -> None:

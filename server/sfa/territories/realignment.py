@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rules.territory_rules import AssignmentCause, AssignmentRule, first_match
 from server.db import new_id, row_by_id, utcnow
 from server.errors import Conflict, NotFound
+from server.notifications.sync_push import request_sync
 from server.sfa.accounts.assignment import (
     AssignmentRepository,
     Placement,
@@ -38,6 +39,7 @@ from server.sfa.territories.realignment_impact import (
     device_impacts,
     fingerprint,
     holder_changes,
+    rescoped_users,
 )
 from server.sfa.territories.realignment_schemas import (
     AccountMove,
@@ -123,6 +125,7 @@ class RealignmentService(AreaService):
                     changes[move.account_id]["owner_id"] = move.to_owner_id
             # set-based: the accounts, their children's keys and the change log in bulk
             await relocation.update_many(self.writer, session, "account", changes)
+            await request_sync(session, await rescoped_users(session, self.writer.registry, moves))
             await AssignmentRepository(session).record_many(
                 [
                     Placement(

@@ -100,3 +100,32 @@ def fingerprint(moves: list[AccountMove]) -> str:
             f"{move.rule_id}:{move.cause}:{move.excluded_from_realignment};".encode()
         )
     return digest.hexdigest()
+
+
+async def rescoped_users(
+    session: AsyncSession, registry: SyncRegistry, moves: list[AccountMove]
+) -> set[uuid.UUID]:
+    """The active users with an active device whose scope gains or loses an account of
+    ``moves`` (the ones a silent "sync now" push goes to)."""
+    pairs = {
+        (
+            account_key(move.from_territory_id, move.from_owner_id),
+            account_key(move.to_territory_id, move.to_owner_id),
+        )
+        for move in moves
+    }
+    if not pairs:
+        return set()
+    statement = (
+        sa.select(_users.c.id, _users.c.role)
+        .join(_devices, _devices.c.user_id == _users.c.id)
+        .where(_devices.c.active.is_(True), _users.c.active.is_(True))
+        .distinct()
+    )
+    changed: set[uuid.UUID] = set()
+    for user_id, role in (await session.execute(statement)).all():
+        principal = Principal(user_id=user_id, role=str(getattr(role, "value", role)))
+        keys = await registry.scope_keys(session, principal)
+        if any((old in keys) != (new in keys) for old, new in pairs):
+            changed.add(user_id)
+    return changed

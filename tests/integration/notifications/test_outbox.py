@@ -94,6 +94,33 @@ async def test_transient_errors_retry_with_backoff_then_succeed(
     assert len(standin.delivered()) == 1 and len(standin.bodies()) == 2
 
 
+async def test_a_batch_of_retries_each_keeps_its_own_delay_attempts_and_error(
+    harness: Harness, db: Database, standin: fcm.FcmStandIn
+) -> None:
+    """Rows going back to the queue are written in one statement: each keeps its own values."""
+    users = [await add_user(db) for _ in range(3)]
+    (_, [slow]), (_, [busy]), (_, [fine]) = users
+    for rep, _ in users:
+        await add_event(db, rep, T0 + dt.timedelta(minutes=60), [60])
+    standin.script(slow.token, fcm.quota_exceeded(900))
+    standin.script(busy.token, fcm.UNAVAILABLE)
+    await harness.generator.generate()
+    report = await harness.dispatcher.drain()
+    assert (report.sent, report.retried) == (1, 2)
+    rows = {row.user_id: row for row in await harness.rows()}
+    by_user = {rep.id: token for rep, [token] in users}
+    states = {
+        by_user[user].token: (row.status, row.attempts, row.last_error, row.claimed_by)
+        for user, row in rows.items()
+    }
+    assert states[fine.token] == ("sent", 1, "", None)
+    assert states[busy.token] == ("queued", 1, "UnavailableError", None)
+    assert states[slow.token][:2] == ("queued", 1) and states[slow.token][3] is None
+    due = {by_user[user].token: row.due_at for user, row in rows.items()}
+    assert due[slow.token] >= T0 + dt.timedelta(seconds=900)
+    assert T0 + dt.timedelta(seconds=15) <= due[busy.token] <= T0 + dt.timedelta(seconds=30)
+
+
 async def test_quota_exceeded_waits_at_least_retry_after(
     harness: Harness, db: Database, standin: fcm.FcmStandIn
 ) -> None:

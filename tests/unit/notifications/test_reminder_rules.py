@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import uuid
+
+import msgspec
 
 from rules import reminders as rr
 
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
-REP, MANAGER, ACCOUNT = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+REP, MANAGER, ACCOUNT, ORDER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
 
 def event(**overrides: object) -> rr.EventFacts:
@@ -121,21 +124,132 @@ def test_a_make_up_check_in_waiting_reminds_the_manager_once_per_check_in() -> N
     assert rr.approval_reminders(visit(approval="pending", check_in_at=NOW, manager_id=None)) == []
 
 
+def order(**overrides: object) -> rr.OrderFacts:
+    values: dict[str, object] = {
+        "id": ORDER,
+        "owner_id": REP,
+        "number": "o1",
+        "status": "on_hold",
+        "hold_reason": "credit_limit",
+        "transition_id": uuid.uuid4(),
+        "action": "submit",
+        "to_status": "on_hold",
+        "moved_at": NOW,
+        "actor_id": REP,
+    }
+    return rr.OrderFacts(**{**values, **overrides})  # type: ignore[arg-type]
+
+
 def test_an_order_on_hold_reminds_its_owner_once_per_hold() -> None:
-    held = rr.OrderFacts(
-        id=uuid.uuid4(),
-        owner_id=REP,
-        number="o1",
-        status="on_hold",
-        hold_reason="credit_limit",
-        version=4,
+    held = order()
+    [reminder] = rr.order_hold_reminders(held)
+    assert (reminder.occurrence, reminder.body) == (str(held.transition_id), "held: credit_limit")
+    assert (reminder.user_id, reminder.due_at, reminder.collapse_key) == (
+        REP,
+        NOW,
+        f"order:{ORDER}",
     )
-    [reminder] = rr.order_hold_reminders(held, NOW)
-    assert (reminder.occurrence, reminder.body) == ("v4", "held: credit_limit")
-    released = rr.OrderFacts(
-        id=held.id, owner_id=REP, number="o1", status="confirmed", hold_reason=None, version=5
+    assert rr.order_release_reminders(held) == []
+    released = order(status="confirmed", action="release", to_status="confirmed", actor_id=MANAGER)
+    assert not rr.still_due(rr.order_hold_reminders(released), reminder.occurrence)
+    held_again = order()  # a later hold is another occurrence
+    assert not rr.still_due(rr.order_hold_reminders(held_again), reminder.occurrence)
+
+
+def test_a_release_by_the_desk_reminds_the_owner_until_the_order_moves_on() -> None:
+    released = order(
+        status="confirmed",
+        hold_reason=None,
+        action="release",
+        to_status="confirmed",
+        actor_id=MANAGER,
     )
-    assert rr.order_hold_reminders(released, NOW) == []
+    [reminder] = rr.order_release_reminders(released)
+    assert (reminder.rule, reminder.user_id, reminder.body) == (
+        rr.ORDER_RELEASED,
+        REP,
+        "now confirmed",
+    )
+    assert reminder.occurrence == str(released.transition_id)
+    # fulfilled since: a later transition, the release is no longer the news
+    fulfilled = order(status="fulfilled", action="fulfil", to_status="fulfilled", actor_id=MANAGER)
+    assert not rr.still_due(rr.order_release_reminders(fulfilled), reminder.occurrence)
+    # released of one reason and still held for another: the hold rule reminds of that
+    partly = order(action="release", to_status="on_hold", actor_id=MANAGER)
+    assert rr.order_release_reminders(partly) == []
+    assert len(rr.order_hold_reminders(partly)) == 1
+    by_the_owner = msgspec.structs.replace(released, actor_id=REP)
+    assert rr.order_release_reminders(by_the_owner) == []
+
+
+def instalment(**overrides: object) -> rr.InstalmentFacts:
+    values: dict[str, object] = {
+        "id": ORDER,
+        "owner_id": REP,
+        "account_name": "ACME",
+        "contract_status": "active",
+        "seq": 2,
+        "due_date": dt.date(2026, 6, 1),
+        "outstanding": decimal.Decimal("1200.5000"),
+        "currency": "CNY",
+        "status": "open",
+    }
+    return rr.InstalmentFacts(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def test_an_unpaid_instalment_is_reminded_the_day_after_it_was_due() -> None:
+    [reminder] = rr.instalment_reminders(instalment(), "Asia/Shanghai", 9)
+    assert reminder.due_at == dt.datetime(2026, 6, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 at UTC+8
+    assert (reminder.rule, reminder.user_id, reminder.occurrence) == (
+        rr.INSTALMENT_OVERDUE,
+        REP,
+        "2026-06-01",
+    )
+    assert reminder.body == "instalment 2: 1200.50 CNY due 2026-06-01"
+    assert reminder.collapse_key == f"instalment:{ORDER}"
+    paid = instalment(status="paid", outstanding=decimal.Decimal("0"))
+    assert not rr.still_due(rr.instalment_reminders(paid, "UTC", 9), reminder.occurrence)
+    moved = instalment(due_date=dt.date(2026, 6, 8))  # rescheduled: a new occurrence
+    assert not rr.still_due(rr.instalment_reminders(moved, "UTC", 9), reminder.occurrence)
+
+
+def test_instalments_of_drafts_terminated_contracts_or_no_rep_are_not_reminded() -> None:
+    assert rr.instalment_reminders(instalment(contract_status="draft"), "UTC", 9) == []
+    assert rr.instalment_reminders(instalment(contract_status="terminated"), "UTC", 9) == []
+    assert rr.instalment_reminders(instalment(owner_id=None), "UTC", 9) == []
+    assert rr.instalment_reminders(instalment(outstanding=decimal.Decimal(0)), "UTC", 9) == []
+    assert len(rr.instalment_reminders(instalment(contract_status="completed"), "UTC", 9)) == 1
+
+
+def request(**overrides: object) -> rr.ApprovalRequestFacts:
+    values: dict[str, object] = {
+        "id": ORDER,
+        "entity": "quote",
+        "requester_id": REP,
+        "manager_id": MANAGER,
+        "label": "from Rep",
+        "pending": True,
+        "requested_at": NOW,
+        "occurrence": "fingerprint-1",
+    }
+    return rr.ApprovalRequestFacts(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def test_a_document_waiting_for_approval_reminds_the_requesters_manager() -> None:
+    for entity, rule, title in (
+        ("quote", rr.DISCOUNT_APPROVAL_WAITING, "Quote to approve"),
+        ("order", rr.DISCOUNT_APPROVAL_WAITING, "Order to approve"),
+        ("expense", rr.EXPENSE_APPROVAL_WAITING, "Expense report to approve"),
+    ):
+        [reminder] = rr.approval_request_reminders(request(entity=entity))
+        assert (reminder.rule, reminder.user_id, reminder.title) == (rule, MANAGER, title)
+        assert (reminder.due_at, reminder.occurrence) == (NOW, "fingerprint-1")
+        assert reminder.data == {"entity": entity}
+    decided = request(pending=False)
+    assert not rr.still_due(rr.approval_request_reminders(decided), "fingerprint-1")
+    asked_again = request(occurrence="fingerprint-2")  # refused, changed, asked again
+    assert not rr.still_due(rr.approval_request_reminders(asked_again), "fingerprint-1")
+    assert rr.approval_request_reminders(request(manager_id=None)) == []
 
 
 def test_a_vip_account_past_its_rhythm_is_reminded() -> None:
