@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
 from tests.builders import auth_headers, make_user
+from tests.file_tools import asgi_upload, stored_files
 from tests.integration.sfa.core_builders import add_member, count, make_account, make_territory
 from tests.integration.sfa.finance_builders import admin_headers, new_contract
 
@@ -31,11 +31,6 @@ def files_settings(settings, tmp_path: Path):
 async def files_client(files_settings, db):
     async with AsyncTestClient(app=create_app(files_settings, check_schema=False)) as client:
         yield client
-
-
-def stored_files(settings) -> list[Path]:
-    root = Path(settings.files_directory)
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
 async def upload(client, headers, contract_id, body, content_type="application/pdf", **extra):
@@ -109,40 +104,6 @@ async def test_refused_uploads_leave_nothing_behind(
     assert stored_files(files_settings) == []
 
 
-async def _asgi_upload(app: Any, headers: dict[str, str], path: str, parts: list[Any]) -> list:
-    """Drive the app by hand: the body arrives in ``parts``; ``None`` is the client leaving."""
-    sent: list[dict[str, Any]] = []
-    queue = list(parts)
-
-    async def receive() -> dict[str, Any]:
-        part = queue.pop(0) if queue else None
-        if part is None:
-            return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": part, "more_body": bool(queue)}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    path_only, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path_only,
-        "raw_path": path_only.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-        "state": {},
-    }
-    await app(scope, receive, send)
-    return sent
-
-
 async def test_a_client_leaving_mid_upload_leaves_nothing_behind(
     files_client, db, files_settings
 ) -> None:
@@ -152,7 +113,7 @@ async def test_a_client_leaving_mid_upload_leaves_nothing_behind(
     app = create_app(files_settings, check_schema=False)
     path = f"/contracts/{contract['id']}/attachments?filename=half.pdf"
     upload_headers = {**headers, "content-type": "application/pdf", "content-length": "90000"}
-    sent = await _asgi_upload(app, upload_headers, path, [PDF[:20_000], PDF[20_000:30_000], None])
+    sent = await asgi_upload(app, upload_headers, path, [PDF[:20_000], PDF[20_000:30_000], None])
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 400
     assert b"upload_interrupted" in b"".join(m.get("body", b"") for m in sent)
@@ -161,7 +122,7 @@ async def test_a_client_leaving_mid_upload_leaves_nothing_behind(
     # an unannounced body over the limit is cut off while it streams
     chunks = [b"x" * 60_000, b"x" * 60_000, b"x" * 60_000]
     unannounced = {**headers, "content-type": "application/pdf"}
-    sent = await _asgi_upload(app, unannounced, path, chunks)
+    sent = await asgi_upload(app, unannounced, path, chunks)
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 413
     assert await count(db, "contract_attachments") == 0

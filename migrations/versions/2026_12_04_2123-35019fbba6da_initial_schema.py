@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 57db6d85c20a
+Revision ID: 35019fbba6da
 Revises:
-Create Date: 2026-12-03 13:29:06.328857
+Create Date: 2026-12-04 21:23:06.770829
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "57db6d85c20a"
+revision: str = "35019fbba6da"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -396,6 +396,36 @@ def upgrade() -> None:
         sa.UniqueConstraint("role", name=op.f("uq_discount_limits_role")),
         sa.UniqueConstraint("user_id", name=op.f("uq_discount_limits_user_id")),
     )
+    op.create_table(
+        "expense_receipts",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("content_type", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("storage_key", sa.String(length=200), nullable=False),
+        sa.Column("uploaded_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("deleted_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("deleted_by", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["deleted_by"], ["users.id"], name=op.f("fk_expense_receipts_deleted_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_expense_receipts_owner_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by"], ["users.id"], name=op.f("fk_expense_receipts_uploaded_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_expense_receipts")),
+        sa.UniqueConstraint("storage_key", name=op.f("uq_expense_receipts_storage_key")),
+    )
+    with op.batch_alter_table("expense_receipts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_expense_receipts_owner_id"), ["owner_id"], unique=False
+        )
+
     op.create_table(
         "expense_reports",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -1503,10 +1533,15 @@ def upgrade() -> None:
         sa.Column("storage_key", sa.String(length=200), nullable=False),
         sa.Column("uploaded_by", sa.Uuid(), nullable=True),
         sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("deleted_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("deleted_by", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
             ["contract_id"],
             ["contracts.id"],
             name=op.f("fk_contract_attachments_contract_id_contracts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["deleted_by"], ["users.id"], name=op.f("fk_contract_attachments_deleted_by_users")
         ),
         sa.ForeignKeyConstraint(
             ["uploaded_by"], ["users.id"], name=op.f("fk_contract_attachments_uploaded_by_users")
@@ -2020,6 +2055,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_expense_reports_owner_id_status")
 
     op.drop_table("expense_reports")
+    with op.batch_alter_table("expense_receipts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_expense_receipts_owner_id"))
+
+    op.drop_table("expense_receipts")
     op.drop_table("discount_limits")
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_devices_user_id"))
