@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
+from server.sfa.contracts.models import ContractAttachment
 from tests.builders import auth_headers, make_user
 from tests.file_tools import asgi_upload, stored_files
 from tests.integration.sfa.core_builders import add_member, count, make_account, make_territory
@@ -138,3 +141,77 @@ def test_the_default_files_directory_is_beside_the_sqlite_file() -> None:
     assert Settings(database_url="sqlite+aiosqlite:///outpost.db").files_directory == "files"
     assert Settings(files_dir="/srv/files").files_directory == "/srv/files"
     assert Settings(database_url="postgresql+asyncpg://h/db").files_directory == "files"
+
+
+async def test_deleting_an_attachment_removes_its_file_after_the_commit(
+    files_client, db, files_settings
+) -> None:
+    admin = await admin_headers(db)
+    north, south = await make_territory(db), await make_territory(db)
+    manager = await make_user(db, "manager")
+    await add_member(db, north, manager.id)
+    contract = await new_contract(files_client, admin, await make_account(db, territory_id=south))
+    kept = (await upload(files_client, admin, contract["id"], PDF)).json()
+    dropped = (await upload(files_client, admin, contract["id"], PDF[::-1])).json()
+    url = f"/contracts/{contract['id']}/attachments/{dropped['id']}"
+    # a rep may not, a manager outside the contract's subtree does not see it
+    rep = await auth_headers(db, await make_user(db, "rep"))
+    assert (await files_client.delete(url, headers=rep)).status_code == 403
+    outsider = await auth_headers(db, manager)
+    assert (await files_client.delete(url, headers=outsider)).status_code == 404
+    assert len(stored_files(files_settings)) == 2
+
+    assert (await files_client.delete(url, headers=admin)).status_code == 204
+    [left] = stored_files(files_settings)
+    assert left.read_bytes() == PDF
+    listed = await files_client.get(f"/contracts/{contract['id']}/attachments", headers=admin)
+    assert [a["id"] for a in listed.json()["items"]] == [kept["id"]]
+    assert (await files_client.get(f"{url}/content", headers=admin)).status_code == 404
+    assert (await files_client.delete(url, headers=admin)).status_code == 404  # once
+    async with db.reading() as session:  # the row stays, with who deleted it
+        row = (
+            await session.execute(
+                sa.select(ContractAttachment.deleted_by, ContractAttachment.deleted_at).where(
+                    ContractAttachment.id == uuid.UUID(dropped["id"])
+                )
+            )
+        ).one()
+    assert row.deleted_at is not None and row.deleted_by is not None
+
+
+async def test_a_deletion_rolled_back_keeps_the_file(files_client, db, files_settings) -> None:
+    from server.file_store import LocalFileStore
+    from server.sfa.contracts.attachments import AttachmentService
+    from server.sync.registry import Principal
+    from tests.synctools import writer
+
+    admin_user = await make_user(db, "admin")
+    admin = await auth_headers(db, admin_user)
+    contract = await new_contract(files_client, admin, await make_account(db))
+    record = (await upload(files_client, admin, contract["id"], PDF)).json()
+
+    class Refusing(LocalFileStore):
+        def remove(self, key: str) -> None:
+            raise AssertionError("the file is removed only after the row's commit")
+
+    service = AttachmentService(
+        db,
+        writer(),
+        Principal(admin_user.id, "admin"),
+        files_settings,
+        Refusing(files_settings.files_directory),
+    )
+
+    def refuse(conn, cursor, statement, *args):
+        if statement.startswith("UPDATE contract_attachments"):
+            raise RuntimeError("the database went away")
+
+    # the UPDATE fails inside the transaction: nothing commits, the file must stay
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", refuse)
+    with pytest.raises(RuntimeError):
+        await service.delete(uuid.UUID(contract["id"]), uuid.UUID(record["id"]))
+    sa.event.remove(db.engine.sync_engine, "before_cursor_execute", refuse)
+    [stored] = stored_files(files_settings)
+    assert stored.read_bytes() == PDF
+    listed = await files_client.get(f"/contracts/{contract['id']}/attachments", headers=admin)
+    assert [a["id"] for a in listed.json()["items"]] == [record["id"]]
