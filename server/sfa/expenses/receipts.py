@@ -24,8 +24,8 @@ from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
 from server.sfa.expenses.repository import ReceiptRepository, expense_receipts
 from server.sfa.expenses.schemas import ReceiptRecord
-from server.sfa.expenses.service import owners_seen
 from server.sfa.inputs import record_of
+from server.sfa.scopes import managed_users
 from server.sfa.stored_files import StoredFileService
 from server.uploads import deletion, remove_stored
 
@@ -80,7 +80,7 @@ class ReceiptService(StoredFileService):
         size = self._limit(limit)
         async with self.db.reading() as session:
             statement = ReceiptRepository(session).live_statement(
-                await owners_seen(session, self.principal)
+                await managed_users(session, self.principal)
             )
             if owner_id is not None:
                 statement = statement.where(expense_receipts.c.owner_id == owner_id)
@@ -124,7 +124,7 @@ class ReceiptService(StoredFileService):
         self, session: AsyncSession, receipt_id: uuid.UUID, *, lock: bool = False
     ) -> Any:
         row = await ReceiptRepository(session).get(receipt_id, lock=lock)
-        owners = await owners_seen(session, self.principal) if row is not None else None
+        owners = await managed_users(session, self.principal) if row is not None else None
         if row is None or (owners is not None and row.owner_id not in owners):
             raise NotFound(f"receipt {receipt_id} not found", field="id")
         return row

@@ -11,11 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.models import User
 from server.sfa.expenses.models import ExpenseReceipt, ExpenseReport
-from server.sfa.territories.models import TerritoryMember
 
 expense_reports = cast(sa.Table, ExpenseReport.__table__)
 expense_receipts = cast(sa.Table, ExpenseReceipt.__table__)
-_members = cast(sa.Table, TerritoryMember.__table__)
 _users = cast(sa.Table, User.__table__)
 
 
@@ -29,14 +27,6 @@ class ExpenseRepository:
         """The rep a report belongs to, or None when there is no such report."""
         statement = sa.select(expense_reports.c.owner_id).where(expense_reports.c.id == report_id)
         return cast(uuid.UUID | None, (await self.session.execute(statement)).scalar())
-
-    async def members_of(self, territory_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-        """Every user attached to one of the territory nodes."""
-        ids = list(territory_ids)
-        if not ids:
-            return set()
-        statement = sa.select(_members.c.user_id).where(_members.c.territory_id.in_(ids))
-        return set((await self.session.execute(statement)).scalars())
 
     async def user_exists(self, user_id: uuid.UUID) -> bool:
         """Is there such a user?"""

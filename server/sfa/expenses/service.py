@@ -20,8 +20,7 @@ from server.pagination import Page, fetch_page
 from server.sfa.area_service import AreaService
 from server.sfa.expenses.repository import ExpenseRepository, expense_reports
 from server.sfa.expenses.schemas import CurrencyTotal, ExpenseDecision, ExpenseRecord, RepTotals
-from server.sfa.scopes import visibility
-from server.sync.registry import Principal
+from server.sfa.scopes import managed_users
 
 ENTITY = "expense"
 
@@ -139,26 +138,14 @@ class ExpenseService(AreaService):
         )
 
     async def _owners(self, session: AsyncSession) -> frozenset[uuid.UUID] | None:
-        return await owners_seen(session, self.principal)
+        """The reps whose reports the caller sees (``scopes.managed_users``)."""
+        return await managed_users(session, self.principal)
 
     async def _visible(self, session: AsyncSession, report_id: uuid.UUID) -> None:
         owner = await ExpenseRepository(session).owner_of(report_id)
         owners = await self._owners(session) if owner is not None else None
         if owner is None or (owners is not None and owner not in owners):
             raise NotFound(f"expense report {report_id} not found", field="id")
-
-
-async def owners_seen(session: AsyncSession, principal: Principal) -> frozenset[uuid.UUID] | None:
-    """The reps whose reports (and receipts) the caller sees (None: everyone's, for admins): a
-    rep their own; a manager themselves, their direct reports and every member of their
-    subtree."""
-    if principal.role == "admin":
-        return None
-    if principal.role != "manager":
-        return frozenset({principal.user_id})
-    seen = await visibility(session, principal)
-    members = await ExpenseRepository(session).members_of(seen.territory_ids)
-    return frozenset(members | seen.user_ids)
 
 
 def _date(value: Any) -> dt.date:
