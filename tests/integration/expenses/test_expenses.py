@@ -125,6 +125,7 @@ async def test_reports_are_private_to_their_rep_over_sync_and_rest(client, db) -
     headers_a = await auth_headers(db, rep_a)
     own = await client.get(f"/expense-reports/{rid}", headers=headers_a)
     assert own.status_code == 200 and own.json()["owner_id"] == str(rep_a.id)
+    assert own.json()["title"] == "March trip" and own.json()["version"] == 1  # b wrote nothing
     decide = await client.post(f"/expense-reports/{rid}/approve", json={}, headers=headers_a)
     assert decide.status_code == 403
     # a manager outside the rep's territory subtree does not see it

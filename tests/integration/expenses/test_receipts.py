@@ -4,6 +4,7 @@ report names them, and nothing left behind by a refused or interrupted upload.""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import os
@@ -243,3 +244,55 @@ async def test_the_orphan_sweep_removes_only_unreferenced_old_files(db, settings
     removed = await sweep_orphans(db, store, tables, older_than=dt.timedelta(hours=1))
     assert removed == 1
     assert sorted(k for k, _ in store.stored_keys()) == sorted([staged[0].key, staged[2].key])
+
+
+async def listed_receipts(client, headers) -> set[str]:
+    page = await client.get("/expense-receipts?limit=100", headers=headers)
+    return {r["id"] for r in page.json()["items"]}
+
+
+async def test_a_deletion_racing_a_push_that_links_the_receipt_never_leaves_a_dangling_line(
+    client, db, settings
+) -> None:
+    """Either the push links the receipt and the deletion is refused ``in_use``, or the
+    deletion wins and the push is rejected ``unknown_receipt``; never both (PostgreSQL: the
+    push reads the receipt FOR SHARE, the deletion locks it FOR UPDATE; SQLite: one writer)."""
+    from server.errors import Conflict
+    from server.sfa.expenses.receipts import ReceiptService
+    from tests.synctools import principal, writer
+
+    _, _, rep, _ = await team(db)
+    headers = await auth_headers(db, rep)
+    device = await device_for(client, db, rep)
+    service = ReceiptService(
+        db, writer(), principal(rep), settings, LocalFileStore(settings.files_directory)
+    )
+    for round_ in range(6):
+        receipt = (await upload_receipt(client, headers, JPEG + bytes([round_]))).json()["id"]
+
+        async def remove(receipt: str = receipt) -> str:
+            try:
+                await service.delete(uuid.UUID(receipt))
+            except Conflict as exc:
+                return exc.code
+            return "deleted"
+
+        pushed, removed = await asyncio.gather(
+            create_report(device, rep, [line(receipt_attachment_id=receipt)]), remove()
+        )
+        result = pushed[1]
+        outcome = (result["status"], removed)
+        assert outcome in {("applied", "in_use"), ("rejected", "deleted")}, (outcome, result)
+        if result["status"] == "rejected":
+            assert result["error"]["code"] == "unknown_receipt"
+    assert await count(db, "expense_receipts") == 6  # every row stays (deleted ones marked)
+    # no report names a deleted receipt
+    live = await listed_receipts(client, headers)
+    pulled, _ = await device.pull_all(None)
+    named = {
+        ln["receipt_attachment_id"]
+        for c in pulled
+        if c["entity"] == "expense"
+        for ln in c["record"]["lines"]
+    }
+    assert named <= live
