@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import random
 import threading
 import time
@@ -20,6 +21,7 @@ from client_sdk import outbox
 from client_sdk.errors import (
     AccessRevoked,
     AuthError,
+    ConflictError,
     NotFoundError,
     OutpostError,
     RecordNotFound,
@@ -180,6 +182,38 @@ class OutpostClient:
         """Stop pushes to this device (a 404, none registered, is fine)."""
         with contextlib.suppress(NotFoundError):
             self.transport.send("DELETE", "/devices/push-token")
+
+    def upload_receipt(
+        self,
+        content: bytes,
+        filename: str,
+        content_type: str,
+        receipt_id: uuid.UUID | str | None = None,
+    ) -> dict[str, Any]:
+        """Upload one receipt of the logged-in user (online: the bytes are not queued) and
+        return its record (``id``, ``sha256``, ...). ``receipt_id``: the id an expense line
+        written offline already names (make it with ``protocol.ids.uuid7``); upload it before
+        the ``sync`` that pushes the line, or the server rejects the line (``unknown_receipt``).
+        A retry of an upload whose answer was lost is recognised by its checksum and answers
+        the stored record; another file under a used id raises ``ConflictError`` (``id_reused``).
+        """
+        params = {"filename": filename}
+        if receipt_id is not None:
+            params["id"] = str(receipt_id)
+        try:
+            response = self.transport.send(
+                "POST", "/expense-receipts", content=content, params=params,
+                content_type=content_type,
+            )
+        except ConflictError as exc:
+            if exc.code != "id_reused" or receipt_id is None:
+                raise
+            response = self.transport.send("GET", f"/expense-receipts/{receipt_id}")
+            stored = msgspec.json.decode(response.content)
+            if stored.get("sha256") != hashlib.sha256(content).hexdigest():
+                raise
+            return stored  # type: ignore[no-any-return]
+        return msgspec.json.decode(response.content)  # type: ignore[no-any-return]
 
     @property
     def user(self) -> LoggedInUser | None:

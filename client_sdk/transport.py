@@ -76,10 +76,16 @@ class Transport:
         self.rng = rng or random.Random()
         self.token: str | None = None
 
-    def headers(self, auth: bool, packed: bool) -> dict[str, str]:
-        """Content negotiation and the bearer token."""
+    def headers(
+        self, auth: bool, packed: bool, content_type: str | None = None
+    ) -> dict[str, str]:
+        """Content negotiation and the bearer token (``content_type``: a body that is a file)."""
         kind = MSGPACK if packed else JSON
-        headers = {"Content-Type": kind, "Accept": kind, "Accept-Encoding": ACCEPT_ENCODING}
+        headers = {
+            "Content-Type": content_type or kind,
+            "Accept": kind,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
@@ -98,6 +104,7 @@ class Transport:
     def send(
         self, method: str, path: str, *, content: bytes | None = None, auth: bool = True,
         params: dict[str, Any] | None = None, packed: bool = False,
+        content_type: str | None = None,
     ) -> httpx.Response:
         """One request with bounded retries on network errors, 5xx and 429."""
         attempt = 0
@@ -105,7 +112,11 @@ class Transport:
             attempt += 1
             try:
                 response = self.http.request(
-                    method, path, content=content, headers=self.headers(auth, packed), params=params
+                    method,
+                    path,
+                    content=content,
+                    headers=self.headers(auth, packed, content_type),
+                    params=params,
                 )
             except httpx.TransportError as exc:
                 if attempt >= self.retry.attempts:

@@ -68,6 +68,11 @@ UNKNOWN_PRODUCT = "unknown_product"
 INACTIVE_PRODUCT = "inactive_product"
 BASE_VERSION_AHEAD = "base_version_ahead"
 
+# Expense codes (docs/purchasing.md, "Expense reports")
+# a line's receipt_attachment_id naming no receipt of the report's owner (missing, deleted,
+# another rep's, or not an expense receipt)
+UNKNOWN_RECEIPT = "unknown_receipt"
+
 # Quote codes (docs/orders.md, "Quotes")
 QUOTE_EXPIRED = "quote_expired"  # send or accept of a quote past its valid_until
 ALREADY_CONVERTED = "already_converted"  # a second quote.convert; data.order_id is the order

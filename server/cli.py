@@ -425,6 +425,43 @@ def add_age_receivables(commands: Any) -> None:
     parser.set_defaults(run=run_age_receivables)
 
 
+# --- sweep-files -------------------------------------------------------------------------
+
+
+def run_sweep_files(settings: Settings, args: argparse.Namespace) -> int:
+    """Remove stored files no live attachment or receipt names (orphans)."""
+    from server.file_store import LocalFileStore
+    from server.sfa.contracts.models import ContractAttachment
+    from server.sfa.expenses.models import ExpenseReceipt
+    from server.uploads import sweep_orphans
+
+    async def work(db: Database) -> int:
+        await ensure_migrated(db)
+        tables = [ContractAttachment.__table__, ExpenseReceipt.__table__]
+        removed = await sweep_orphans(
+            db, LocalFileStore(settings.files_directory), tables,  # type: ignore[arg-type]
+            older_than=dt.timedelta(hours=args.older_than_hours),
+        )
+        print(f"removed {removed} orphaned files from {settings.files_directory}")
+        return EXIT_OK
+
+    return on_database(settings, work)
+
+
+def add_sweep_files(commands: Any) -> None:
+    parser = commands.add_parser(
+        "sweep-files", help="remove stored files that no attachment or receipt names",
+        description="Remove files of the file store (OUTPOST_FILES_DIR) that no live contract "
+                    "attachment or expense receipt names: left by a process that died between "
+                    "a deletion's commit and the file's removal, or in the middle of an upload "
+                    "(docs/finance.md). Files younger than --older-than-hours are kept (an "
+                    "upload may still be committing its row).",
+    )
+    parser.add_argument("--older-than-hours", type=float, default=1.0,
+                        help="keep files written more recently than this (default: 1)")
+    parser.set_defaults(run=run_sweep_files)
+
+
 # --- expire-quotes -----------------------------------------------------------------------
 
 
@@ -491,7 +528,7 @@ def add_scheduler(commands: Any) -> None:
 COMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_migrate, add_create_user,
                                               add_seed_demo, add_prune, add_plan_visits,
                                               add_age_receivables, add_expire_quotes,
-                                              add_scheduler)
+                                              add_sweep_files, add_scheduler)
 
 
 def domain_message(exc: DomainError, flags: dict[str, str]) -> str:

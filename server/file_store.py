@@ -10,6 +10,7 @@ implement the same protocol later (a multipart upload completed on ``commit``).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import uuid
@@ -48,6 +49,15 @@ class FileStore(Protocol):
 
     def open(self, key: str) -> Iterator[bytes]:
         """The bytes stored under ``key``, in chunks; ``NotFound`` when there are none."""
+        ...
+
+    def remove(self, key: str) -> None:
+        """Forget the file under ``key`` (stored or still staged); nothing when there is none."""
+        ...
+
+    def stored_keys(self) -> Iterator[tuple[str, dt.datetime]]:
+        """Every file kept (stored or staged) with when it was last written (UTC), for the
+        orphan sweep."""
         ...
 
 
@@ -101,6 +111,17 @@ class LocalFileStore:
         if not path.is_file():
             raise NotFound("the file is missing from the store", field="id")
         return _read(path)
+
+    def remove(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+        (self.root / ".staging" / key).unlink(missing_ok=True)
+
+    def stored_keys(self) -> Iterator[tuple[str, dt.datetime]]:
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("*/*"):
+            if path.is_file() and path.name.isalnum():
+                yield path.name, dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
 
     def _path(self, key: str) -> Path:
         if not key.isalnum():  # keys are ours (hex); never a path from outside

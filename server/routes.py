@@ -57,6 +57,7 @@ def route_handlers() -> list[Any]:
 
     handlers += [SupplierController, PurchaseOrderController, PayableController]
     from server.sfa.expenses.controller import ExpenseController
+    from server.sfa.expenses.receipt_controller import ReceiptController
 
-    handlers += [ExpenseController]
+    handlers += [ExpenseController, ReceiptController]
     return handlers

@@ -166,6 +166,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         "scheduler",
         "seed-demo",
         "serve",
+        "sweep-files",
     ]
     assert len(COMMANDS) == len(names)
     for name in names:

@@ -33,7 +33,7 @@ from server.sfa.inputs import plain
 from server.sfa.scopes import visibility
 from server.sync.writer import ChangeWriter
 
-AGE_BATCH = 200
+AGE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -188,14 +188,17 @@ async def age_receivables(
     now: dt.datetime,
     *,
     progress: Callable[[int], None] | None = None,
+    batch_size: int = AGE_BATCH,
 ) -> AgeingSummary:
     """Re-derive every owing account's receivables and arrears as of ``now`` (the daily job).
 
-    Accounts are read 200 at a time; the ones whose figures would change are refreshed in one
-    transaction per batch, each account's row locked (in id order) like a payment locks it and
-    re-derived under the lock, so a payment waits for one batch at most and an account that a
-    payment changed meanwhile is derived from the fresh rows. ``progress`` gets the number of
-    accounts done after each batch.
+    Set-based: accounts are read ``batch_size`` at a time and their open amounts summed per
+    account, currency and bucket for the lot; the ones whose figures would change are, in one
+    transaction per batch, locked (one locking read, in id order, as a payment locks one),
+    summed again under the lock (so an account a payment changed meanwhile is derived from the
+    fresh rows) and written with the change writer's bulk calls: a few statements per batch,
+    not a few per account. A payment waits for one batch at most. ``progress`` gets the number
+    of accounts done after each batch.
     """
     today = now.astimezone(dt.UTC).date()
     seen = changed = 0
@@ -204,15 +207,13 @@ async def age_receivables(
         async with db.reading() as session:
             statement = ReceivableRepository(session).accounts_to_age_statement()
             rows, cursor = await fetch_page(
-                session, statement, accounts.c.id, cursor=cursor, limit=AGE_BATCH
+                session, statement, accounts.c.id, cursor=cursor, limit=batch_size
             )
             stale = await standing.stale_accounts(session, rows, today)
         if stale:
             async with db.transaction() as session, writer.batch(session):
-                for account_id in sorted(stale):  # the change-log rows flushed once per batch
-                    account = await standing.lock_account(session, account_id)
-                    if await standing.refresh(session, writer, account, today, principal=None):
-                        changed += 1
+                locked = await standing.lock_accounts(session, stale)
+                changed += await standing.refresh_many(session, writer, locked, today)
         seen += len(rows)
         if progress is not None:
             progress(seen)

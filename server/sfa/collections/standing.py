@@ -26,6 +26,9 @@ from server.sfa.collections.models import Receivable
 from server.sfa.contracts.models import Contract, Instalment, InstalmentStatus
 from server.sfa.contracts.rules import RECEIVABLE_STATUSES
 from server.sfa.inputs import plain
+from server.sync import relocation
+from server.sync.bulk import any_of, chunks
+from server.sync.position import is_postgres
 from server.sync.registry import Principal
 from server.sync.writer import ChangeWriter
 
@@ -74,7 +77,15 @@ def open_instalments_statement() -> sa.Select[Any]:
 async def ageing_of(
     session: AsyncSession, account_ids: Sequence[uuid.UUID], today: dt.date
 ) -> dict[uuid.UUID, dict[str, Ageing]]:
-    """Each account's open amounts by currency and bucket as seen on ``today``."""
+    """Each account's open amounts by currency and bucket as seen on ``today``.
+
+    On PostgreSQL the database sums them (one row per account and currency, whatever the
+    number of instalments); SQLite keeps money as text (it has no exact decimal, and its SUM
+    would add floats), so there the open instalments are read and summed here with the same
+    rule (``rules.ageing.age``): both give the same exact figures.
+    """
+    if is_postgres(session):
+        return await _summed_in_sql(session, account_ids, today)
     statement = open_instalments_statement().where(_instalments.c.account_id.in_(account_ids))
     open_amounts: dict[uuid.UUID, dict[str, list[tuple[dt.date, Decimal]]]] = {}
     for row in await session.execute(statement):
@@ -84,6 +95,51 @@ async def ageing_of(
         account_id: {currency: age(pairs, today) for currency, pairs in by_currency.items()}
         for account_id, by_currency in open_amounts.items()
     }
+
+
+def _bucket_bounds(today: dt.date) -> dict[str, sa.ColumnElement[bool]]:
+    """Each bucket's condition on the due date, seen on ``today`` (``rules.ageing.bucket_of``:
+    due today is current, 1..30 days overdue is ``days_1_30``, and so on)."""
+    due = _instalments.c.due_date
+
+    def ago(days: int) -> dt.date:
+        return today - dt.timedelta(days=days)
+
+    return {
+        "current": due >= today,
+        "days_1_30": sa.and_(due < today, due >= ago(30)),
+        "days_31_60": sa.and_(due < ago(30), due >= ago(60)),
+        "days_61_90": sa.and_(due < ago(60), due >= ago(90)),
+        "over_90": due < ago(90),
+    }
+
+
+async def _summed_in_sql(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID], today: dt.date
+) -> dict[uuid.UUID, dict[str, Ageing]]:
+    found: dict[uuid.UUID, dict[str, Ageing]] = {}
+    amount = _instalments.c.outstanding
+    bounds = _bucket_bounds(today)
+    sums = [
+        sa.func.sum(sa.case((condition, amount), else_=0)).label(name)
+        for name, condition in bounds.items()
+    ]
+    for chunk in chunks(account_ids):
+        statement = (
+            sa.select(_instalments.c.account_id, _instalments.c.currency, *sums)
+            .join(_contracts, _contracts.c.id == _instalments.c.contract_id)
+            .where(
+                _instalments.c.status == InstalmentStatus.OPEN.value,
+                _contracts.c.status.in_([s.value for s in RECEIVABLE_STATUSES]),
+                any_of(session, _instalments.c.account_id, chunk),
+            )
+            .group_by(_instalments.c.account_id, _instalments.c.currency)
+        )
+        for row in await session.execute(statement):
+            found.setdefault(row.account_id, {})[row.currency] = Ageing(
+                **{name: Decimal(row._mapping[name]) for name in bounds}
+            )
+    return found
 
 
 async def receivables_of(
@@ -164,6 +220,61 @@ async def refresh(
         )
         changed = True
     return changed
+
+
+async def lock_accounts(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """``lock_account`` of many accounts: one locking read per chunk, in id order (the order in
+    which one transaction taking them one by one would lock them); missing ones are left out."""
+    locked: list[Any] = []
+    for chunk in chunks(sorted(account_ids)):
+        statement = (
+            sa.select(_accounts.c.id, _accounts.c.arrears)
+            .where(any_of(session, _accounts.c.id, chunk))
+            .order_by(_accounts.c.id)
+            .with_for_update()
+        )
+        locked.extend(await session.execute(statement))
+    return locked
+
+
+async def refresh_many(
+    session: AsyncSession, writer: ChangeWriter, accounts: Sequence[Any], today: dt.date
+) -> int:
+    """``refresh`` of many locked ``accounts`` (rows with ``id`` and ``arrears``) at once: the
+    open amounts summed for the lot, the new receivable rows inserted with one statement, the
+    changed receivables and arrears updated with one statement each (the change writer's bulk
+    calls, so the change log is written in this transaction). Returns how many accounts changed.
+    """
+    ids = [account.id for account in accounts]
+    ageing, existing = await ageing_of(session, ids, today), await receivables_of(session, ids)
+    created: list[dict[str, Any]] = []
+    updated: dict[uuid.UUID, dict[str, Any]] = {}
+    arrears: dict[uuid.UUID, dict[str, Any]] = {}
+    changed: set[uuid.UUID] = set()
+    for account in accounts:
+        mine, rows = ageing.get(account.id, {}), existing.get(account.id, {})
+        for currency in sorted(set(mine) | set(rows)):
+            figures = _figures(mine, currency)
+            row = rows.get(currency)
+            if row is None:
+                created.append(
+                    {"account_id": account.id, "currency": currency, "as_of": today, **figures}
+                )
+                changed.add(account.id)
+            elif any(getattr(row, name) != figures[name] for name in _FIGURES):
+                updated[row.id] = {"as_of": today, **figures}
+                changed.add(account.id)
+        owed = _arrears(mine)
+        if account.arrears != owed:
+            arrears[account.id] = {"arrears": owed}
+            changed.add(account.id)
+    if created:
+        await writer.create_many(session, "receivable", created, principal=None)
+    if updated:
+        await relocation.update_many(writer, session, "receivable", updated)
+    if arrears:
+        await relocation.update_many(writer, session, "account", arrears)
+    return len(changed)
 
 
 async def accounts_in_arrears(session: AsyncSession) -> int:

@@ -1,22 +1,19 @@
-"""``/contracts/{id}/attachments``: upload (the raw body, streamed), list and download."""
+"""``/contracts/{id}/attachments``: upload (the raw body, streamed), list, download, delete."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import InternalServerException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from server.auth.guards import managers_only
-from server.errors import BadRequest
 from server.file_store import FileStore
+from server.http.uploads import file_download, upload_body
 from server.pagination import Page
 from server.sfa.contracts.attachments import AttachmentService
 from server.sfa.contracts.schemas import AttachmentRecord
@@ -29,17 +26,6 @@ def provide_attachment_service(
     """The attachment service for one request, with the app's file store."""
     store: FileStore = state.files
     return AttachmentService(state.db, state.writer, principal, state.settings, store)
-
-
-async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in request.stream():
-            if chunk:
-                yield chunk
-    except InternalServerException as exc:  # Litestar's "client disconnected prematurely"
-        raise BadRequest(
-            "the upload was interrupted", field="file", code="upload_interrupted"
-        ) from exc
 
 
 class AttachmentController(Controller):
@@ -69,7 +55,7 @@ class AttachmentController(Controller):
             contract_id,
             filename,
             request.headers.get("content-type", ""),
-            _body(request),
+            upload_body(request),
             announced_size=request.content_length,
         )
 
@@ -93,12 +79,16 @@ class AttachmentController(Controller):
     ) -> Stream:
         """The file's bytes, with its content type and name."""
         record, chunks = await service.download(contract_id, attachment_id)
-        return Stream(
-            chunks,
-            media_type=record.content_type,
-            headers={
-                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(record.filename)}",
-                "Content-Length": str(record.size),
-                "X-Content-Type-Options": "nosniff",  # never rendered as another type
-            },
+        return file_download(
+            chunks, content_type=record.content_type, filename=record.filename, size=record.size
         )
+
+    @delete("/{attachment_id:uuid}", status_code=204)
+    async def delete_attachment(
+        self,
+        service: NamedDependency[AttachmentService],
+        contract_id: FromPath[uuid.UUID],
+        attachment_id: FromPath[uuid.UUID],
+    ) -> None:
+        """Delete the file (the row stays, marked deleted, as the audit)."""
+        await service.delete(contract_id, attachment_id)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from protocol.entities.contracts import ContractStatus, InstalmentStatus
 from server.db import Base, Money, UTCDateTime, new_id, str_enum, utcnow
+from server.uploads import StoredFileColumns
 
 # the enums are the wire's (protocol.entities); the columns store their values
 __all__ = ["ContractStatus", "InstalmentStatus"]
@@ -69,20 +70,14 @@ class ContractNote(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ContractAttachment(Base):
-    """A file attached to a contract; its bytes live in the file store under ``storage_key``."""
+class ContractAttachment(StoredFileColumns, Base):
+    """A file attached to a contract; its bytes live in the file store under ``storage_key``
+    (a deleted one keeps its row, with who deleted it and when)."""
 
     __tablename__ = "contract_attachments"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     contract_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
-    filename: Mapped[str] = mapped_column(sa.String(200))
-    content_type: Mapped[str] = mapped_column(sa.String(100))
-    size: Mapped[int] = mapped_column(sa.BigInteger)
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    storage_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    uploaded_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Instalment(Base):

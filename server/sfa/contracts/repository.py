@@ -174,12 +174,24 @@ class ContractRepository:
         return result.one()
 
     def attachments_statement(self, contract_id: uuid.UUID) -> sa.Select[Any]:
-        """A contract's attachments."""
-        return sa.select(attachments).where(attachments.c.contract_id == contract_id)
-
-    async def get_attachment(self, contract_id: uuid.UUID, attachment_id: uuid.UUID) -> Any:
-        """One attachment of one contract."""
-        statement = sa.select(attachments).where(
-            attachments.c.id == attachment_id, attachments.c.contract_id == contract_id
+        """A contract's attachments (not the deleted ones)."""
+        return sa.select(attachments).where(
+            attachments.c.contract_id == contract_id, attachments.c.deleted_at.is_(None)
         )
+
+    async def get_attachment(
+        self, contract_id: uuid.UUID, attachment_id: uuid.UUID, *, lock: bool = False
+    ) -> Any:
+        """One attachment of one contract (None when deleted); ``lock``: FOR UPDATE."""
+        statement = self.attachments_statement(contract_id).where(attachments.c.id == attachment_id)
+        if lock:
+            statement = statement.with_for_update()
         return (await self.session.execute(statement)).first()
+
+    async def mark_attachment_deleted(
+        self, attachment_id: uuid.UUID, values: dict[str, Any]
+    ) -> None:
+        """Mark an attachment deleted (``values``: who and when)."""
+        await self.session.execute(
+            sa.update(attachments).where(attachments.c.id == attachment_id).values(**values)
+        )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from protocol.entities.expenses import ExpenseStatus
 from server.db import Base, UTCDateTime, new_id, str_enum, utcnow
 from server.sfa.quotes.lines import LinesJSON
+from server.uploads import StoredFileColumns
 
 # the enum is the wire's (protocol.entities); the column stores its values
 __all__ = ["ExpenseStatus"]
@@ -38,3 +39,13 @@ class ExpenseReport(Base):
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ExpenseReceipt(StoredFileColumns, Base):
+    """A receipt a rep uploaded for their expense lines (``receipt_attachment_id``); its bytes
+    live in the file store. A deleted one keeps its row, with who deleted it and when."""
+
+    __tablename__ = "expense_receipts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import uuid
 
@@ -31,3 +32,15 @@ class RepTotals(msgspec.Struct, kw_only=True):
     owner_id: uuid.UUID
     reports: int
     totals: list[CurrencyTotal]
+
+
+class ReceiptRecord(msgspec.Struct, kw_only=True):
+    """A receipt file of a rep's expense lines (its bytes at ``.../content``)."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: dt.datetime

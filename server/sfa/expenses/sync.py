@@ -13,6 +13,7 @@ from server.db import utcnow
 from server.errors import Conflict, Forbidden, ValidationFailed
 from server.sfa.calendar.wire import check_owner, ensure_transition, parse_uuid, typed
 from server.sfa.expenses.models import ExpenseReport
+from server.sfa.expenses.receipts import check_line_receipts
 from server.sync.registry import ActionContext, EntitySpec, Policy, user_key
 
 __all__ = ["ExpenseRecord", "expense_spec"]
@@ -33,21 +34,23 @@ async def scope_of_expense(_session: Any, record: Mapping[str, Any]) -> str:
 async def validate_expense(
     ctx: ActionContext, record: dict[str, Any], old: dict[str, Any] | None
 ) -> None:
-    """Only the owner writes a report, and only while it is a draft or was refused."""
+    """Only the owner writes a report, only while it is a draft or was refused, and its lines
+    name only receipts of the owner."""
     check_owner(ctx.principal.user_id, ctx.principal.role, record, old, "owner_id", frozen=True)
     if str(record.get("owner_id")) != str(ctx.principal.user_id):
         raise Forbidden("only its owner edits an expense report", field="owner_id")
     typed(record, ExpenseRecord)
-    if old is None or str(old.get("status")) in EDITABLE:
-        return
-    changed = [name for name in CONTENT_FIELDS if record.get(name) != old.get(name)]
-    if changed:
-        raise Conflict(
-            f"an expense report that is {old.get('status')} cannot be edited",
-            field=changed[0],
-            code=INVALID_STATE,
-            data={"status": old.get("status")},
-        )
+    if old is not None and str(old.get("status")) not in EDITABLE:
+        changed = [name for name in CONTENT_FIELDS if record.get(name) != old.get(name)]
+        if changed:
+            raise Conflict(
+                f"an expense report that is {old.get('status')} cannot be edited",
+                field=changed[0],
+                code=INVALID_STATE,
+                data={"status": old.get("status")},
+            )
+        return  # its lines are those checked when they were written
+    await check_line_receipts(ctx.session, record.get("owner_id"), record.get("lines"))
 
 
 async def submit(

@@ -49,13 +49,18 @@ class PayableController(Controller):
         due_until: FromQuery[dt.date | None] = None,
         include_settled: FromQuery[bool] = False,
         as_of: FromQuery[dt.date | None] = None,
+        rep_id: FromQuery[uuid.UUID | None] = None,
+        territory_id: FromQuery[uuid.UUID | None] = None,
     ) -> PayablePage:
-        """Payables (open ones unless ``include_settled``) with ageing totals on ``as_of``."""
+        """Payables (open ones unless ``include_settled``) with ageing totals on ``as_of``;
+        ``rep_id`` / ``territory_id``: of the purchase order's warehouse's owner (a van's rep)."""
         filters = PayableFilters(
             supplier_id=supplier_id,
             due_from=due_from,
             due_until=due_until,
             open_only=not include_settled,
+            rep_id=rep_id,
+            territory_id=territory_id,
         )
         return await service.list_payables(filters, as_of, cursor=cursor, limit=limit)
 

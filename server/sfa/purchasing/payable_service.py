@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ from server.sfa.purchasing.payable_schemas import (
     PaymentResult,
 )
 from server.sfa.purchasing.repository import SupplierRepository
+from server.sfa.scopes import managed_users
 
 OVERPAYMENT = "overpayment"
 ZERO = decimal.Decimal("0.0000")
@@ -63,9 +65,7 @@ def ageing_totals(rows: list[Any], as_of: dt.date) -> list[AgeingTotals]:
     """Outstanding amounts per currency and bucket (currencies in alphabetical order)."""
     sums: dict[str, dict[str, Any]] = {}
     for row in rows:
-        figures = sums.setdefault(
-            row.currency, {**dict.fromkeys(BUCKETS, ZERO), "count": 0}
-        )
+        figures = sums.setdefault(row.currency, {**dict.fromkeys(BUCKETS, ZERO), "count": 0})
         outstanding = decimal.Decimal(str(row.amount)) - decimal.Decimal(str(row.paid))
         figures[bucket_of(row.due_on, as_of)] += outstanding
         figures["count"] += 1
@@ -96,6 +96,7 @@ class PayableService(AreaService):
         if filters.due_from and filters.due_until and filters.due_from > filters.due_until:
             raise ValidationFailed("due_from is after due_until", field="due_from")
         async with self.db.reading() as session:
+            filters = replace(filters, owners=await managed_users(session, self.principal))
             supplier_id = filters.supplier_id
             if (
                 supplier_id is not None
@@ -199,7 +200,9 @@ class PayableService(AreaService):
     async def _payable(
         self, session: AsyncSession, payable_id: uuid.UUID, *, lock: bool = False
     ) -> Any:
-        row = await PayableRepository(session).get_payable(payable_id, lock=lock)
-        if row is None:
+        repo = PayableRepository(session)
+        row = await repo.get_payable(payable_id, lock=lock)
+        owners = await managed_users(session, self.principal) if row is not None else None
+        if row is None or (owners is not None and not await repo.visible(payable_id, owners)):
             raise NotFound(f"payable {payable_id} not found", field="id")
         return row

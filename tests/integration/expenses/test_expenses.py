@@ -7,6 +7,7 @@ import pytest
 
 from protocol.ids import uuid7
 from tests.builders import auth_headers, make_user
+from tests.integration.expenses.receipt_tools import upload_receipt
 from tests.integration.sfa.core_builders import add_member, count, make_tree
 from tests.synctools import device_for
 
@@ -45,7 +46,7 @@ async def create_report(device, owner, lines, **fields):
 async def test_offline_report_is_submitted_decided_and_synced_back(client, db) -> None:
     manager, _, rep, _ = await team(db)
     device = await device_for(client, db, rep)
-    attachment = str(uuid7())
+    attachment = (await upload_receipt(client, await auth_headers(db, rep))).json()["id"]
     rid, created = await create_report(
         device, rep, [line(), line("80", category="fuel", receipt_attachment_id=attachment)]
     )
@@ -124,6 +125,7 @@ async def test_reports_are_private_to_their_rep_over_sync_and_rest(client, db) -
     headers_a = await auth_headers(db, rep_a)
     own = await client.get(f"/expense-reports/{rid}", headers=headers_a)
     assert own.status_code == 200 and own.json()["owner_id"] == str(rep_a.id)
+    assert own.json()["title"] == "March trip" and own.json()["version"] == 1  # b wrote nothing
     decide = await client.post(f"/expense-reports/{rid}/approve", json={}, headers=headers_a)
     assert decide.status_code == 403
     # a manager outside the rep's territory subtree does not see it
