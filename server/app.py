@@ -18,6 +18,7 @@ from server.auth.middleware import PUBLIC_PATHS, TokenAuthMiddleware
 from server.auth.token_cache import TokenCache
 from server.db import Database, create_engine
 from server.file_store import LocalFileStore
+from server.http import sync_fast
 from server.http.compression import compression_config
 from server.http.concurrency import add_etag
 from server.http.docs import docs_static_router, render_plugins
@@ -92,7 +93,7 @@ def create_app(
             if db is None:
                 await database.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*route_handlers(), docs_static_router()],
         lifespan=[lifespan],
         state=State({"settings": settings, "db": database, "registry": registry, "writer": writer,
@@ -121,3 +122,6 @@ def create_app(
         ),
         debug=settings.debug,
     )
+    if settings.sync_fast_path:
+        sync_fast.install(app)
+    return app

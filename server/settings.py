@@ -80,6 +80,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_cache_size: int = 100_000
     token_cache_seconds: float = 300.0
     scope_cache_size: int = 100_000
+    # /sync/pull and /sync/push served in front of the router, skipping Litestar's per-request
+    # work (server/http/sync_fast.py; same answers and errors); false: the regular handlers
+    sync_fast_path: bool = True
     # requests served at once per process; past it, 503 ``overloaded`` with Retry-After (0: off)
     max_concurrent_requests: int = 64
     overload_retry_after_seconds: int = 1

@@ -11,19 +11,11 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response.base import ASGIResponse
 
-from protocol.sync import (
-    MSGPACK,
-    ConflictRecord,
-    PullRequest,
-    PullResponse,
-    PushRequest,
-    PushResponse,
-)
+from protocol.sync import ConflictRecord, PullResponse, PushResponse
 from server.pagination import Page
+from server.sync.endpoints import Serve, pull_answer, push_answer
 from server.sync.engine import SyncEngine
-from server.sync.pullbody import pull_body
 from server.sync.registry import Principal
-from server.sync.wire import JSON, decode_request, encode, is_msgpack
 
 Caller: TypeAlias = NamedDependency[Principal]
 
@@ -32,13 +24,18 @@ def _engine(request: Request[Any, Any, Any]) -> SyncEngine:
     return request.app.state.sync  # type: ignore[no-any-return]
 
 
-def _wants_msgpack(request: Request[Any, Any, Any]) -> bool:
-    return is_msgpack(request.headers.get("accept"))
-
-
-def _answer(request: Request[Any, Any, Any], body: bytes) -> ASGIResponse:
+async def _answer(
+    request: Request[Any, Any, Any], principal: Principal, serve: Serve
+) -> ASGIResponse:
+    headers = request.headers
+    body, media_type = await serve(
+        _engine(request),
+        principal,
+        await request.body(),
+        headers.get("content-type"),
+        headers.get("accept"),
+    )
     # Already-encoded bytes go out as they are: no Litestar response serialization.
-    media_type = MSGPACK if _wants_msgpack(request) else JSON
     return ASGIResponse(body=body, media_type=media_type, status_code=200)
 
 
@@ -63,11 +60,7 @@ class SyncController(Controller):
     )
     async def pull(self, request: Request[Any, Any, Any], principal: Caller) -> ASGIResponse:
         """Changes in the caller's scope since the cursor (body: ``PullRequest``)."""
-        body = decode_request(
-            await request.body(), request.headers.get("content-type"), PullRequest
-        )
-        page = await _engine(request).pull.pull(principal, body)
-        return _answer(request, pull_body(page, _wants_msgpack(request)))
+        return await _answer(request, principal, pull_answer)
 
     @post(
         "/push",
@@ -80,11 +73,7 @@ class SyncController(Controller):
     )
     async def push(self, request: Request[Any, Any, Any], principal: Caller) -> ASGIResponse:
         """Apply a device's mutations exactly once, in order (body: ``PushRequest``)."""
-        body = decode_request(
-            await request.body(), request.headers.get("content-type"), PushRequest
-        )
-        response = await _engine(request).push.push(principal, body)
-        return _answer(request, encode(response, _wants_msgpack(request)))
+        return await _answer(request, principal, push_answer)
 
     @get("/conflicts")
     async def list_conflicts(

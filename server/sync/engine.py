@@ -30,5 +30,5 @@ class SyncEngine:
         # without an epoch clock (an engine built outside create_app) nothing is cached
         scopes = ScopeCache(epochs, settings.scope_cache_size) if epochs is not None else None
         self.pull = PullService(db, settings, registry, self.keysets, scopes)
-        self.push = PushService(db, settings, registry, writer, self.keysets)
+        self.push = PushService(db, settings, registry, writer, self.keysets, scopes)
         self.conflicts = ConflictService(db, settings, registry, writer)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ from server.sync.logreader import Batch, LogRow
 from server.sync.models import sync_devices
 from server.sync.position import START, Position
 from server.sync.registry import Principal, SyncRegistry
-from server.sync.scope_cache import ScopeCache
+from server.sync.scope_cache import ScopeCache, ScopeKeys
 from server.sync.sql import upsert
 
 # (entity, id, op, version, payload JSON or None); the id is the canonical UUID string as read
@@ -118,7 +118,7 @@ class PullService:
         scopes: ScopeCache | None = None,
     ) -> None:
         self.db, self.settings, self.registry, self.keysets = db, settings, registry, keysets
-        self.scopes = scopes
+        self.scopes = ScopeKeys(registry, scopes)
 
     async def pull(self, principal: Principal, request: PullRequest) -> PullPage:
         """The next page of changes for the caller's device."""
@@ -159,9 +159,7 @@ class PullService:
         self, principal: Principal, request: PullRequest, old: CursorState | None, *, write: bool
     ) -> tuple[PullPage, CursorState]:
         # the scope epoch is read before the session opens (it may take a pooled connection)
-        epoch = None
-        if self.scopes is not None and self.registry.scope_cacheable:
-            epoch = await self.scopes.epoch()
+        epoch = await self.scopes.epoch()
         async with self.db.transaction() if write else self.db.reading() as session:
             return await self._pull(session, principal, request, old, epoch)
 
@@ -173,7 +171,7 @@ class PullService:
         old: CursorState | None,
         epoch: int | None,
     ) -> tuple[PullPage, CursorState]:
-        keys = await self._scope_keys(session, principal, epoch)
+        keys = await self.scopes.keys(session, principal, epoch)
         now_hash = await self._save_keyset(session, keys)
         page, state = await self._page(session, old, keys, now_hash, request.limit)
         if old is None or old.possible != state.possible:
@@ -192,16 +190,6 @@ class PullService:
                 ["keyset_hash", "updated_at"],
             )
         return page, state
-
-    async def _scope_keys(
-        self, session: AsyncSession, principal: Principal, epoch: int | None
-    ) -> frozenset[str]:
-        def compute() -> Awaitable[frozenset[str]]:
-            return self.registry.scope_keys(session, principal)
-
-        if self.scopes is None or epoch is None:
-            return await compute()
-        return await self.scopes.keys(principal, epoch, compute)
 
     async def _served(
         self, session: AsyncSession, old: CursorState | None, state: CursorState

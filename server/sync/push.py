@@ -29,6 +29,7 @@ from server.sync.apply import MutationApplier, Rejected
 from server.sync.keysets import KeysetStore
 from server.sync.pull import check_request
 from server.sync.registry import Principal, SyncRegistry
+from server.sync.scope_cache import ScopeCache, ScopeKeys
 from server.sync.writer import ChangeWriter
 
 log = logging.getLogger("outpost.sync")
@@ -49,9 +50,11 @@ class PushService:
         registry: SyncRegistry,
         writer: ChangeWriter,
         keysets: KeysetStore,
+        scopes: ScopeCache | None = None,
     ) -> None:
         self.db, self.settings, self.registry = db, settings, registry
         self.writer, self.keysets = writer, keysets
+        self.scopes = ScopeKeys(registry, scopes)
 
     async def push(self, principal: Principal, request: PushRequest) -> PushResponse:
         """Apply new mutations, replay known ones; results in the request's order."""
@@ -61,15 +64,17 @@ class PushService:
             raise PayloadTooLarge(
                 f"at most {limit} mutations per push", field="mutations", data={"max": limit}
             )
+        # the scope epoch is read before the transaction opens, as a pull does
+        epoch = await self.scopes.epoch()
         try:
-            return await self._push(principal, request, safe=False)
+            return await self._push(principal, request, epoch, safe=False)
         except _Unsafe:
             # A write failed where no SAVEPOINT guarded it: the whole transaction is gone, so
             # the push is applied again from the start, with a SAVEPOINT around every mutation.
-            return await self._push(principal, request, safe=True)
+            return await self._push(principal, request, epoch, safe=True)
 
     async def _push(
-        self, principal: Principal, request: PushRequest, *, safe: bool
+        self, principal: Principal, request: PushRequest, epoch: int | None, *, safe: bool
     ) -> PushResponse:
         device_id = request.device_id
         async with self.db.transaction() as session:
@@ -98,7 +103,9 @@ class PushService:
                     data={"last_mid": last_mid, "first_reused": reused[0]},
                 )
             if new:
-                results.update(await self._apply(session, principal, new, old, keyset, safe))
+                results.update(
+                    await self._apply(session, principal, new, old, keyset, epoch, safe)
+                )
                 last_mid = new[-1].mid  # stored with the receipts
         return PushResponse(results=[results[m.mid] for m in request.mutations], last_mid=last_mid)
 
@@ -132,9 +139,10 @@ class PushService:
         mutations: list[Mutation],
         replayed: list[Mutation],
         keyset: str | None,
+        epoch: int | None,
         safe: bool,
     ) -> dict[int, MutationResult]:
-        keys = await self.registry.scope_keys(session, principal)
+        keys = await self.scopes.keys(session, principal, epoch)
         served = (await self.keysets.get(session, keyset) if keyset else None) or frozenset()
         applier = MutationApplier(
             session,

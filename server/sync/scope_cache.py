@@ -12,8 +12,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from server.cache_epochs import SCOPE, EpochClock
-from server.sync.registry import Principal
+from server.sync.registry import Principal, SyncRegistry
 
 
 class ScopeCache:
@@ -46,3 +48,30 @@ class ScopeCache:
                 del self._entries[next(iter(self._entries))]
             self._entries[key] = (epoch, keys)
         return keys
+
+
+class ScopeKeys:
+    """A user's scope keys as pull and push read them: from the registry's provider, through
+    the process's ``ScopeCache`` when there is one and the provider is cacheable."""
+
+    def __init__(self, registry: SyncRegistry, cache: ScopeCache | None) -> None:
+        self.registry, self.cache = registry, cache
+
+    async def epoch(self) -> int | None:
+        """The epoch to pass to ``keys`` (None: nothing is cached). Read it before opening the
+        session the keys are computed in (see ``ScopeCache.epoch``)."""
+        if self.cache is None or not self.registry.scope_cacheable:
+            return None
+        return await self.cache.epoch()
+
+    async def keys(
+        self, session: AsyncSession, principal: Principal, epoch: int | None
+    ) -> frozenset[str]:
+        """The principal's keys, cached under ``epoch`` when it is not None."""
+
+        def compute() -> Awaitable[frozenset[str]]:
+            return self.registry.scope_keys(session, principal)
+
+        if self.cache is None or epoch is None:
+            return await compute()
+        return await self.cache.keys(principal, epoch, compute)

@@ -72,10 +72,10 @@ async def assign_on_push(
     """
     repo = AssignmentRepository(ctx.session)
     manager = ctx.principal.role in ("manager", "admin")
+    if before is not None and all(record.get(name) == before.get(name) for name in RULE_FIELDS):
+        return  # an edit of nothing the rules read: not even the rules are read
     rules = await push_rules(ctx.session)
     if before is not None:
-        if all(record.get(name) == before.get(name) for name in RULE_FIELDS):
-            return
         if not rules:  # no rule can move it: nothing to place, nothing to record
             return
         if await repo.is_manual(uuid.UUID(str(record["id"]))):
