@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.entities.definition import ENGINE_FIELDS, EntityDef
 from protocol.sync import Mutation
+from server.errors import DomainError
 
 if TYPE_CHECKING:
     from server.sync.writer import ChangeWriter
@@ -98,6 +99,9 @@ WritesProbe = Callable[[AsyncSession, Mutation], Awaitable[bool]]
 # (session, wire dicts of the records created or changed, ids of the records deleted): called
 # in the writing transaction, just before its change-log rows, with each record's last state
 WriteObserver = Callable[[AsyncSession, list[dict[str, Any]], list[uuid.UUID]], Awaitable[None]]
+# (current record as a wire dict) -> why a device may not delete it now (raised as the
+# mutation's rejection, with the record), or None when it may
+DeleteGuard = Callable[[dict[str, Any]], DomainError | None]
 # (session, record as a wire dict) -> the record's scope key
 ScopeResolver = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[str]]
 # (session, principal) -> every scope key the user may hold
@@ -150,6 +154,10 @@ class EntitySpec:
     # past its validity reads expired): a pure function of the wire dict, returning it
     # unchanged (the same object) or a changed copy; None serves records as stored
     served_as: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # whether a device may delete this record in its current state (an order past draft holds
+    # stock and history): a pure function of the record under the push's row lock; None: any
+    # record of a ``deletable`` entity may be deleted
+    may_delete: DeleteGuard | None = None
 
     @classmethod
     def of(cls, definition: EntityDef, **engine: Any) -> EntitySpec:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -67,17 +67,40 @@ def require_text(value: str, field: str) -> None:
         raise ValidationFailed(f"{field} must not be empty", field=field)
 
 
+def transition_refusal(
+    entity: str, action: str, status: str, allowed_from: Mapping[str, frozenset[str]]
+) -> Conflict | None:
+    """Why ``action`` cannot start from ``status`` (409 ``invalid_state`` naming the status and
+    the action), or None when it can."""
+    if status in allowed_from.get(action, frozenset()):
+        return None
+    return Conflict(
+        f"cannot {action.replace('_', ' ')} a {entity} that is {status}",
+        field="status",
+        code=INVALID_STATE,
+        data={"status": status, "action": action},
+    )
+
+
 def ensure_transition(
     entity: str, action: str, status: str, allowed_from: Mapping[str, frozenset[str]]
 ) -> None:
     """Refuse an action from a status it cannot start from (409 ``invalid_state``)."""
-    if status not in allowed_from.get(action, frozenset()):
-        raise Conflict(
-            f"cannot {action.replace('_', ' ')} a {entity} that is {status}",
-            field="status",
-            code=INVALID_STATE,
-            data={"status": status, "action": action},
-        )
+    refusal = transition_refusal(entity, action, status, allowed_from)
+    if refusal is not None:
+        raise refusal
+
+
+def delete_guard(
+    entity: str, allowed_from: Mapping[str, frozenset[str]]
+) -> Callable[[dict[str, Any]], Conflict | None]:
+    """The ``may_delete`` hook of an entity whose device deletes are allowed only from the
+    statuses of ``allowed_from["delete"]`` (``invalid_state`` otherwise)."""
+
+    def refusal(record: dict[str, Any]) -> Conflict | None:
+        return transition_refusal(entity, "delete", str(record.get("status")), allowed_from)
+
+    return refusal
 
 
 def appended(notes: str, addition: str | None) -> str:

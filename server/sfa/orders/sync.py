@@ -17,11 +17,18 @@ from protocol.entities.documents import (
 )
 from protocol.entities.visits import CancelParams
 from server.errors import ValidationFailed
-from server.sfa.calendar.wire import appended, check_owner, check_record, parse_uuid, typed
+from server.sfa.calendar.wire import (
+    appended,
+    check_owner,
+    check_record,
+    delete_guard,
+    parse_uuid,
+    typed,
+)
 from server.sfa.orders.decision import OrderActor, usable_warehouse
 from server.sfa.orders.models import Order
 from server.sfa.orders.repository import OrderRepository
-from server.sfa.orders.rules import OFFER_FIELDS
+from server.sfa.orders.rules import ALLOWED_FROM, OFFER_FIELDS
 from server.sfa.pricing.service import apply_pricing, approval_request, authority
 from server.sfa.quotes.models import Quote
 from server.sfa.quotes.sync import ensure_offer_editable, price_draft
@@ -147,4 +154,5 @@ def order_spec() -> EntitySpec:
         | {name: Policy.SERVER_WINS for name in SERVER_FIELDS - ENGINE_FIELDS},
         actions={"submit": submit, "cancel": cancel},
         validate=validate_order,
+        may_delete=delete_guard("order", ALLOWED_FROM),
     )
