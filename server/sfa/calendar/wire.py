@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from protocol.entities.definition import EntityDef
 from protocol.entities.fields import AwareDateTime, Latitude, Longitude, Meters
 from protocol.errors import INVALID_STATE, SERVER_OWNED_FIELD
 from rules import records
@@ -91,14 +92,14 @@ def ensure_transition(
         raise refusal
 
 
-def delete_guard(
-    entity: str, allowed_from: Mapping[str, frozenset[str]]
-) -> Callable[[dict[str, Any]], Conflict | None]:
-    """The ``may_delete`` hook of an entity whose device deletes are allowed only from the
-    statuses of ``allowed_from["delete"]`` (``invalid_state`` otherwise)."""
+def delete_guard(definition: EntityDef) -> Callable[[dict[str, Any]], Conflict | None]:
+    """The ``may_delete`` hook of a shared entity whose device deletes are allowed only from
+    the statuses of its ``deletable_from`` (``invalid_state`` otherwise)."""
+    allowed = {"delete": definition.deletable_from or frozenset()}
 
     def refusal(record: dict[str, Any]) -> Conflict | None:
-        return transition_refusal(entity, "delete", str(record.get("status")), allowed_from)
+        status = str(record.get("status"))
+        return transition_refusal(definition.name, "delete", status, allowed)
 
     return refusal
 

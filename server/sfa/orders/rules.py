@@ -19,8 +19,6 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "confirm": frozenset({"submitted", "on_hold"}),
     "reject": frozenset({"submitted", "on_hold"}),
     "fulfil": frozenset({"confirmed"}),
-    # a device's sync delete: only a draft, which holds no stock and no decision
-    "delete": frozenset({"draft"}),
 }
 
 # Orders that already commit the customer's credit. On-hold ones do not: they await a decision.

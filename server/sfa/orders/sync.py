@@ -29,7 +29,7 @@ from server.sfa.calendar.wire import (
 from server.sfa.orders.decision import OrderActor, usable_warehouse
 from server.sfa.orders.models import Order
 from server.sfa.orders.repository import OrderRepository
-from server.sfa.orders.rules import ALLOWED_FROM, OFFER_FIELDS
+from server.sfa.orders.rules import OFFER_FIELDS
 from server.sfa.pricing.service import apply_pricing, approval_request, authority
 from server.sfa.quotes.models import Quote
 from server.sfa.quotes.sync import ensure_offer_editable, price_draft
@@ -174,5 +174,5 @@ def order_spec() -> EntitySpec:
         actions={"submit": submit, "cancel": cancel},
         validate=validate_order,
         validator_writes=revision_may_audit,  # the audit of a withdrawn approval
-        may_delete=delete_guard("order", ALLOWED_FROM),
+        may_delete=delete_guard(ORDER),
     )

@@ -10,8 +10,6 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "accept": frozenset({"sent"}),
     "reject": frozenset({"sent"}),
     "convert": frozenset({"accepted"}),
-    # a device's sync delete: only a draft; a quote shown to the customer is history
-    "delete": frozenset({"draft"}),
 }
 
 # fields that make up the offer: frozen once the quote has left draft

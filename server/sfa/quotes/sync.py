@@ -157,6 +157,6 @@ def quote_spec(settings: Settings | None = None) -> EntitySpec:
             "convert": convert,
         },
         validate=validate_quote,
-        may_delete=delete_guard("quote", ALLOWED_FROM),
+        may_delete=delete_guard(QUOTE),
         served_as=functools.partial(read_now, zone=zone),
     )

@@ -10,8 +10,6 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "check_in": frozenset({"planned"}),
     "check_out": frozenset({"checked_in"}),
     "cancel": frozenset({"planned", "checked_in"}),
-    # a device's sync delete: only a visit not begun; a check-in is evidence of the field work
-    "delete": frozenset({"planned"}),
 }
 
 

@@ -133,5 +133,5 @@ def visit_spec(settings: Settings) -> EntitySpec:
             "cancel": cancel,
         },
         validate=validate_visit,
-        may_delete=delete_guard("visit", ALLOWED_FROM),
+        may_delete=delete_guard(VISIT),
     )
