@@ -308,11 +308,13 @@ class OutpostClient:
 
     def delete(self, entity: str, record_id: uuid.UUID | str) -> None:
         """Delete a record locally and queue the delete (``ReadOnlyEntity`` / ``NotDeletable``
-        for entities devices may not delete)."""
-        self.schema.deletable(entity)
+        for entities devices may not delete, and, code ``invalid_state``, for a record whose
+        status forbids it: an order or a quote past draft, a visit checked in)."""
+        definition = self.schema.deletable(entity)
         rid = str(record_id)
         with self.store.transaction() as conn:
-            version, _data, base = self._editable(conn, entity, rid)
+            version, data, base = self._editable(conn, entity, rid)
+            self.schema.deletable_now(definition, json_decode(data))
             self.store.put_row(conn, entity, rid, version, None, base, True)
             self._queue(conn, entity, rid, "delete", version, {})
 

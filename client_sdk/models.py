@@ -27,6 +27,11 @@ class SyncReport(msgspec.Struct, kw_only=True):
     # lists): per line the result's ``repriced`` entry with ``entity`` and ``record_id`` added
     # (docs/pricing.md, "The push result"); the pulled records carry the server's figures
     repriced: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    # local records an action built that the server refused to make (the order of a refused
+    # ``quote.convert``): removed with the mutations queued for them. One dict each:
+    # ``entity``, ``record_id``, ``refused_mid`` (the action's mutation, in
+    # ``rejected_mutations()``) and ``withdrawn`` (how many queued mutations went with it)
+    discarded: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
 class SyncStatus(msgspec.Struct, kw_only=True):

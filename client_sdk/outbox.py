@@ -117,6 +117,24 @@ def remove(conn: sqlite3.Connection, mids: list[int]) -> None:
     conn.executemany("DELETE FROM outbox WHERE mid = ?", [(m,) for m in mids])
 
 
+def withdraw(conn: sqlite3.Connection, mids: list[int]) -> None:
+    """Drop pending mutations that can no longer apply (their record was never made on the
+    server) and number the pending ones after them again, closing the gap the server would
+    refuse. None of them was ever applied: only unanswered mutations are pending."""
+    if not mids:
+        return
+    remove(conn, mids)
+    first = min(mids)
+    rows = conn.execute("SELECT mid FROM outbox WHERE mid > ? ORDER BY mid", (first,))
+    later = [row[0] for row in rows]
+    conn.execute("UPDATE outbox SET mid = -mid WHERE mid > ?", (first,))
+    conn.executemany(
+        "UPDATE outbox SET mid = ? WHERE mid = ?",
+        [(first + i, -mid) for i, mid in enumerate(later)],
+    )
+    LocalStore.set_meta(conn, "last_mid", first - 1 + len(later))
+
+
 def count(conn: sqlite3.Connection) -> int:
     """How many mutations wait to be pushed."""
     return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])

@@ -18,6 +18,7 @@ import msgspec
 
 from client_sdk import outbox
 from client_sdk.errors import InvalidCursor, MutationGapError, RequestError, SyncError
+from client_sdk.made import made_by
 from client_sdk.models import SyncReport
 from client_sdk.pull import Fetched, PageFetcher, apply_page, fetch_page
 from client_sdk.store import LocalStore, RecordKey, Row, dumps, json_decode
@@ -195,6 +196,7 @@ class Syncer:
                 fold.add(entry, result)
             fold.write_reports(conn)
             outbox.remove(conn, acked)
+            _discard_unmade(conn, fold, report)
             self._rebase_all(conn, fold.copies, rows)
             last = max(acked, default=0)
             if last > int(LocalStore.get_meta(conn, "acked_mid", 0)):
@@ -318,6 +320,8 @@ class _BatchFold:
         self.copies: dict[RecordKey, Any] = {}
         self.rejected: list[tuple[Any, ...]] = []
         self.conflicts: list[tuple[Any, ...]] = []
+        # records a refused action would have made (``client_sdk.made``), with its mid
+        self.unmade: dict[RecordKey, int] = {}
 
     def add(self, entry: outbox.OutboxEntry, result: MutationResult) -> None:
         """Fold one result into its record's copy (results come in mid order)."""
@@ -384,6 +388,8 @@ class _BatchFold:
             error.message if error else "", error.field if error else None,
             _conflict_id(result), self.now,
         ))
+        for key in made_by(entry.op, json_decode(entry.changes)):
+            self.unmade.setdefault(key, entry.mid)
         if result.record is not None:
             return result.record
         row = self.rows.get((entry.entity, entry.record_id))
@@ -408,6 +414,30 @@ class _BatchFold:
         if applied.version:
             copy["version"] = applied.version
         return copy
+
+
+def _discard_unmade(conn: sqlite3.Connection, fold: _BatchFold, report: SyncReport) -> None:
+    """Remove the local records a refused action built (the order of a refused
+    ``quote.convert``: the server never made it) and withdraw the mutations queued for them,
+    so the device converges with the server (SYNC.md guarantee 4). A record the server has
+    sent this device (a version above 0, or a copy in this batch's results) stays."""
+    if not fold.unmade:
+        return
+    rows = LocalStore.get_rows(conn, fold.unmade)
+    ghosts = [
+        key
+        for key in fold.unmade
+        if (key not in rows or rows[key][0] == 0) and not isinstance(fold.copies.get(key), dict)
+    ]
+    queued = outbox.entries_of(conn, ghosts)
+    outbox.withdraw(conn, [entry.mid for entries in queued.values() for entry in entries])
+    LocalStore.delete_rows(conn, ghosts)
+    for key in ghosts:
+        fold.copies.pop(key, None)  # results of its edits in this batch name no server copy
+        report.discarded.append({
+            "entity": key[0], "record_id": key[1], "refused_mid": fold.unmade[key],
+            "withdrawn": len(queued.get(key, [])),
+        })
 
 
 def _new_base(copy: Any, row: Row | None) -> tuple[int, str | None] | None:

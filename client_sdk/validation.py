@@ -61,6 +61,24 @@ class LocalSchema:
             )
         return definition
 
+    def deletable_now(self, definition: EntityDef, record: dict[str, Any]) -> None:
+        """Refuse, as the server would (``invalid_state``), the delete of a record whose status
+        is not one its entity may be deleted from (``EntityDef.deletable_from``)."""
+        allowed = definition.deletable_from
+        if allowed is None:
+            return
+        status = record.get("status")
+        if status is None:  # a local create without a status has the record's default
+            defaults = {f.name: f.default for f in msgspec.structs.fields(definition.record)}
+            status = defaults.get("status")
+        if str(status) not in allowed:
+            raise NotDeletable(
+                f"a {definition.name} that is {status} cannot be deleted",
+                code=codes.INVALID_STATE,
+                field="status",
+                data={"status": str(status), "action": "delete"},
+            )
+
     def fields(self, name: str, names: Iterable[str]) -> EntityDef:
         """The definition of ``name`` after checking that its record has every field in
         ``names`` (a query's filters and order); ``UnknownField`` naming the first that is not."""

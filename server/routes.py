@@ -38,8 +38,9 @@ def route_handlers() -> list[Any]:
 
     handlers += [ApprovalController]
     from server.sfa.orders.controller import OrderDeskController
+    from server.sfa.quotes.controller import QuoteController
 
-    handlers += [OrderDeskController]
+    handlers += [OrderDeskController, QuoteController]
     from server.sfa.collections.controller import FinanceController, PaymentController
     from server.sfa.contracts.attachment_controller import AttachmentController
     from server.sfa.contracts.controller import ContractController

@@ -29,6 +29,10 @@ class EntityDef:
     record: type[msgspec.Struct]
     writable: bool = True
     deletable: bool = True
+    # the statuses (the record's ``status``) from which a device may delete a record of a
+    # deletable entity; None: any. An order past draft holds stock and history, so the server
+    # refuses the delete (``invalid_state``) and the SDK refuses it offline the same way
+    deletable_from: frozenset[str] | None = None
     server_fields: frozenset[str] = ENGINE_FIELDS
     create_fields: frozenset[str] = frozenset()
     actions: Mapping[str, type[msgspec.Struct]] = field(default_factory=dict)

@@ -149,6 +149,7 @@ class SubmitParams(msgspec.Struct, forbid_unknown_fields=True):
 QUOTE = EntityDef(
     name="quote",
     record=QuoteRecord,
+    deletable_from=frozenset({QuoteStatus.DRAFT.value}),  # what the customer saw is history
     server_fields=ENGINE_FIELDS | {"status", "order_id"} | TOTAL_FIELDS | APPROVAL_FIELDS,
     actions={
         "send": NoParams,
@@ -160,6 +161,7 @@ QUOTE = EntityDef(
 ORDER = EntityDef(
     name="order",
     record=OrderRecord,
+    deletable_from=frozenset({OrderStatus.DRAFT.value}),  # past draft: stock, audit (cancel it)
     server_fields=ENGINE_FIELDS
     | TOTAL_FIELDS
     | APPROVAL_FIELDS

@@ -119,6 +119,7 @@ class CancelParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 VISIT = EntityDef(
     name="visit",
     record=VisitRecord,
+    deletable_from=frozenset({VisitStatus.PLANNED.value}),  # a check-in is field evidence
     server_fields=ENGINE_FIELDS
     | {"status"}
     | {f"check_in_{name}" for name in (*CHECK_FIELDS, "verdict", "radius_m")}

@@ -540,6 +540,9 @@ class MutationApplier:
         out_of_scope = await self._scope_check(spec, mutation, state, current, {"_deleted": True})
         if out_of_scope is not None:
             return out_of_scope
+        refusal = spec.may_delete(current) if spec.may_delete is not None else None
+        if refusal is not None:  # the record's state forbids it (an order past draft)
+            raise refusal
         version = await self.writer.delete(
             self.session,
             spec.name,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.entities.definition import ENGINE_FIELDS, EntityDef
 from protocol.sync import Mutation
+from server.errors import DomainError
 
 if TYPE_CHECKING:
     from server.sync.writer import ChangeWriter
@@ -101,6 +102,9 @@ WriteObserver = Callable[[AsyncSession, list[dict[str, Any]], list[uuid.UUID]], 
 # (session, {record id: new scope key}): records a bulk move gave a new scope key without
 # rewriting them (``server.sync.relocation``), called in the moving transaction
 MoveObserver = Callable[[AsyncSession, Mapping[uuid.UUID, str]], Awaitable[None]]
+# (current record as a wire dict) -> why a device may not delete it now (raised as the
+# mutation's rejection, with the record), or None when it may
+DeleteGuard = Callable[[dict[str, Any]], DomainError | None]
 # (session, record as a wire dict) -> the record's scope key
 ScopeResolver = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[str]]
 # (session, principal) -> every scope key the user may hold
@@ -153,6 +157,10 @@ class EntitySpec:
     # past its validity reads expired): a pure function of the wire dict, returning it
     # unchanged (the same object) or a changed copy; None serves records as stored
     served_as: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # whether a device may delete this record in its current state (an order past draft holds
+    # stock and history): a pure function of the record under the push's row lock; None: any
+    # record of a ``deletable`` entity may be deleted
+    may_delete: DeleteGuard | None = None
 
     @classmethod
     def of(cls, definition: EntityDef, **engine: Any) -> EntitySpec:

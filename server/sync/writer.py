@@ -65,6 +65,18 @@ def row_to_wire(spec: EntitySpec, row: Any) -> dict[str, Any]:
     return msgspec.to_builtins(msgspec.convert(values, spec.record_type))  # type: ignore[no-any-return]
 
 
+def batch_state(
+    session: AsyncSession, entity: str, record_id: uuid.UUID
+) -> tuple[bool, RecordState | None]:
+    """(whether the write batch open on ``session`` knows the record, its state there: None
+    when it knows the record is absent). A push's batch knows every record its mutations name,
+    so a ``validator_writes`` probe can tell a create from an edit without a query."""
+    batch: WriteBatch | None = session.info.get(_BATCH_KEY)
+    if batch is None or not batch.known((entity, record_id)):
+        return False, None
+    return True, batch.states[(entity, record_id)]
+
+
 class ChangeWriter:
     """Create, update and delete syncable records, keeping versions, clocks and the change log."""
 

@@ -119,3 +119,42 @@ def test_offline_orders_learn_the_outcome_then_the_desks_decisions(world: World)
     )
     assert confirmed["hold_overrides"] == ["arrears"]
     assert world.run(figures, world.db, warehouse, uuid.UUID(product)) == (D(10), D(4))
+
+
+def test_an_order_past_draft_cannot_be_deleted_offline_or_by_a_stale_device(world: World) -> None:
+    """Only a draft order may be deleted: the SDK refuses it offline as the server does; a
+    device whose copy still says draft is refused by the server and gets the order back with
+    its reservation untouched."""
+    import pytest
+
+    from client_sdk.errors import NotDeletable
+
+    _manager, rep, ids = scope(world, accounts=1)
+    world.update("account", ids[0], credit_limit=D("100000"))
+    product, warehouse = stocked_catalog(world, "5")
+    phone, tablet = world.device(rep, "phone"), world.device(rep, "tablet")
+    world.settle(phone)
+    line = {"id": str(uuid7()), "product_id": product, "quantity": "2"}
+    order = phone.create("order", {"account_id": ids[0], "warehouse_id": str(warehouse),
+                                   "lines": [line]})
+    world.settle(phone, tablet)  # the tablet holds the draft
+    phone.action("order", order, "submit")
+    world.settle(phone)
+    assert phone.get("order", order)["status"] == "confirmed"  # type: ignore[index]
+    with pytest.raises(NotDeletable) as refused:
+        phone.delete("order", order)
+    assert (refused.value.code, refused.value.field) == ("invalid_state", "status")
+    assert refused.value.data == {"status": "confirmed", "action": "delete"}
+    assert not phone.pending_mutations()
+
+    tablet.delete("order", order)  # its copy is a draft: allowed offline, refused on the server
+    tablet.sync()
+    [rejected] = tablet.rejected_mutations()
+    assert (rejected.op, rejected.code) == ("delete", "invalid_state")
+    world.settle(tablet)
+    assert tablet.get("order", order) == world.load("order", order)
+    assert world.run(figures, world.db, warehouse, uuid.UUID(product)) == (D(5), D(2))
+    draft = tablet.create("order", {"account_id": ids[0], "lines": [line]})
+    tablet.delete("order", draft)  # a draft goes, offline and on the server
+    world.settle(tablet)
+    assert tablet.get("order", draft) is None and world.load("order", draft) is None

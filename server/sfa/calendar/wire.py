@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
 
+from protocol.entities.definition import EntityDef
 from protocol.entities.fields import AwareDateTime, Latitude, Longitude, Meters
 from protocol.errors import INVALID_STATE, SERVER_OWNED_FIELD
 from rules import records
@@ -67,17 +68,40 @@ def require_text(value: str, field: str) -> None:
         raise ValidationFailed(f"{field} must not be empty", field=field)
 
 
+def transition_refusal(
+    entity: str, action: str, status: str, allowed_from: Mapping[str, frozenset[str]]
+) -> Conflict | None:
+    """Why ``action`` cannot start from ``status`` (409 ``invalid_state`` naming the status and
+    the action), or None when it can."""
+    if status in allowed_from.get(action, frozenset()):
+        return None
+    return Conflict(
+        f"cannot {action.replace('_', ' ')} a {entity} that is {status}",
+        field="status",
+        code=INVALID_STATE,
+        data={"status": status, "action": action},
+    )
+
+
 def ensure_transition(
     entity: str, action: str, status: str, allowed_from: Mapping[str, frozenset[str]]
 ) -> None:
     """Refuse an action from a status it cannot start from (409 ``invalid_state``)."""
-    if status not in allowed_from.get(action, frozenset()):
-        raise Conflict(
-            f"cannot {action.replace('_', ' ')} a {entity} that is {status}",
-            field="status",
-            code=INVALID_STATE,
-            data={"status": status, "action": action},
-        )
+    refusal = transition_refusal(entity, action, status, allowed_from)
+    if refusal is not None:
+        raise refusal
+
+
+def delete_guard(definition: EntityDef) -> Callable[[dict[str, Any]], Conflict | None]:
+    """The ``may_delete`` hook of a shared entity whose device deletes are allowed only from
+    the statuses of its ``deletable_from`` (``invalid_state`` otherwise)."""
+    allowed = {"delete": definition.deletable_from or frozenset()}
+
+    def refusal(record: dict[str, Any]) -> Conflict | None:
+        status = str(record.get("status"))
+        return transition_refusal(definition.name, "delete", status, allowed)
+
+    return refusal
 
 
 def appended(notes: str, addition: str | None) -> str:

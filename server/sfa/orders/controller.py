@@ -1,6 +1,7 @@
 """``/orders``: the order desk (managers in their subtree, admins everywhere; reps sync).
 
-Lists and reads orders and their transitions, and takes the desk's decisions: release a hold,
+Lists and reads orders and their transitions, creates, changes and submits draft orders
+(priced by the server like a sync write), and takes the desk's decisions: release a hold,
 confirm, reject, mark fulfilled, cancel. The discount approval routes
 (``/orders/{id}/approve|refuse``) live with pricing (``server.sfa.pricing.controller``).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from litestar import Controller, get, post
+from litestar import Controller, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -20,12 +21,15 @@ from server.auth.guards import managers_only
 from server.http.concurrency import IfMatch, expected_version
 from server.pagination import Page
 from server.sfa.orders.desk_service import OrderDeskService
+from server.sfa.orders.draft_service import OrderDraftService
 from server.sfa.orders.repository import OrderFilters
 from server.sfa.orders.schemas import (
     DeskNote,
     DeskReject,
     DeskRelease,
     HoldReasonName,
+    OrderDraft,
+    OrderDraftPatch,
     TransitionRecord,
 )
 from server.sync.registry import Principal
@@ -36,13 +40,50 @@ def provide_desk_service(state: State, principal: NamedDependency[Principal]) ->
     return OrderDeskService(state.db, state.writer, principal, state.settings)
 
 
+def provide_draft_service(state: State, principal: NamedDependency[Principal]) -> OrderDraftService:
+    """The draft-order service for one request."""
+    return OrderDraftService(state.db, state.writer, principal, state.settings)
+
+
 class OrderDeskController(Controller):
     """The order desk."""
 
     path = "/orders"
     tags = ["orders"]
     guards = [managers_only]
-    dependencies = {"service": Provide(provide_desk_service, sync_to_thread=False)}
+    dependencies = {
+        "service": Provide(provide_desk_service, sync_to_thread=False),
+        "drafts": Provide(provide_draft_service, sync_to_thread=False),
+    }
+
+    @post("/", status_code=201)
+    async def create_order(
+        self, drafts: NamedDependency[OrderDraftService], data: JSONBody[OrderDraft]
+    ) -> OrderRecord:
+        """A draft order for a customer in the caller's scope, priced by the server."""
+        return await drafts.create(data)
+
+    @patch("/{order_id:uuid}")
+    async def update_order(
+        self,
+        drafts: NamedDependency[OrderDraftService],
+        order_id: FromPath[uuid.UUID],
+        data: JSONBody[OrderDraftPatch],
+        if_match: IfMatch = None,
+    ) -> OrderRecord:
+        """Change a draft order (the lines sent replace its lines; priced again)."""
+        return await drafts.update(order_id, data, expected=expected_version(if_match))
+
+    @post("/{order_id:uuid}/submit", status_code=200)
+    async def submit_order(
+        self,
+        drafts: NamedDependency[OrderDraftService],
+        order_id: FromPath[uuid.UUID],
+        if_match: IfMatch = None,
+    ) -> OrderRecord:
+        """Submit a draft like ``order.submit``: above the caller's discount authority it
+        waits for approval, otherwise the checks decide (stock reserved when confirmed)."""
+        return await drafts.submit(order_id, expected=expected_version(if_match))
 
     @get("/")
     async def list_orders(

@@ -70,7 +70,7 @@ class OrderTransition(Base):
     __table_args__ = (sa.Index("ix_order_transitions_order_id_id", "order_id", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    # an order deleted (a device may delete a closed one) takes its audit with it
+    # an order deleted (a device may delete a draft, docs/orders.md) takes its audit with it
     order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(sa.String(40))
     from_status: Mapped[str] = mapped_column(sa.String(40))

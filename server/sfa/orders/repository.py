@@ -13,6 +13,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.models import User
 from server.db import new_id, utcnow
 from server.errors import ValidationFailed
 from server.sfa.accounts.models import Account
@@ -27,6 +28,7 @@ transitions = cast(sa.Table, OrderTransition.__table__)
 _accounts = cast(sa.Table, Account.__table__)
 _territories = cast(sa.Table, Territory.__table__)
 _warehouses = cast(sa.Table, Warehouse.__table__)
+_users = cast(sa.Table, User.__table__)
 _WAREHOUSES_KEY = "outpost.orders.warehouses"
 
 
@@ -157,6 +159,22 @@ class OrderRepository:
         """The transitions of one order (paged by id: oldest first)."""
         return sa.select(transitions).where(transitions.c.order_id == order_id)
 
+    async def visible_account(
+        self, account_id: uuid.UUID, seen: Visibility
+    ) -> tuple[bool, uuid.UUID | None]:
+        """(whether ``seen`` allows the account, its owner) for an order written over REST."""
+        statement = sa.select(_accounts.c.owner_id).where(
+            _accounts.c.id == account_id,
+            seen.account_filter(_accounts.c.territory_id, _accounts.c.owner_id),
+        )
+        row = (await self.session.execute(statement)).first()
+        return (False, None) if row is None else (True, row.owner_id)
+
+    async def active_user(self, user_id: uuid.UUID) -> bool:
+        """True when the user exists and is active (an order's owner must be)."""
+        statement = sa.select(_users.c.id).where(_users.c.id == user_id, _users.c.active)
+        return (await self.session.scalar(statement)) is not None
+
     async def visible_order_ids(
         self, order_ids: Sequence[uuid.UUID], seen: Visibility
     ) -> set[uuid.UUID]:
@@ -193,13 +211,21 @@ class OrderRepository:
         if filters.until is not None:
             statement = statement.where(orders.c.submitted_at < filters.until)
         if filters.territory_id is not None:
-            subtree = (
-                sa.select(_territories.c.id)
-                .where(_territories.c.id == filters.territory_id)
-                .cte("desk_subtree", recursive=True)
+            statement = statement.where(
+                _accounts.c.territory_id.in_(territory_subtree(filters.territory_id))
             )
-            subtree = subtree.union(
-                sa.select(_territories.c.id).join(subtree, _territories.c.parent_id == subtree.c.id)
-            )
-            statement = statement.where(_accounts.c.territory_id.in_(sa.select(subtree.c.id)))
         return statement
+
+
+def territory_subtree(territory_id: uuid.UUID) -> sa.Select[Any]:
+    """The ids of a territory and every territory below it (a desk list's ``territory_id``
+    filter: orders, quotes)."""
+    subtree = (
+        sa.select(_territories.c.id)
+        .where(_territories.c.id == territory_id)
+        .cte("desk_subtree", recursive=True)
+    )
+    subtree = subtree.union(
+        sa.select(_territories.c.id).join(subtree, _territories.c.parent_id == subtree.c.id)
+    )
+    return sa.select(subtree.c.id)

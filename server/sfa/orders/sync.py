@@ -16,8 +16,16 @@ from protocol.entities.documents import (
     SubmitParams,
 )
 from protocol.entities.visits import CancelParams
+from protocol.sync import Mutation
 from server.errors import ValidationFailed
-from server.sfa.calendar.wire import appended, check_owner, check_record, parse_uuid, typed
+from server.sfa.calendar.wire import (
+    appended,
+    check_owner,
+    check_record,
+    delete_guard,
+    parse_uuid,
+    typed,
+)
 from server.sfa.orders.decision import OrderActor, usable_warehouse
 from server.sfa.orders.models import Order
 from server.sfa.orders.repository import OrderRepository
@@ -27,11 +35,12 @@ from server.sfa.quotes.models import Quote
 from server.sfa.quotes.sync import ensure_offer_editable, price_draft
 from server.sfa.visits.account_scope import scope_of_account_child
 from server.sync.registry import ActionContext, EntitySpec, Policy, Principal
-from server.sync.writer import ChangeWriter
+from server.sync.writer import ChangeWriter, batch_state
 
 __all__ = ["SERVER_FIELDS", "OrderRecord", "order_spec"]
 
 _quotes: sa.Table = Quote.__table__  # type: ignore[assignment]
+_orders: sa.Table = Order.__table__  # type: ignore[assignment]
 
 SERVER_FIELDS = ORDER.server_fields
 
@@ -63,6 +72,23 @@ async def validate_order(
     ):
         raise ValidationFailed("quote does not exist for this account", field="quote_id")
     await price_draft(ctx, record)
+    if old is not None and old.get("status") != record.get("status"):
+        # a revision of an order waiting for approval withdrew the request (back to draft)
+        order_id = parse_uuid(record["id"], "id")
+        changes = {"status": record.get("status")}
+        await actor_of(ctx).audit(order_id, "revise", str(old.get("status")), changes, "")
+
+
+async def revision_may_audit(session: AsyncSession, mutation: Mutation) -> bool:
+    """Whether ``validate_order`` may audit this upsert (an edit may withdraw a pending
+    approval): every edit of an existing order, never a create. The push's batch knows the
+    records its mutations name, so a create costs no query."""
+    if mutation.base_version > 0:
+        return True
+    known, state = batch_state(session, "order", mutation.id)
+    if known:
+        return state is not None and not state.deleted
+    return await OrderRepository(session).exists(_orders, mutation.id)
 
 
 def actor_of(ctx: ActionContext) -> OrderActor:
@@ -147,4 +173,6 @@ def order_spec() -> EntitySpec:
         | {name: Policy.SERVER_WINS for name in SERVER_FIELDS - ENGINE_FIELDS},
         actions={"submit": submit, "cancel": cancel},
         validate=validate_order,
+        validator_writes=revision_may_audit,  # the audit of a withdrawn approval
+        may_delete=delete_guard(ORDER),
     )

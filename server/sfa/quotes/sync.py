@@ -13,7 +13,13 @@ from rules.quotes import QuoteRefusal, as_read, check_action_in_time, company_to
 from server.db import utcnow
 from server.errors import Conflict, DomainError, ValidationFailed
 from server.settings import Settings
-from server.sfa.calendar.wire import check_owner, check_record, ensure_transition, typed
+from server.sfa.calendar.wire import (
+    check_owner,
+    check_record,
+    delete_guard,
+    ensure_transition,
+    typed,
+)
 from server.sfa.pricing.service import (
     PRICED_STATUSES,
     WITHDRAWN,
@@ -151,5 +157,6 @@ def quote_spec(settings: Settings | None = None) -> EntitySpec:
             "convert": convert,
         },
         validate=validate_quote,
+        may_delete=delete_guard(QUOTE),
         served_as=functools.partial(read_now, zone=zone),
     )

@@ -15,7 +15,14 @@ from protocol.entities.visits import (
 )
 from server.errors import ValidationFailed
 from server.settings import Settings
-from server.sfa.calendar.wire import appended, check_owner, check_record, ensure_transition, typed
+from server.sfa.calendar.wire import (
+    appended,
+    check_owner,
+    check_record,
+    delete_guard,
+    ensure_transition,
+    typed,
+)
 from server.sfa.visits.account_scope import scope_of_account_child
 from server.sfa.visits.checkin import VisitRules, check_time, makeup, measured, stored_time
 from server.sfa.visits.models import Visit
@@ -126,4 +133,5 @@ def visit_spec(settings: Settings) -> EntitySpec:
             "cancel": cancel,
         },
         validate=validate_visit,
+        may_delete=delete_guard(VISIT),
     )
