@@ -232,11 +232,13 @@ async def measure(
             )
             profiler = cProfile.Profile() if profile else None
             statements[0] = 0
+            cpu = time.process_time()
             started = time.perf_counter()
             if profiler is not None:
                 profiler.enable()
             response = await engine.push.push(principal, request)
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(f"{profile}.{backend}.{run + 1}")
@@ -247,8 +249,8 @@ async def measure(
             seconds.append(elapsed)
             counts.append(statements[0])
             print(
-                f"  {backend} run {run + 1}: {elapsed * 1000:.0f} ms, {statements[0]} SQL "
-                "statements",
+                f"  {backend} run {run + 1}: {elapsed * 1000:.0f} ms, server CPU {cpu * 1000:.0f} "
+                f"ms, {statements[0]} SQL statements",
                 flush=True,
             )
     finally:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.sync import Mutation
+from rules.pricing import Line
 from server.db import new_id, utcnow
 from server.sfa.calendar.wire import parse_uuid
 from server.sfa.inputs import plain
@@ -30,7 +31,6 @@ from server.sfa.orders.decision import Decision, decision_of, reference, usable_
 from server.sfa.orders.repository import OrderRepository, Transition
 from server.sfa.orders.rules import OPEN_STATUSES, requested_quantities, standing_reasons
 from server.sfa.pricing.service import preload, preloaded
-from server.sfa.quotes.lines import checked_lines
 from server.sfa.stock.entries import ZERO, Pair, ShortLine
 from server.sfa.stock.models import ReservationStatus
 from server.sfa.stock.repository import StockRepository
@@ -87,12 +87,12 @@ class OrderPushBatch:
             return False
         if current.get("status") != "draft" or not current.get("lines"):
             return False  # refused the usual way (invalid_state, no lines)
-        try:
-            account_id = parse_uuid(current.get("account_id"), "account_id")
-            products = {line.product_id for line in checked_lines(current.get("lines"))}
-            warehouse = current.get("warehouse_id")
-            warehouse_id = None if warehouse is None else parse_uuid(warehouse, "warehouse_id")
-        except Exception:  # noqa: BLE001 - the one-by-one path refuses it with its reason
+        # a stored draft: what does not parse is refused by the one-by-one path, with its reason
+        account_id = _uuid(current.get("account_id"))
+        products = set(_products(current.get("lines")))
+        warehouse = current.get("warehouse_id")
+        warehouse_id = None if warehouse is None else _uuid(warehouse)
+        if account_id is None or (warehouse is not None and warehouse_id is None):
             return False
         if account_id not in self.standing or not preloaded(self.session, products, account_id):
             return False
@@ -135,10 +135,12 @@ class OrderPushBatch:
             return ZERO
         return Decimal(row.on_hand - row.reserved - self.held.get(pair, ZERO))
 
-    async def decide(self, record: dict[str, Any]) -> tuple[Decision, dict[Pair, Decimal]]:
-        """``OrderActor.decide`` (no overrides: a submission) against the batch's rows; returns
-        the decision and the quantities it would reserve. Nothing is queued yet."""
-        lines = checked_lines(record.get("lines"))
+    async def decide(
+        self, record: dict[str, Any], lines: Iterable[Line]
+    ) -> tuple[Decision, dict[Pair, Decimal]]:
+        """``OrderActor.decide`` (no overrides: a submission) of ``record`` priced as ``lines``
+        against the batch's rows; returns the decision and the quantities it would reserve.
+        Nothing is queued yet."""
         order_id = parse_uuid(record["id"], "id")
         account_id = parse_uuid(record["account_id"], "account_id")
         standing = self.standing[account_id]

@@ -21,6 +21,7 @@ from server.sfa.orders.rules import OPEN_STATUSES
 from server.sfa.scopes import Visibility
 from server.sfa.stock.models import StockBalance, Warehouse
 from server.sfa.territories.models import Territory
+from server.sync.bulk import insert_rows
 
 orders = cast(sa.Table, Order.__table__)
 transitions = cast(sa.Table, OrderTransition.__table__)
@@ -142,11 +143,10 @@ class OrderRepository:
 
     async def add_transitions(self, items: Sequence[Transition]) -> None:
         """Append transitions to the audit in one statement (in the caller's transaction)."""
-        if not items:
-            return
         now = utcnow()
-        await self.session.execute(
-            sa.insert(transitions),
+        await insert_rows(
+            self.session,
+            transitions,
             [
                 {
                     "id": new_id(),

@@ -24,7 +24,12 @@ from server.sfa.orders.models import Order
 from server.sfa.orders.push_batch import OrderPushBatch, Submission, prepare_order_push
 from server.sfa.orders.repository import OrderRepository
 from server.sfa.orders.rules import OFFER_FIELDS
-from server.sfa.pricing.service import apply_pricing, approval_request, authority
+from server.sfa.pricing.service import (
+    apply_pricing,
+    approval_request,
+    authority,
+    server_lines,
+)
 from server.sfa.quotes.models import Quote
 from server.sfa.quotes.sync import ensure_offer_editable, price_draft
 from server.sfa.stock.entries import Pair
@@ -99,7 +104,7 @@ async def submit(
     if check.needs_approval:
         changes |= approval_request(priced, check)
     elif batch is not None:
-        decision, held = await batch.decide(record)
+        decision, held = await batch.decide(record, server_lines(priced))
         changes |= decision.changes
     else:
         changes |= (await actor.decide(record)).changes
