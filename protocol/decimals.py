@@ -30,6 +30,8 @@ def decimal_problem(value: Decimal) -> str | None:
         return f"must be below 10^{MAX_INTEGER_DIGITS} in magnitude"
     _sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite
+    if exponent >= -MAX_FRACTION_DIGITS:
+        return None  # few enough places whatever the trailing zeros
     trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
     if exponent + trailing < -MAX_FRACTION_DIGITS:
         return f"must have at most {MAX_FRACTION_DIGITS} decimal places"
@@ -47,11 +49,25 @@ def check_decimal(value: Decimal) -> Decimal:
 def unbounded_decimal(value: Any, path: str = "") -> tuple[str, str] | None:
     """The first out-of-bounds decimal inside ``value`` (Structs, lists, dicts walked), as
     ``(path, reason)`` with a dotted path (``lines.2.quantity``); None when all are fine."""
+    if _all_bounded(value):  # the usual case, walked without building the paths
+        return None
     for where, number in _decimals(value, path):
         problem = decimal_problem(number)
         if problem is not None:
             return where, problem
     return None
+
+
+def _all_bounded(value: Any) -> bool:
+    if isinstance(value, Decimal):
+        return decimal_problem(value) is None
+    if isinstance(value, msgspec.Struct):
+        return all(_all_bounded(getattr(value, name)) for name in value.__struct_fields__)
+    if isinstance(value, (list, tuple)):
+        return all(_all_bounded(item) for item in value)
+    if isinstance(value, dict):
+        return all(_all_bounded(item) for item in value.values())
+    return True
 
 
 def _decimals(value: Any, path: str) -> Iterator[tuple[str, Decimal]]:

@@ -35,6 +35,7 @@ from server.sync.registry import (
     ActionContext,
     EntitySpec,
     Principal,
+    PushBatch,
     SyncRegistry,
     user_key,
 )
@@ -88,6 +89,7 @@ class MutationApplier:
         self._with_record: list[tuple[MutationResult, RecordKey]] = []
         # applied upserts: (result, record key, what the device expects, the record as computed)
         self._applied: list[tuple[MutationResult, RecordKey, Record, Record]] = []
+        self.batches: dict[str, PushBatch] = {}  # what areas prepared for this push (prepare)
 
     @property
     def batch(self) -> WriteBatch:
@@ -105,12 +107,31 @@ class MutationApplier:
         if spec is None:
             return False
         if mutation.op != "upsert":
-            return True
+            batch = self.batches.get(spec.name)
+            return batch is None or not batch.queues(
+                mutation, await self.current(spec, mutation.id)
+            )
         probe = spec.validator_writes
         return probe if isinstance(probe, bool) else await probe(self.session, mutation)
 
     async def flush(self) -> None:
-        """Write the queued creates and edits; their log rows get the stored records."""
+        """Write the queued creates and edits, then what areas queued in their batches."""
+        await self._flush_pending()
+        for batch in self.batches.values():
+            await batch.flush(self.session)
+
+    def mark(self) -> tuple[int, dict[str, int]]:
+        """A point to roll the queued writes back to (the engine's and the areas')."""
+        return self.pending.mark(), {name: b.mark() for name, b in self.batches.items()}
+
+    def rollback(self, mark: tuple[int, dict[str, int]]) -> None:
+        """Forget the writes a rejected mutation queued."""
+        self.pending.rollback(mark[0])
+        for name, batch_mark in mark[1].items():
+            self.batches[name].rollback(batch_mark)
+
+    async def _flush_pending(self) -> None:
+        # their log rows get the stored records
         if not self.pending:
             return
         items = list(self.pending.items)
@@ -169,6 +190,21 @@ class MutationApplier:
                 self.session, self.principal.device_id, sorted(missing - self.named)
             )
         await self._prefetch_parents(mutations)
+        await self._prepare(mutations)
+
+    async def _prepare(self, mutations: list[Mutation]) -> None:
+        # each entity with a ``prepare`` hook reads in bulk for its mutations of this push
+        by_entity: dict[str, list[Mutation]] = defaultdict(list)
+        for mutation in mutations:
+            by_entity[mutation.entity].append(mutation)
+        for entity, named in by_entity.items():
+            spec = self.registry.entities.get(entity)
+            if spec is None or spec.prepare is None:
+                continue
+            records = {m.id: self.records.get((entity, m.id)) for m in named}
+            batch = await spec.prepare(self.session, self.principal, named, records)
+            if batch is not None:
+                self.batches[entity] = batch
 
     async def _prefetch_parents(self, mutations: Iterable[Mutation]) -> None:
         # a child's scope key is its parent's: load those states now rather than one at a time;

@@ -183,7 +183,7 @@ class PushService:
                 await applier.flush()
             except Exception as exc:
                 raise _Unsafe from exc
-        mark, pending = batch.mark(), applier.pending.mark()
+        mark, pending = batch.mark(), applier.mark()
         savepoint = await session.begin_nested() if guarded else None
         applier.wrote = False
         try:
@@ -196,14 +196,14 @@ class PushService:
             elif applier.wrote:
                 raise _Unsafe from exc
             batch.rollback(mark)
-            applier.pending.rollback(pending)
+            applier.rollback(pending)
             return await applier.rejection(mutation, exc)
         except DBAPIError as exc:  # a constraint the domain did not check first
             if savepoint is None:
                 raise _Unsafe from exc
             await savepoint.rollback()
             batch.rollback(mark)
-            applier.pending.rollback(pending)
+            applier.rollback(pending)
             # the database's text names constraints, tables and values: it stays in the log
             log.warning("push mutation %s refused by the database: %s", mutation.mid, exc.orig)
             return await applier.rejection(mutation, Rejected(codes.VALIDATION_ERROR, DB_REFUSED))
@@ -213,7 +213,7 @@ class PushService:
             elif applier.wrote:
                 raise _Unsafe from exc
             batch.rollback(mark)
-            applier.pending.rollback(pending)
+            applier.rollback(pending)
             return await applier.rejection(mutation, _unexpected(mutation, exc))
         if savepoint is not None:
             await savepoint.commit()

@@ -10,7 +10,7 @@ import enum
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 import sqlalchemy as sa
@@ -110,7 +110,39 @@ ScopeResolver = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[str]]
 # (session, principal) -> every scope key the user may hold
 ScopeProvider = Callable[[AsyncSession, Principal], Awaitable[frozenset[str]]]
 
-__all__ = ["ENGINE_FIELDS", "EntityDef", "EntitySpec", "SyncRegistry"]
+
+class PushBatch(Protocol):
+    """What an area prepared for one push's mutations of its entity: the rows it read (and
+    locked) once for all of them, and the writes its actions queue instead of running one by
+    one. The engine rolls the queue back with a rejected mutation and has it written whenever
+    it flushes its own queued writes (before a read, a guarded mutation, the end of the push)."""
+
+    def queues(self, mutation: Mutation, current: dict[str, Any] | None) -> bool:
+        """True when applying ``mutation`` (an action on ``current``) only queues writes here:
+        it then runs without a SAVEPOINT. Asked right before the mutation is applied."""
+        ...
+
+    def mark(self) -> int:
+        """A point to roll the queue back to."""
+        ...
+
+    def rollback(self, mark: int) -> None:
+        """Forget what was queued after ``mark`` (a rejected mutation's writes)."""
+        ...
+
+    async def flush(self, session: AsyncSession) -> None:
+        """Write what is queued, in the push's transaction."""
+        ...
+
+
+# (session, principal, the push's new mutations of the entity, their records as the push loaded
+# them, None when missing) -> the entity's batch for this push, or None (nothing to prepare)
+BatchPreparer = Callable[
+    [AsyncSession, Principal, list[Mutation], Mapping[uuid.UUID, dict[str, Any] | None]],
+    Awaitable[PushBatch | None],
+]
+
+__all__ = ["ENGINE_FIELDS", "EntityDef", "EntitySpec", "PushBatch", "SyncRegistry"]
 
 
 @dataclass(frozen=True)
@@ -161,6 +193,10 @@ class EntitySpec:
     # stock and history): a pure function of the record under the push's row lock; None: any
     # record of a ``deletable`` entity may be deleted
     may_delete: DeleteGuard | None = None
+    # called once per push that carries mutations of this entity, after the engine loaded their
+    # records and before the first is applied: the area reads what they need in bulk and may
+    # return a ``PushBatch`` whose queued writes the engine flushes and rolls back
+    prepare: BatchPreparer | None = None
 
     @classmethod
     def of(cls, definition: EntityDef, **engine: Any) -> EntitySpec:

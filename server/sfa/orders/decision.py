@@ -77,6 +77,55 @@ def _when(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+def decision_of(
+    record: dict[str, Any],
+    blacklisted: bool,
+    standing: list[str],
+    short: tuple[ShortLine, ...],
+    released: list[str],
+) -> Decision:
+    """The decision the checks' findings make, with the order fields that say so."""
+    outcome = submission_outcome(
+        blacklisted=blacklisted, standing=standing, stock_short=bool(short)
+    )
+    changes = {
+        "status": outcome.status,
+        "hold_reasons": list(outcome.hold_reasons),
+        "hold_reason": outcome.hold_reasons[0] if outcome.hold_reasons else None,
+        "reject_reason": outcome.reject_reason,
+        "hold_overrides": released,
+        "submitted_at": _when(record.get("submitted_at")) or utcnow(),
+    }
+    return Decision(outcome, changes, short)
+
+
+def transition_of(
+    order_id: uuid.UUID,
+    action: str,
+    from_status: str,
+    changes: dict[str, Any],
+    note: str,
+    *,
+    principal: Principal | None,
+    device_id: uuid.UUID | None,
+) -> Transition:
+    """The audit row of the transition ``changes`` make (a change of status)."""
+    to_status = str(changes.get("status", from_status))
+    reasons = list(changes.get("hold_reasons") or [])
+    if changes.get("reject_reason"):
+        reasons = [str(changes["reject_reason"])]
+    return Transition(
+        order_id=order_id,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        reasons=reasons,
+        note=note,
+        actor_id=principal.user_id if principal else None,
+        device_id=device_id,
+    )
+
+
 class OrderActor:
     """Decides and moves orders inside the caller's transaction, writing through ``writer``."""
 
@@ -138,18 +187,7 @@ class OrderActor:
                     principal=self.principal,
                 )
                 short = result.short
-        outcome = submission_outcome(
-            blacklisted=standing.blacklisted, standing=reasons, stock_short=bool(short)
-        )
-        changes = {
-            "status": outcome.status,
-            "hold_reasons": list(outcome.hold_reasons),
-            "hold_reason": outcome.hold_reasons[0] if outcome.hold_reasons else None,
-            "reject_reason": outcome.reject_reason,
-            "hold_overrides": released,
-            "submitted_at": _when(record.get("submitted_at")) or utcnow(),
-        }
-        return Decision(outcome, changes, short)
+        return decision_of(record, standing.blacklisted, reasons, short, released)
 
     async def _shortage(
         self, warehouse_id: uuid.UUID, requested: dict[uuid.UUID, Decimal]
@@ -180,19 +218,14 @@ class OrderActor:
         self, order_id: uuid.UUID, action: str, from_status: str, changes: dict[str, Any], note: str
     ) -> None:
         """Append the transition ``changes`` make (a change of status) to the audit."""
-        to_status = str(changes.get("status", from_status))
-        reasons = list(changes.get("hold_reasons") or [])
-        if changes.get("reject_reason"):
-            reasons = [str(changes["reject_reason"])]
         await self.repo.add_transition(
-            Transition(
-                order_id=order_id,
-                action=action,
-                from_status=from_status,
-                to_status=to_status,
-                reasons=reasons,
-                note=note,
-                actor_id=self.principal.user_id if self.principal else None,
+            transition_of(
+                order_id,
+                action,
+                from_status,
+                changes,
+                note,
+                principal=self.principal,
                 device_id=self.device_id,
             )
         )

@@ -22,6 +22,7 @@ from server.sfa.orders.rules import OPEN_STATUSES
 from server.sfa.scopes import Visibility
 from server.sfa.stock.models import StockBalance, Warehouse
 from server.sfa.territories.models import Territory
+from server.sync.bulk import insert_rows
 
 orders = cast(sa.Table, Order.__table__)
 transitions = cast(sa.Table, OrderTransition.__table__)
@@ -140,20 +141,71 @@ class OrderRepository:
 
     async def add_transition(self, transition: Transition) -> None:
         """Append one transition to the audit (in the caller's transaction)."""
-        await self.session.execute(
-            sa.insert(transitions).values(
-                id=new_id(),
-                order_id=transition.order_id,
-                action=transition.action,
-                from_status=transition.from_status,
-                to_status=transition.to_status,
-                reasons=list(transition.reasons),
-                note=transition.note,
-                actor_id=transition.actor_id,
-                device_id=transition.device_id,
-                created_at=utcnow(),
+        await self.add_transitions([transition])
+
+    async def add_transitions(self, items: Sequence[Transition]) -> None:
+        """Append transitions to the audit in one statement (in the caller's transaction)."""
+        now = utcnow()
+        await insert_rows(
+            self.session,
+            transitions,
+            [
+                {
+                    "id": new_id(),
+                    "order_id": t.order_id,
+                    "action": t.action,
+                    "from_status": t.from_status,
+                    "to_status": t.to_status,
+                    "reasons": list(t.reasons),
+                    "note": t.note,
+                    "actor_id": t.actor_id,
+                    "device_id": t.device_id,
+                    "created_at": now,
+                }
+                for t in items
+            ],
+        )
+
+    async def lock_standings(self, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """``lock_account_standing`` of many accounts at once (and their segment), locked in id
+        order so two pushes locking overlapping customers wait instead of deadlocking."""
+        ids = sorted(set(account_ids))
+        if not ids:
+            return {}
+        statement = (
+            sa.select(
+                Account.id,
+                Account.segment,
+                Account.blacklisted,
+                Account.arrears,
+                Account.credit_limit,
+            )
+            .where(Account.id.in_(ids))
+            .order_by(Account.id)
+            .with_for_update()
+        )
+        return {row.id: row for row in await self.session.execute(statement)}
+
+    async def segments(self, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """The segment of each of these accounts (an unknown id is absent)."""
+        statement = sa.select(Account.id, Account.segment).where(
+            Account.id.in_(sorted(set(account_ids)))
+        )
+        return {row.id: row.segment for row in await self.session.execute(statement)}
+
+    async def open_orders(
+        self, account_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[uuid.UUID, Decimal]]:
+        """The open orders of these accounts: order id -> (account id, total)."""
+        ids = sorted(set(account_ids))
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            sa.select(Order.id, Order.account_id, Order.total).where(
+                Order.account_id.in_(ids), Order.status.in_(OPEN_STATUSES)
             )
         )
+        return {row.id: (row.account_id, row.total) for row in rows}
 
     def transitions_statement(self, order_id: uuid.UUID) -> sa.Select[Any]:
         """The transitions of one order (paged by id: oldest first)."""

@@ -23,7 +23,7 @@ from rules.pricing import parse_lines
 from server.sfa.accounts.models import Account
 from server.sfa.catalog.models import Product
 from server.sfa.orders.statistics_models import OrderLineStat, OrderStat
-from server.sync.bulk import any_of, chunks
+from server.sync.bulk import any_of, chunks, insert_rows
 from server.sync.registry import WriteObserver
 
 _orders = cast(sa.Table, OrderStat.__table__)
@@ -151,8 +151,7 @@ async def refresh_order_stats(
         summaries.append(summary)
         lines.extend(order_lines)
     for rows, table in ((summaries, _orders), (lines, _lines)):
-        for batch in chunks(rows):
-            await session.execute(sa.insert(table), list(batch))
+        await insert_rows(session, table, rows)
 
 
 def order_stats_observer(company_timezone: str) -> WriteObserver:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,13 +27,20 @@ from server.sfa.calendar.wire import (
     parse_uuid,
     typed,
 )
-from server.sfa.orders.decision import OrderActor, usable_warehouse
+from server.sfa.orders.decision import OrderActor, transition_of, usable_warehouse
 from server.sfa.orders.models import Order
+from server.sfa.orders.push_batch import OrderPushBatch, Submission, prepare_order_push
 from server.sfa.orders.repository import OrderRepository
 from server.sfa.orders.rules import OFFER_FIELDS
-from server.sfa.pricing.service import apply_pricing, approval_request, authority
+from server.sfa.pricing.service import (
+    apply_pricing,
+    approval_request,
+    authority,
+    server_lines,
+)
 from server.sfa.quotes.models import Quote
 from server.sfa.quotes.sync import ensure_offer_editable, price_draft
+from server.sfa.stock.entries import Pair
 from server.sfa.visits.account_scope import scope_of_account_child
 from server.sync.registry import ActionContext, EntitySpec, Policy, Principal
 from server.sync.writer import ChangeWriter, batch_state
@@ -109,18 +117,34 @@ async def submit(
     typed(params, SubmitParams)
     actor = actor_of(ctx)
     order_id = parse_uuid(current["id"], "id")
-    status = await actor.lock(order_id, "submit")
+    # in a push that prepared its submissions, the engine locked the order with the others
+    batch = OrderPushBatch.admitted_for(ctx.session, order_id)
+    status = str(current["status"]) if batch else await actor.lock(order_id, "submit")
     if not current.get("lines"):
         raise ValidationFailed("an order without lines cannot be submitted", field="lines")
     record = dict(current)
     priced = await apply_pricing(ctx, record)
     changes = {name: record[name] for name in ("lines", *TOTAL_FIELDS)}
     check = await authority(ctx.session, ctx.principal, priced, current)
+    held: dict[Pair, Decimal] = {}
     if check.needs_approval:
         changes |= approval_request(priced, check)
+    elif batch is not None:
+        decision, held = await batch.decide(record, server_lines(priced))
+        changes |= decision.changes
     else:
         changes |= (await actor.decide(record)).changes
-    await actor.audit(order_id, "submit", status, changes, "")
+    if batch is None:
+        await actor.audit(order_id, "submit", status, changes, "")
+        return changes
+    transition = transition_of(
+        order_id, "submit", status, changes, "", principal=ctx.principal, device_id=actor.device_id
+    )
+    account_id = parse_uuid(record["account_id"], "account_id")
+    total = Decimal(str(record["total"]))
+    batch.queue_submission(
+        actor.writer, Submission(order_id, account_id, changes["status"], total, held, transition)
+    )
     return changes
 
 

@@ -131,6 +131,28 @@ async def _segment(session: AsyncSession, account_id: uuid.UUID) -> str | None:
     return catalog.segments[account_id]
 
 
+async def preload(
+    session: AsyncSession, product_ids: set[uuid.UUID], segments: dict[uuid.UUID, Any]
+) -> None:
+    """Read once what pricing the push's documents needs: these products' catalog rows, the
+    discount policy; ``segments`` are the accounts' segments as the caller read them."""
+    catalog = await _load(session, product_ids)
+    for account_id, segment in segments.items():
+        catalog.segments.setdefault(account_id, _text(segment))
+    await discount_policy(session)
+
+
+def preloaded(session: AsyncSession, product_ids: set[uuid.UUID], account_id: uuid.UUID) -> bool:
+    """True when pricing these products for this account (and checking the discount
+    authority) reads nothing more from the database."""
+    catalog = _catalog(session)
+    return (
+        product_ids <= catalog.loaded
+        and account_id in catalog.segments
+        and catalog.policy is not None
+    )
+
+
 def refusal(error: PricingError) -> DomainError:
     """The engine's refusal as the server's error, with the same code and field."""
     if error.code == codes.VALIDATION_ERROR:

@@ -21,6 +21,7 @@ from server.sfa.stock.models import (
     Stocktake,
     Warehouse,
 )
+from server.sync.bulk import insert_rows
 
 warehouses = cast(sa.Table, Warehouse.__table__)
 balances = cast(sa.Table, StockBalance.__table__)
@@ -245,8 +246,7 @@ class StockRepository:
 
     async def insert_reservations(self, rows: list[dict[str, Any]]) -> None:
         """Hold quantities for a document."""
-        if rows:
-            await self.session.execute(sa.insert(reservations), rows)
+        await insert_rows(self.session, reservations, rows)
 
     async def close_reservations(
         self, reservation_ids: Sequence[uuid.UUID], status: ReservationStatus, now: dt.datetime

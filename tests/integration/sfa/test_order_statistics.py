@@ -24,6 +24,7 @@ from tests.integration.sfa.stats_tools import (
     stats_writer,
     write_order,
 )
+from tests.synctools import writer
 
 URL = "/orders/statistics"
 
@@ -288,3 +289,22 @@ async def test_orders_follow_their_account_moved_by_a_bulk_move(client, db, sett
                 )
             ).all()
             assert [tuple(r) for r in rows] == [(tree["n1b"], 800)], model.__name__
+
+
+async def test_a_manager_sees_their_subtree_before_and_after_an_account_moves(
+    client, db, settings
+) -> None:
+    world = await company_setup(db, settings, seed=4)
+    headers = await auth_headers(db, world["manager"])
+    params = {"interval": "month", "group_by": "account"}
+    north = set(world["north_accounts"])
+    before = reference(world["company"], "month", "account", visible=north)
+    assert as_numbers(await fetch_all(client, headers, **params)) == before
+    moved = sorted(north)[0]
+    async with db.transaction() as session:  # the account leaves the manager's subtree
+        await writer().update(
+            session, "account", moved, {"territory_id": world["tree"]["s1a"]}, principal=None
+        )
+    after = reference(world["company"], "month", "account", visible=north - {moved})
+    assert after != before, "the moved account had figures"
+    assert as_numbers(await fetch_all(client, headers, **params)) == after
