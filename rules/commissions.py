@@ -59,6 +59,15 @@ class Credit(msgspec.Struct, frozen=True, kw_only=True):
     at: dt.datetime
     day: dt.date  # the event's day in the company's time zone (SPIFF windows, periods)
     lines: tuple[CreditLine, ...]
+    overlay: bool = False  # a team member's credit counted for their manager (the overlay rate)
+
+
+def rate_of(plan: Plan, credit: Credit, line: CreditLine) -> Decimal:
+    """The base rate (percent) a credited line earns: the overlay rate for a manager's overlay
+    credit (zero when the plan has none), else its category's."""
+    if credit.overlay:
+        return plan.overlay_rate_pct or Decimal(0)
+    return plan.rate_for(line.category)
 
 
 class Reversal(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,7 +151,7 @@ def _bands(plan: Plan, start: Decimal, end: Decimal) -> Iterable[tuple[Tier, Dec
 def _commission_lines(
     plan: Plan, state: Attainment, credit: Credit, line: CreditLine
 ) -> list[StatementLine]:
-    rate = plan.rate_for(line.category)
+    rate = rate_of(plan, credit, line)
     before, after = state.credited, state.credited + line.amount
     attained = _pct(after * HUNDRED / plan.quota)
 
@@ -206,7 +215,7 @@ def earn(plan: Plan, state: Attainment, credit: Credit) -> tuple[list[StatementL
         state = msgspec.structs.replace(
             state,
             credited=state.credited + line.amount,
-            base_earned=state.base_earned + line.amount * plan.rate_for(line.category) / HUNDRED,
+            base_earned=state.base_earned + line.amount * rate_of(plan, credit, line) / HUNDRED,
             rate_earned=state.rate_earned + rate_sum,
         )
         attained = _pct(state.attainment_pct(plan))

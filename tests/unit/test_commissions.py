@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from rules.commission_plans import (
@@ -274,3 +275,15 @@ def test_an_empty_period_pays_nothing() -> None:
         (),
         Attainment(period="2026-12"),
     )
+
+
+def test_overlay_credit_earns_at_the_managers_overlay_rate_and_counts_towards_attainment() -> None:
+    plan = make_plan(
+        overlay_rate_pct=D(1), tiers=(Tier(name="flat", from_pct=D(0), multiplier=D(1)),)
+    )
+    team = msgspec.structs.replace(make_credit(1, "5000", category="hardware"), overlay=True)
+    lines, state = fold(plan, "2026-12", [team])
+    assert [(line.rate_pct, line.amount) for line in lines] == [(D(1), D("50.00"))]
+    assert state.credited == D("5000.00")
+    no_overlay = fold(make_plan(), "2026-12", [team])[0]
+    assert sum(line.amount for line in no_overlay) == D(0)
