@@ -59,4 +59,11 @@ def route_handlers() -> list[Any]:
     from server.sfa.expenses.controller import ExpenseController
 
     handlers += [ExpenseController]
+    from server.sfa.commissions.controller import (
+        CommissionPlanController,
+        CreditSplitController,
+        StatementController,
+    )
+
+    handlers += [CommissionPlanController, CreditSplitController, StatementController]
     return handlers

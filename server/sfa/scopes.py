@@ -142,3 +142,23 @@ async def visibility(session: AsyncSession, principal: Principal) -> Visibility:
 async def scope_provider(session: AsyncSession, principal: Principal) -> frozenset[str]:
     """The sync engine's scope provider: every key ``principal`` may hold."""
     return (await visibility(session, principal)).keys()
+
+
+async def people_seen_by(
+    session: AsyncSession, principal: Principal
+) -> frozenset[uuid.UUID] | None:
+    """The users whose personal records (expense reports, commission statements) ``principal``
+    sees: None (everyone's) for admins; a rep their own; a manager themselves, their direct
+    reports and every member of their territory subtree."""
+    if principal.role == "admin":
+        return None
+    if principal.role != "manager":
+        return frozenset({principal.user_id})
+    seen = await visibility(session, principal)
+    members: set[uuid.UUID] = set()
+    if seen.territory_ids:
+        statement = sa.select(_members.c.user_id).where(
+            _members.c.territory_id.in_(seen.territory_ids)
+        )
+        members = set((await session.execute(statement)).scalars())
+    return frozenset(members | seen.user_ids)

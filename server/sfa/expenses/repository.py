@@ -29,14 +29,6 @@ class ExpenseRepository:
         statement = sa.select(expense_reports.c.owner_id).where(expense_reports.c.id == report_id)
         return cast(uuid.UUID | None, (await self.session.execute(statement)).scalar())
 
-    async def members_of(self, territory_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-        """Every user attached to one of the territory nodes."""
-        ids = list(territory_ids)
-        if not ids:
-            return set()
-        statement = sa.select(_members.c.user_id).where(_members.c.territory_id.in_(ids))
-        return set((await self.session.execute(statement)).scalars())
-
     async def user_exists(self, user_id: uuid.UUID) -> bool:
         """Is there such a user?"""
         statement = sa.select(_users.c.id).where(_users.c.id == user_id)

@@ -20,7 +20,7 @@ from server.pagination import Page, fetch_page
 from server.sfa.area_service import AreaService
 from server.sfa.expenses.repository import ExpenseRepository, expense_reports
 from server.sfa.expenses.schemas import CurrencyTotal, ExpenseDecision, ExpenseRecord, RepTotals
-from server.sfa.scopes import visibility
+from server.sfa.scopes import people_seen_by
 
 ENTITY = "expense"
 
@@ -138,15 +138,8 @@ class ExpenseService(AreaService):
         )
 
     async def _owners(self, session: AsyncSession) -> frozenset[uuid.UUID] | None:
-        """The reps whose reports the caller sees (None: everyone's, for admins): a rep their
-        own; a manager themselves, their direct reports and every member of their subtree."""
-        if self.principal.role == "admin":
-            return None
-        if self.principal.role != "manager":
-            return frozenset({self.principal.user_id})
-        seen = await visibility(session, self.principal)
-        members = await ExpenseRepository(session).members_of(seen.territory_ids)
-        return frozenset(members | seen.user_ids)
+        """The reps whose reports the caller sees (None: everyone's, for admins)."""
+        return await people_seen_by(session, self.principal)
 
     async def _visible(self, session: AsyncSession, report_id: uuid.UUID) -> None:
         owner = await ExpenseRepository(session).owner_of(report_id)

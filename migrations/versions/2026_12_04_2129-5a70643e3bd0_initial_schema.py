@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 57db6d85c20a
+Revision ID: 5a70643e3bd0
 Revises:
-Create Date: 2026-12-03 13:29:06.328857
+Create Date: 2026-12-04 21:29:58.720579
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import server.db
 import server.sfa.quotes.lines
 
-revision: str = "57db6d85c20a"
+revision: str = "5a70643e3bd0"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -49,6 +49,19 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_cache_epochs")),
     )
+    op.create_table(
+        "credit_split_changes",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("before", sa.JSON(), nullable=True),
+        sa.Column("after", sa.JSON(), nullable=False),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_split_changes")),
+    )
+    with op.batch_alter_table("credit_split_changes", schema=None) as batch_op:
+        batch_op.create_index("ix_credit_split_changes_order_id", ["order_id", "id"], unique=False)
+
     op.create_table(
         "login_failures",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -362,6 +375,30 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "commission_plans",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=True),
+        sa.Column("rep_id", sa.Uuid(), nullable=True),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("definition", sa.JSON(), nullable=False),
+        sa.Column("replaces", sa.Uuid(), nullable=True),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_commission_plans_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["rep_id"], ["users.id"], name=op.f("fk_commission_plans_rep_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_commission_plans")),
+    )
+    with op.batch_alter_table("commission_plans", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_commission_plans_rep_id"), ["rep_id"], unique=False)
+        batch_op.create_index("ix_commission_plans_valid_from", ["valid_from"], unique=False)
+
+    op.create_table(
         "devices",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -667,6 +704,42 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_calendar_events_owner_id"), ["owner_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_calendar_events_starts_at"), ["starts_at"], unique=False
+        )
+
+    op.create_table(
+        "commission_statements",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("rep_id", sa.Uuid(), nullable=False),
+        sa.Column("period", sa.String(length=10), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("total", server.db.Money(), nullable=False),
+        sa.Column("lines", sa.JSON(), nullable=False),
+        sa.Column("attainment", sa.JSON(), nullable=False),
+        sa.Column("by_category", sa.JSON(), nullable=False),
+        sa.Column("by_tier", sa.JSON(), nullable=False),
+        sa.Column("computed_at", server.db.UTCDateTime(), nullable=False),
+        sa.Column("closed_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("approved_by", sa.Uuid(), nullable=True),
+        sa.Column("approved_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["approved_by"], ["users.id"], name=op.f("fk_commission_statements_approved_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["commission_plans.id"],
+            name=op.f("fk_commission_statements_plan_id_commission_plans"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["rep_id"], ["users.id"], name=op.f("fk_commission_statements_rep_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_commission_statements")),
+        sa.UniqueConstraint("rep_id", "period", name="uq_commission_statements_rep_period"),
+    )
+    with op.batch_alter_table("commission_statements", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_commission_statements_period_status", ["period", "status"], unique=False
         )
 
     op.create_table(
@@ -1276,6 +1349,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_visits_rep_id"), ["rep_id"], unique=False)
 
     op.create_table(
+        "commission_disputes",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("statement_id", sa.Uuid(), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("rep_id", sa.Uuid(), nullable=False),
+        sa.Column("reason", sa.String(length=40), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("resolution_note", sa.Text(), nullable=False),
+        sa.Column("adjustment", server.db.Money(), nullable=True),
+        sa.Column("adjustment_period", sa.String(length=10), nullable=True),
+        sa.Column("resolved_by", sa.Uuid(), nullable=True),
+        sa.Column("resolved_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["rep_id"], ["users.id"], name=op.f("fk_commission_disputes_rep_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["resolved_by"], ["users.id"], name=op.f("fk_commission_disputes_resolved_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["statement_id"],
+            ["commission_statements.id"],
+            name=op.f("fk_commission_disputes_statement_id_commission_statements"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_commission_disputes")),
+    )
+    with op.batch_alter_table("commission_disputes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_commission_disputes_rep_id"), ["rep_id"], unique=False)
+        batch_op.create_index("ix_commission_disputes_statement_id", ["statement_id"], unique=False)
+
+    op.create_table(
         "contracts",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("account_id", sa.Uuid(), nullable=False),
@@ -1552,6 +1657,23 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("contract_id", "order_id", name=op.f("pk_contract_orders")),
         sa.UniqueConstraint("order_id", name=op.f("uq_contract_orders_order_id")),
+    )
+    op.create_table(
+        "credit_splits",
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("shares", sa.JSON(), nullable=False),
+        sa.Column("set_by", sa.Uuid(), nullable=True),
+        sa.Column("updated_at", server.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_credit_splits_order_id_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["set_by"], ["users.id"], name=op.f("fk_credit_splits_set_by_users")
+        ),
+        sa.PrimaryKeyConstraint("order_id", name=op.f("pk_credit_splits")),
     )
     op.create_table(
         "instalments",
@@ -1885,6 +2007,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_instalments_account_id_status")
 
     op.drop_table("instalments")
+    op.drop_table("credit_splits")
     op.drop_table("contract_orders")
     with op.batch_alter_table("contract_notes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contract_notes_contract_id"))
@@ -1921,6 +2044,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_contracts_account_id_status")
 
     op.drop_table("contracts")
+    with op.batch_alter_table("commission_disputes", schema=None) as batch_op:
+        batch_op.drop_index("ix_commission_disputes_statement_id")
+        batch_op.drop_index(batch_op.f("ix_commission_disputes_rep_id"))
+
+    op.drop_table("commission_disputes")
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_visits_rep_id"))
         batch_op.drop_index(batch_op.f("ix_visits_planned_at"))
@@ -1984,6 +2112,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_contacts_account_id"))
 
     op.drop_table("contacts")
+    with op.batch_alter_table("commission_statements", schema=None) as batch_op:
+        batch_op.drop_index("ix_commission_statements_period_status")
+
+    op.drop_table("commission_statements")
     with op.batch_alter_table("calendar_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_calendar_events_starts_at"))
         batch_op.drop_index(batch_op.f("ix_calendar_events_owner_id"))
@@ -2025,6 +2157,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_devices_user_id"))
 
     op.drop_table("devices")
+    with op.batch_alter_table("commission_plans", schema=None) as batch_op:
+        batch_op.drop_index("ix_commission_plans_valid_from")
+        batch_op.drop_index(batch_op.f("ix_commission_plans_rep_id"))
+
+    op.drop_table("commission_plans")
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_accounts_territory_id"))
         batch_op.drop_index(batch_op.f("ix_accounts_postal_code"))
@@ -2078,6 +2215,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_login_failures_address_created_at")
 
     op.drop_table("login_failures")
+    with op.batch_alter_table("credit_split_changes", schema=None) as batch_op:
+        batch_op.drop_index("ix_credit_split_changes_order_id")
+
+    op.drop_table("credit_split_changes")
     op.drop_table("cache_epochs")
     with op.batch_alter_table("account_assignments", schema=None) as batch_op:
         batch_op.drop_index("ix_account_assignments_account_from")
