@@ -117,6 +117,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # both are idempotent within a day, so hourly runs catch the company's midnight early
     scheduler_expire_quotes_seconds: float = 3600.0
     scheduler_age_receivables_seconds: float = 3600.0
+    scheduler_close_commissions_seconds: float = 3600.0
     # reminders are written to the outbox this long before they are due
     notify_lookahead_seconds: int = 3600
     notify_visit_offsets_minutes: str = "60"

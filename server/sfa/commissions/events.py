@@ -104,11 +104,19 @@ def order_credits(
     }
 
 
+def clock_for(settings: Settings) -> Clock:
+    """The company's clock."""
+    return Clock(zoneinfo.ZoneInfo(settings.company_timezone))
+
+
+def period_in(day: dt.date, length: str) -> str:
+    """The period of the configured length a local day falls in."""
+    return period_of(day, "quarter" if length == "quarter" else "month")
+
+
 def reader_for(repo: CommissionRepository, settings: Settings) -> EventReader:
     """An event reader in the company's time zone and with its period length."""
-    return EventReader(
-        repo, Clock(zoneinfo.ZoneInfo(settings.company_timezone)), settings.commission_period
-    )
+    return EventReader(repo, clock_for(settings), settings.commission_period)
 
 
 class EventReader:
@@ -121,7 +129,7 @@ class EventReader:
 
     def period_of_day(self, day: dt.date) -> str:
         """The period a local day falls in."""
-        return period_of(day, "quarter" if self.length == "quarter" else "month")
+        return period_in(day, self.length)
 
     async def order_events(self, period: str) -> Events:
         """Order credits confirmed in ``period`` and cancellations made in it."""

@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from protocol.errors import INVALID_STATE
 from rules.commission_plans import period_bounds
-from server.db import utcnow
+from server.db import Database, utcnow
 from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.pagination import Page, fetch_page
+from server.settings import Settings
 from server.sfa.area_service import AreaService
 from server.sfa.commissions.compute import OPEN, StatementComputer
-from server.sfa.commissions.events import reader_for
+from server.sfa.commissions.events import clock_for, period_in, reader_for
 from server.sfa.commissions.repository import CommissionRepository, statements
 from server.sfa.commissions.schemas import StatementRecord
 from server.sfa.scopes import people_seen_by
@@ -49,20 +50,12 @@ def check_period(period: str, length: str) -> str:
 class StatementService(AreaService):
     """Reads, computation, closing and approval of statements."""
 
-    def _computer(self, session: AsyncSession) -> StatementComputer:
-        repo = CommissionRepository(session)
-        return StatementComputer(repo, reader_for(repo, self.settings))
-
     async def _seen(self, session: AsyncSession) -> frozenset[uuid.UUID] | None:
         return await people_seen_by(session, self.principal)
 
     async def refresh(self, period: str, rep_ids: list[uuid.UUID] | None) -> int:
-        """Compute and store the open statements of ``period`` (for these reps, or all with a
-        plan); closed ones are left as they are. Returns how many were written."""
-        async with self.db.transaction() as session:
-            computer = self._computer(session)
-            computed = await computer.compute(period, rep_ids)
-            return await computer.store(period, computed)
+        """``refresh_statements`` of this request's database and settings."""
+        return await refresh_statements(self.db, self.settings, period, rep_ids)
 
     async def compute(self, period: str, rep_id: uuid.UUID | None) -> Page[StatementRecord]:
         """``POST /commissions/statements/compute``: refresh the caller's scope's statements of
@@ -150,22 +143,49 @@ class StatementService(AreaService):
             return statement_record(await repo.statement_row(statement_id))
 
 
-async def close_period(
-    service: StatementService, period: str, now: dt.datetime, progress: Progress | None = None
+async def refresh_statements(
+    db: Database, settings: Settings, period: str, rep_ids: list[uuid.UUID] | None
 ) -> int:
-    """Compute every statement of an ended period and close the open ones (idempotent: a
-    closed statement stays as it is). Returns how many were closed now."""
-    check_period(period, service.settings.commission_period)
+    """Compute and store the open statements of ``period`` (for these reps, or all with a
+    plan); closed ones are left as they are. Returns how many were written."""
+    async with db.transaction() as session:
+        repo = CommissionRepository(session)
+        computer = StatementComputer(repo, reader_for(repo, settings))
+        computed = await computer.compute(period, rep_ids)
+        return await computer.store(period, computed)
+
+
+def previous_period(settings: Settings, now: dt.datetime) -> str:
+    """The period before the one ``now`` falls in (company time zone)."""
+    length = settings.commission_period
+    first, _ = period_bounds(period_in(clock_for(settings).day_of(now), length))
+    return period_in(first - dt.timedelta(days=1), length)
+
+
+async def close_period(
+    db: Database,
+    settings: Settings,
+    period: str,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> int:
+    """Compute every statement of an ended period and close them. Idempotent: a period that
+    already has closed statements is not computed again (late records never enter it), and a
+    closed statement stays as it is. Returns how many were closed now."""
+    check_period(period, settings.commission_period)
     _, after = period_bounds(period)
-    async with service.db.reading() as session:
-        ended = reader_for(CommissionRepository(session), service.settings).clock.start_of(after)
-    if now < ended:
+    if now < clock_for(settings).start_of(after):
         raise Conflict(f"the period {period} has not ended", field="period", code=INVALID_STATE)
     say = progress or (lambda _: None)
-    say(f"computing the statements of {period}")
-    written = await service.refresh(period, None)
-    say(f"{written} statements computed or refreshed")
-    async with service.db.transaction() as session:
+    async with db.reading() as session:
+        stored = await CommissionRepository(session).statements_of(period)
+    if any(row.status != OPEN for row in stored):
+        say(f"{period} is already closed")
+    else:
+        say(f"computing the statements of {period}")
+        written = await refresh_statements(db, settings, period, None)
+        say(f"{written} statements computed or refreshed")
+    async with db.transaction() as session:
         repo = CommissionRepository(session)
         rows = [row for row in await repo.statements_of(period, lock=True) if row.status == OPEN]
         closed_at = utcnow()
