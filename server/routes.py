@@ -62,8 +62,10 @@ def route_handlers() -> list[Any]:
     from server.sfa.commissions.controller import (
         CommissionPlanController,
         CreditSplitController,
+        DisputeController,
         StatementController,
     )
 
     handlers += [CommissionPlanController, CreditSplitController, StatementController]
+    handlers += [DisputeController]
     return handlers

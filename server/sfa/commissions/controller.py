@@ -12,9 +12,14 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.auth.guards import admins_only, managers_only
 from server.pagination import Page
+from server.sfa.commissions.dispute_service import DisputeService
 from server.sfa.commissions.plan_service import PlanService
 from server.sfa.commissions.schemas import (
     ComputeInput,
+    DisputeAccept,
+    DisputeInput,
+    DisputeRecord,
+    DisputeRefuse,
     PlanInput,
     PlanRecord,
     SplitInput,
@@ -123,3 +128,64 @@ class StatementController(Controller):
     ) -> StatementRecord:
         """Approve a closed statement."""
         return await service.approve(statement_id)
+
+
+def provide_dispute_service(state: State, principal: NamedDependency[Principal]) -> DisputeService:
+    """The dispute service for one request."""
+    return DisputeService(state.db, state.writer, principal, state.settings)
+
+
+class DisputeController(Controller):
+    """Disputes of statement lines and their resolution."""
+
+    path = "/commissions"
+    tags = ["commissions"]
+    dependencies = {"service": Provide(provide_dispute_service, sync_to_thread=False)}
+
+    @post("/statements/{statement_id:uuid}/disputes")
+    async def open_dispute(
+        self,
+        service: NamedDependency[DisputeService],
+        statement_id: FromPath[uuid.UUID],
+        data: JSONBody[DisputeInput],
+    ) -> DisputeRecord:
+        """The rep disputes one line of their closed statement."""
+        return await service.open_dispute(statement_id, data)
+
+    @get("/disputes")
+    async def list_disputes(
+        self,
+        service: NamedDependency[DisputeService],
+        status: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> Page[DisputeRecord]:
+        """The disputes the caller may see, keyset-paginated by id."""
+        return await service.list_disputes(status, cursor=cursor, limit=limit)
+
+    @get("/disputes/{dispute_id:uuid}")
+    async def get_dispute(
+        self, service: NamedDependency[DisputeService], dispute_id: FromPath[uuid.UUID]
+    ) -> DisputeRecord:
+        """One dispute with its resolution."""
+        return await service.get_dispute(dispute_id)
+
+    @post("/disputes/{dispute_id:uuid}/accept", guards=[managers_only], status_code=200)
+    async def accept(
+        self,
+        service: NamedDependency[DisputeService],
+        dispute_id: FromPath[uuid.UUID],
+        data: JSONBody[DisputeAccept],
+    ) -> DisputeRecord:
+        """Accept, posting the adjustment to the rep's current period."""
+        return await service.accept(dispute_id, data)
+
+    @post("/disputes/{dispute_id:uuid}/refuse", guards=[managers_only], status_code=200)
+    async def refuse(
+        self,
+        service: NamedDependency[DisputeService],
+        dispute_id: FromPath[uuid.UUID],
+        data: JSONBody[DisputeRefuse],
+    ) -> DisputeRecord:
+        """Refuse with a reason."""
+        return await service.refuse(dispute_id, data)
