@@ -85,7 +85,8 @@ def order_credits(
             discount,
             Decimal(0),
         )
-        parts = split_credit(net, shares)
+        # one owner with everything: their part is the net (what split_credit gives, cheaper)
+        parts = {shares[0][0]: net} if len(shares) == 1 else split_credit(net, shares)
         for rep, pct in shares:
             per_rep[rep].append(
                 CreditLine(
