@@ -76,3 +76,4 @@ UNKNOWN_RECEIPT = "unknown_receipt"
 # Quote codes (docs/orders.md, "Quotes")
 QUOTE_EXPIRED = "quote_expired"  # send or accept of a quote past its valid_until
 ALREADY_CONVERTED = "already_converted"  # a second quote.convert; data.order_id is the order
+PERIOD_CLOSED = "period_closed"  # commissions: a change that would reach into a closed period

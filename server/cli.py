@@ -498,6 +498,39 @@ def add_expire_quotes(commands: Any) -> None:
     parser.set_defaults(run=run_expire_quotes)
 
 
+# --- close-commissions -------------------------------------------------------------------
+
+
+def run_close_commissions(settings: Settings, args: argparse.Namespace) -> int:
+    """Compute and close the commission statements of an ended period (idempotent)."""
+    from server.db import utcnow
+    from server.sfa.commissions.statement_service import close_period
+
+    async def work(db: Database) -> int:
+        await ensure_migrated(db)
+        print(f"closing the commission period {args.period} in {shown_url(settings)} "
+              f"(company time zone {settings.company_timezone})", flush=True)
+        await close_period(
+            db, settings, args.period, utcnow(), lambda line: print(f"  {line}", flush=True)
+        )
+        return EXIT_OK
+
+    return on_database(settings, work)
+
+
+def add_close_commissions(commands: Any) -> None:
+    parser = commands.add_parser(
+        "close-commissions", help="compute and close the commission statements of a period",
+        description="Compute every rep's statement of an ended period from the central "
+                    "records and close it: a closed statement never changes again and waits "
+                    "for its manager's approval (docs/commissions.md). Running it again "
+                    "closes nothing twice.",
+    )
+    parser.add_argument("--period", required=True,
+                        help="the period: 2026-11 (or 2026-Q4 with quarterly periods)")
+    parser.set_defaults(run=run_close_commissions, flags={"period": "--period"})
+
+
 # --- scheduler ---------------------------------------------------------------------------
 
 
@@ -528,7 +561,8 @@ def add_scheduler(commands: Any) -> None:
 COMMANDS: tuple[Callable[[Any], None], ...] = (add_serve, add_migrate, add_create_user,
                                               add_seed_demo, add_prune, add_plan_visits,
                                               add_age_receivables, add_expire_quotes,
-                                              add_sweep_files, add_scheduler)
+                                              add_sweep_files, add_close_commissions,
+                                              add_scheduler)
 
 
 def domain_message(exc: DomainError, flags: dict[str, str]) -> str:

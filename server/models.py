@@ -8,6 +8,7 @@ from server.sfa.accounts import models as account_models
 from server.sfa.calendar import models as calendar_models
 from server.sfa.catalog import models as catalog_models
 from server.sfa.collections import models as collection_models
+from server.sfa.commissions import models as commission_models
 from server.sfa.contracts import models as contract_models
 from server.sfa.expenses import models as expense_models
 from server.sfa.opportunities import models as opportunity_models
@@ -29,6 +30,7 @@ __all__ = [
     "calendar_models",
     "catalog_models",
     "collection_models",
+    "commission_models",
     "contract_models",
     "notification_models",
     "expense_models",

@@ -61,4 +61,13 @@ def route_handlers() -> list[Any]:
     from server.sfa.expenses.receipt_controller import ReceiptController
 
     handlers += [ExpenseController, ReceiptController]
+    from server.sfa.commissions.controller import (
+        CommissionPlanController,
+        CreditSplitController,
+        DisputeController,
+        StatementController,
+    )
+
+    handlers += [CommissionPlanController, CreditSplitController, StatementController]
+    handlers += [DisputeController]
     return handlers

@@ -108,6 +108,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # the company's IANA time zone: quotes are valid through their valid_until day there, and
     # order statistics bucket days, weeks and months there (docs/orders.md)
     company_timezone: str = "UTC"
+    # commissions (docs/commissions.md): statements per "month" or "quarter"
+    commission_period: str = "month"
     # notifications (docs/notifications.md): the scheduler inside `outpost serve` (off unless
     # set: `make run` sets it; `outpost scheduler` runs it alone), its jobs' intervals
     scheduler_enabled: bool = False
@@ -118,6 +120,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # both are idempotent within a day, so hourly runs catch the company's midnight early
     scheduler_expire_quotes_seconds: float = 3600.0
     scheduler_age_receivables_seconds: float = 3600.0
+    scheduler_close_commissions_seconds: float = 3600.0
     # reminders are written to the outbox this long before they are due
     notify_lookahead_seconds: int = 3600
     notify_visit_offsets_minutes: str = "60"
@@ -152,6 +155,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             zoneinfo.ZoneInfo(self.company_timezone)
         except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
             raise ValueError(f"company_timezone {self.company_timezone!r} is unknown") from exc
+        if self.commission_period not in ("month", "quarter"):
+            raise ValueError("commission_period must be month or quarter")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -90,6 +90,14 @@ class Workers:
 
         return await age_receivables(self.db, self.writer, self.clock.now())
 
+    async def close_commissions(self) -> Any:
+        """The previous commission period closed once it has ended (``outpost
+        close-commissions``; idempotent, so hourly runs close it once)."""
+        from server.sfa.commissions.statement_service import close_period, previous_period
+
+        now = self.clock.now()
+        return await close_period(self.db, self.settings, previous_period(self.settings, now), now)
+
     async def take_lease(self, job: str, seconds: float) -> bool:
         """True when this process may run ``job`` now (no other holds it for this interval)."""
         now = self.clock.now()
@@ -128,6 +136,8 @@ JOBS: tuple[Job, ...] = (
     Job("expire_quotes", "scheduler_expire_quotes_seconds", True, lambda w: w.expire_quotes()),
     Job("age_receivables", "scheduler_age_receivables_seconds", True,
         lambda w: w.age_receivables()),
+    Job("close_commissions", "scheduler_close_commissions_seconds", True,
+        lambda w: w.close_commissions()),
 )
 
 

@@ -158,6 +158,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     names = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     assert names == [
         "age-receivables",
+        "close-commissions",
         "create-user",
         "expire-quotes",
         "migrate",

@@ -199,4 +199,5 @@ def order_spec() -> EntitySpec:
         validate=validate_order,
         validator_writes=revision_may_audit,  # the audit of a withdrawn approval
         may_delete=delete_guard(ORDER),
+        prepare=prepare_order_push,
     )

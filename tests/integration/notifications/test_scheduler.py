@@ -95,7 +95,8 @@ def test_every_interval_job_is_registered_with_its_setting(settings: Settings) -
     workers.settings = msgspec.structs.replace(settings, scheduler_prune_seconds=0)
     jobs = {job.id: job for job in build_scheduler(workers).get_jobs()}
     assert set(jobs) == {
-        "dispatch", "reminders", "plan_visits", "expire_quotes", "age_receivables"
+        "dispatch", "reminders", "plan_visits", "expire_quotes", "age_receivables",
+        "close_commissions",
     }  # 0: left out
     assert jobs["dispatch"].trigger.interval == dt.timedelta(
         seconds=settings.scheduler_dispatch_seconds
